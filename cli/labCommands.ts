@@ -1,0 +1,139 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { labDown, labFailover, labRejoin, labSetPaused, labStatus, labUp, parseFailoverMode, type LabStatus } from '../lab/lab.js';
+import { readLabState } from '../lab/state.js';
+import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
+import { renderTable } from './table.js';
+
+const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number (got "${value}")`);
+    return n;
+  };
+}
+
+function nonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be 0 or more (got "${value}")`);
+    return n;
+  };
+}
+
+function basePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1024 || n > 65_000) {
+    throw new InvalidArgumentError(`must be an integer between 1024 and 65000 (got "${value}")`);
+  }
+  return n;
+}
+
+function patroniMajor(value: string): PatroniMajor {
+  if (value === '3' || value === '4') return Number(value) as PatroniMajor;
+  throw new InvalidArgumentError(`must be 3 (Debian's Patroni 3.0) or 4 (Patroni 4.x from the venv), got "${value}"`);
+}
+
+/** The lab is known by its HAProxy port: the guide's 5000, or the --base-port it was started with. */
+export function haproxyPortOf(options: { basePort?: number }): number {
+  return options.basePort ?? GUIDE_PORTS.haproxy;
+}
+
+export function renderLabStatus(status: LabStatus): string {
+  const rows = status.members.map((m) => [
+    m.name,
+    m.host,
+    m.role,
+    m.state,
+    m.timeline === null ? '' : String(m.timeline),
+    m.role === 'leader' ? '' : m.lagBytes === null ? 'unknown' : String(Math.round(m.lagBytes / 1024 / 1024)),
+    m.haproxy,
+  ]);
+  const table = renderTable(['Member', 'Host', 'Role', 'State', 'TL', 'Lag in MB', 'HAProxy'], rows);
+  const routes = status.haproxyRoutesTo.length > 0 ? status.haproxyRoutesTo.join(', ') : 'nowhere (no server UP)';
+  return `Cluster: ${status.scope ?? '?'}${status.paused ? ' (maintenance mode: on)' : ''}\n${table}\nHAProxy routes writes to: ${routes}\n`;
+}
+
+export function registerLabCommands(program: Command): void {
+  const lab = program.command('lab').description('a real local Patroni cluster: etcd, three Patroni/PostgreSQL members, HAProxy');
+
+  lab
+    .command('up')
+    .description('start etcd, three Patroni/PostgreSQL members and HAProxy on 127.0.0.1; return when healthy and writable')
+    .option('--patroni <major>', "3 = Debian's Patroni 3.0, 4 = Patroni 4.x from the project venv", patroniMajor, 4 as PatroniMajor)
+    .option('--base-port <n>', 'move every port to a block starting at n (HAProxy n, stats n+1, etcd n+2/3, PostgreSQL n+10.., REST n+20..)', basePort)
+    .option('--ttl <s>', "Patroni's ttl", positiveNumber('--ttl'), GUIDE_TIMINGS.ttl)
+    .option('--loop-wait <s>', "Patroni's loop_wait", positiveNumber('--loop-wait'), GUIDE_TIMINGS.loopWait)
+    .option('--retry-timeout <s>', "Patroni's retry_timeout", positiveNumber('--retry-timeout'), GUIDE_TIMINGS.retryTimeout)
+    .option('--haproxy-inter <s>', "HAProxy's check interval", positiveNumber('--haproxy-inter'), GUIDE_TIMINGS.haproxyInterSeconds)
+    .option('--primary-start-timeout <s>', 'seconds a crashed primary may take to restart before failover (0 = at once)', nonNegativeNumber('--primary-start-timeout'), GUIDE_TIMINGS.primaryStartTimeout)
+    .option('--scope <name>', 'Patroni scope (cluster name)', 'denemek')
+    .action(async (opts) => {
+      const options: LabOptions = {
+        patroni: opts.patroni,
+        scope: opts.scope,
+        ports: opts.basePort === undefined ? GUIDE_PORTS : portsFromBase(opts.basePort),
+        timings: { ttl: opts.ttl, loopWait: opts.loopWait, retryTimeout: opts.retryTimeout, haproxyInterSeconds: opts.haproxyInter, primaryStartTimeout: opts.primaryStartTimeout },
+      };
+      const result = await labUp(options, progress);
+      process.stdout.write(`lab up in ${result.seconds.toFixed(1)} s, leader ${result.leader}\n`);
+    });
+
+  lab
+    .command('status')
+    .description('members, roles, states, timelines and lag (as patronictl list), and where HAProxy routes')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .option('--json', 'one JSON document')
+    .action(async (opts) => {
+      const status = await labStatus(haproxyPortOf(opts));
+      process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : renderLabStatus(status));
+    });
+
+  lab
+    .command('failover')
+    .description('fail the leader: stop (reboot), kill (power loss), switchover, failover (API), crash (PostgreSQL only)')
+    .requiredOption('--mode <mode>', 'stop | kill | switchover | failover | crash')
+    .option('--to <member>', 'candidate for switchover / failover')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => {
+      const mode = parseFailoverMode(opts.mode);
+      const result = await labFailover(haproxyPortOf(opts), mode, opts.to, progress);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(result)}\n`
+          : `${result.oldLeader} (tl ${result.oldTimeline}) -> ${result.newLeader} (tl ${result.newTimeline}); ` +
+              `writes restored after ${result.writeRestoredAfterSeconds.toFixed(1)} s\n`,
+      );
+    });
+
+  lab
+    .command('rejoin')
+    .description("start a stopped or killed member's Patroni again; it rejoins as a replica")
+    .argument('<member>', 'pg_node1 | pg_node2 | pg_node3')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .action(async (member: string, opts) => labRejoin(haproxyPortOf(opts), member, progress));
+
+  lab
+    .command('pause')
+    .description('maintenance mode on (Patroni stops acting on failures)')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .action(async (opts) => labSetPaused(haproxyPortOf(opts), true));
+
+  lab
+    .command('resume')
+    .description('maintenance mode off')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .action(async (opts) => labSetPaused(haproxyPortOf(opts), false));
+
+  lab
+    .command('down')
+    .description('stop exactly what `lab up` started, remove its data, free its ports')
+    .option('--base-port <n>', 'the --base-port the lab was started with', basePort)
+    .action(async (opts) => {
+      readLabState(haproxyPortOf(opts));
+      await labDown(haproxyPortOf(opts), progress);
+    });
+}

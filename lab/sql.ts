@@ -1,0 +1,47 @@
+import pg from 'pg';
+import { LAB_CREDENTIALS, LAB_HOST } from './templates.js';
+
+/** Connection settings for the lab's superuser through any lab port (HAProxy's, or one member's). */
+export function labConnection(port: number, database = 'postgres'): pg.ClientConfig {
+  return {
+    host: LAB_HOST,
+    port,
+    database,
+    user: LAB_CREDENTIALS.superuser.username,
+    password: LAB_CREDENTIALS.superuser.password,
+    connectionTimeoutMillis: 2_000,
+    statement_timeout: 3_000,
+    query_timeout: 4_000,
+  };
+}
+
+/** Runs statements on one fresh connection, always closing it; throws the driver's error. */
+export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  port: number,
+  statements: readonly string[],
+): Promise<pg.QueryResult<T> | undefined> {
+  const client = new pg.Client(labConnection(port));
+  // A dying server emits 'error' on an idle client; without a listener Node would crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    let last: pg.QueryResult<T> | undefined;
+    for (const sql of statements) last = await client.query<T>(sql);
+    return last;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** One write through the port, as a client would do it: true if it committed on a writable primary. */
+export async function writeSucceeds(port: number): Promise<boolean> {
+  try {
+    await runSql(port, [
+      'CREATE TABLE IF NOT EXISTS lab_write_check (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())',
+      'INSERT INTO lab_write_check DEFAULT VALUES',
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { ReadFailure } from '../../core/model.js';
+
+export interface PatroniHttpOptions {
+  /** Whole-request budget (connect, headers, body). Patroni's `/patroni` can block for seconds while PostgreSQL restarts. @default 3000 */
+  readonly timeoutMs?: number;
+  /** Bodies past this are refused; a real `/cluster` of 3 members is under 2 KiB. @default 1 MiB */
+  readonly maxBodyBytes?: number;
+  /** PEM CA bundle that signed the members' REST API certificates (HTTPS). */
+  readonly caFile?: string;
+  /** HTTP basic auth; Patroni checks it only on unsafe methods, but a proxy in front may ask for it on GETs too. */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+}
+
+export type JsonReply =
+  | { readonly ok: true; readonly status: number; readonly body: unknown }
+  | { readonly ok: false; readonly failure: ReadFailure; readonly message: string };
+
+const DEFAULT_TIMEOUT_MS = 3_000;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * GETs JSON from Patroni's REST API and never throws: every outcome is a value the poller can record.
+ * Health endpoints answer 503 with a full JSON body, so any status with a JSON body counts as a reply.
+ */
+export class PatroniHttp {
+  private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly authorization: string | undefined;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(options: PatroniHttpOptions = {}, dispatcher?: Dispatcher) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.authorization = options.basicAuth
+      ? `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`
+      : undefined;
+    this.dispatcher =
+      dispatcher ??
+      new Agent({
+        connect: {
+          timeout: this.timeoutMs,
+          ...(options.caFile ? { ca: readFileSync(options.caFile, 'utf8'), rejectUnauthorized: true } : {}),
+        },
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        keepAliveTimeout: 10_000,
+      });
+  }
+
+  async getJson(url: string): Promise<JsonReply> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        dispatcher: this.dispatcher,
+        signal,
+        headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+      });
+      const text = await this.readCapped(response.body, url);
+      if (typeof text !== 'string') return text;
+      return parseJson(text, response.statusCode, url);
+    } catch (error) {
+      return classifyError(error, url, this.timeoutMs);
+    }
+  }
+
+  /** Sends a JSON body (switchover, failover, config); used by the lab, not by the poller. */
+  async send(method: 'POST' | 'PATCH', url: string, body: unknown): Promise<{ status: number; text: string }> {
+    const response = await request(url, {
+      method,
+      dispatcher: this.dispatcher,
+      // Switchover blocks until Patroni has finished or given up (2 * max(10, loop_wait) s).
+      signal: AbortSignal.timeout(Math.max(this.timeoutMs, 60_000)),
+      headersTimeout: 60_000,
+      headers: { 'content-type': 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: response.statusCode, text: await response.body.text() };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async readCapped(body: Dispatcher.ResponseData['body'], url: string): Promise<string | JsonReply> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > this.maxBodyBytes) {
+        body.destroy();
+        return invalid(`${url} sent more than ${this.maxBodyBytes} bytes; a Patroni reply is never that large`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    } catch {
+      return invalid(`${url} sent a body that is not valid UTF-8`);
+    }
+  }
+}
+
+function parseJson(text: string, status: number, url: string): JsonReply {
+  try {
+    return { ok: true, status, body: JSON.parse(text) };
+  } catch {
+    const preview = text.slice(0, 80).replace(/\s+/g, ' ');
+    return invalid(`${url} answered HTTP ${status} with a body that is not JSON: "${preview}"`);
+  }
+}
+
+function invalid(message: string): JsonReply {
+  return { ok: false, failure: 'invalid_reply', message };
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
+
+/** Maps undici/Node errors to a member status with a message that says what to check. */
+function classifyError(error: unknown, url: string, timeoutMs: number): JsonReply {
+  const err = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code ?? '';
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) {
+    return { ok: false, failure: 'timeout', message: `${url} did not answer within ${timeoutMs} ms` };
+  }
+  if (TLS_CODES.test(code)) {
+    return {
+      ok: false,
+      failure: 'unreachable',
+      message: `${url}: TLS certificate rejected (${code}); check the cluster's tls.caFile and the certificate's host name`,
+    };
+  }
+  if (code === 'ECONNREFUSED') return { ok: false, failure: 'unreachable', message: `${url}: connection refused` };
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
+    // Patroni closes without a reply when its DCS is unreachable (/cluster, /history) or while it shuts down.
+    return { ok: false, failure: 'unreachable', message: `${url}: connection closed without a reply` };
+  }
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') {
+    return { ok: false, failure: 'invalid_reply', message: `${url}: ${err.message ?? 'invalid request'}` };
+  }
+  const detail = code ? `${code}: ${err.cause?.message ?? err.message}` : (err.message ?? String(error));
+  return { ok: false, failure: 'unreachable', message: `${url}: ${detail}` };
+}

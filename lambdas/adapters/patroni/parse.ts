@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole } from '../../core/model.js';
+
+/**
+ * Patroni's REST replies, validated and translated into the domain vocabulary. This is the only place that
+ * knows `master` (Patroni <= 3.x) and `primary` (>= 4.0) are the same thing. Schemas accept what every version
+ * from 3.0 to 4.1 sends and nothing that would make us record an invented transition.
+ */
+
+const nonNegativeInt = z.number().int().nonnegative();
+
+const patroniStatusSchema = z.object({
+  state: z.string().min(1).max(64).optional(),
+  role: z.string().min(1).max(64),
+  timeline: nonNegativeInt.nullable().optional(),
+  xlog: z
+    .object({
+      location: nonNegativeInt.optional(),
+      received_location: nonNegativeInt.optional(),
+      replayed_location: nonNegativeInt.optional(),
+    })
+    .optional(),
+  replication_state: z.string().max(64).optional(),
+  pause: z.boolean().optional(),
+  cluster_unlocked: z.boolean().optional(),
+  postmaster_start_time: z.string().max(64).nullable().optional(),
+  dcs_last_seen: z.number().nullable().optional(),
+  database_system_identifier: z.string().regex(/^\d{1,24}$/).optional(),
+  patroni: z.object({
+    version: z.string().max(32).optional(),
+    scope: z.string().max(256).optional(),
+    name: z.string().max(256).optional(),
+  }),
+});
+
+const lagSchema = z.union([z.number(), z.string()]).optional();
+
+const clusterSchema = z.object({
+  scope: z.string().max(256).optional(),
+  pause: z.boolean().optional(),
+  members: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(256),
+        role: z.string().max(64),
+        state: z.string().max(64).optional(),
+        timeline: nonNegativeInt.nullable().optional(),
+        api_url: z.string().max(2048).optional(),
+        host: z.string().max(256).optional(),
+        port: z.number().int().optional(),
+        lag: lagSchema,
+      }),
+    )
+    .max(1000),
+});
+
+// Rows may have 3, 4 or 5 fields (history written before Patroni, or before 2.1.1).
+const historyRowSchema = z
+  .tuple([nonNegativeInt, nonNegativeInt, z.string().max(1024)])
+  .rest(z.union([z.string().max(256), z.null()]));
+const historySchema = z.array(historyRowSchema).max(100_000);
+
+const MEMBER_ROLES: Record<string, MemberRole> = {
+  master: 'primary',
+  primary: 'primary',
+  replica: 'replica',
+  standby_leader: 'standby_leader',
+  demoted: 'demoted',
+  promoted: 'primary',
+  uninitialized: 'uninitialized',
+};
+
+const CLUSTER_ROLES: Record<string, ClusterRole> = {
+  leader: 'leader',
+  master: 'leader',
+  primary: 'leader',
+  standby_leader: 'standby_leader',
+  sync_standby: 'sync_standby',
+  quorum_standby: 'quorum_standby',
+  replica: 'replica',
+};
+
+export class PatroniReplyError extends Error {
+  constructor(endpoint: string, url: string, issues: z.core.$ZodIssue[]) {
+    const first = issues[0];
+    const where = first && first.path.length > 0 ? first.path.join('.') : '(top level)';
+    super(`${url} sent a ${endpoint} reply of the wrong shape: ${where}: ${first?.message ?? 'invalid'}`);
+    this.name = 'PatroniReplyError';
+  }
+}
+
+export function normaliseMemberRole(raw: string): MemberRole {
+  // `promoted` is the instant between pg_ctl promote and the end of recovery; callbacks already map it to primary.
+  return MEMBER_ROLES[raw] ?? 'unknown';
+}
+
+export function normaliseClusterRole(raw: string): ClusterRole {
+  return CLUSTER_ROLES[raw] ?? 'unknown';
+}
+
+/** Parses `/patroni` (or the body of any health endpoint). Throws PatroniReplyError on a wrong shape. */
+export function parseMemberReport(body: unknown, url: string): MemberReport {
+  const result = patroniStatusSchema.safeParse(body);
+  if (!result.success) throw new PatroniReplyError('/patroni', url, result.error.issues);
+  const s = result.data;
+  const xlog = s.xlog;
+  const walPosition =
+    xlog?.location ?? maxOrNull(xlog?.received_location, xlog?.replayed_location);
+  return {
+    role: normaliseMemberRole(s.role),
+    rawRole: s.role,
+    state: s.state ?? 'unknown',
+    timeline: s.timeline ?? null,
+    walPosition,
+    replicationState: s.replication_state ?? null,
+    paused: s.pause === true,
+    clusterUnlocked: s.cluster_unlocked === true,
+    scope: s.patroni.scope ?? null,
+    name: s.patroni.name ?? null,
+    patroniVersion: s.patroni.version ?? null,
+    systemIdentifier: s.database_system_identifier ?? null,
+    postmasterStartTime: s.postmaster_start_time ?? null,
+    dcsLastSeen: s.dcs_last_seen ?? null,
+  };
+}
+
+export function parseClusterView(body: unknown, url: string): ClusterView {
+  const result = clusterSchema.safeParse(body);
+  if (!result.success) throw new PatroniReplyError('/cluster', url, result.error.issues);
+  return {
+    scope: result.data.scope ?? null,
+    paused: result.data.pause === true,
+    members: result.data.members.map((m) => ({
+      name: m.name,
+      role: normaliseClusterRole(m.role),
+      state: m.state ?? 'unknown',
+      timeline: m.timeline ?? null,
+      apiUrl: m.api_url ?? null,
+      host: m.host ?? null,
+      port: m.port ?? null,
+      lagBytes: typeof m.lag === 'number' && m.lag >= 0 ? m.lag : null,
+    })),
+  };
+}
+
+export function parseHistory(body: unknown, url: string): HistoryEntry[] {
+  const result = historySchema.safeParse(body);
+  if (!result.success) throw new PatroniReplyError('/history', url, result.error.issues);
+  return result.data.map(([endedTimeline, switchLsn, reason, timestamp, newLeader]) => ({
+    endedTimeline,
+    switchLsn,
+    reason: reason || null,
+    timestamp: typeof timestamp === 'string' && timestamp !== '' ? timestamp : null,
+    newLeader: typeof newLeader === 'string' && newLeader !== '' ? newLeader : null,
+  }));
+}
+
+function maxOrNull(a: number | undefined, b: number | undefined): number | null {
+  if (a === undefined && b === undefined) return null;
+  return Math.max(a ?? 0, b ?? 0);
+}

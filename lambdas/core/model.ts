@@ -1,0 +1,89 @@
+/**
+ * The domain vocabulary, one for every Patroni version. Adapters translate Patroni's words into these
+ * (`master` and `primary` both become `primary`); nothing past the edge ever sees the raw strings.
+ */
+
+/** What a member says about its own PostgreSQL (`/patroni`'s `role`), normalised. */
+export type MemberRole =
+  | 'primary'
+  | 'replica'
+  | 'standby_leader'
+  | 'demoted'
+  | 'promoted'
+  | 'uninitialized'
+  | 'unknown';
+
+/** What the DCS says about a member (`/cluster`'s `role`): computed from the leader key, not from PostgreSQL. */
+export type ClusterRole = 'leader' | 'standby_leader' | 'sync_standby' | 'quorum_standby' | 'replica' | 'unknown';
+
+/** How one member's `/patroni` read ended. Never an exception: the poller must keep going. */
+export type ReadFailure = 'unreachable' | 'timeout' | 'invalid_reply';
+
+/** `/patroni` of one member, normalised. */
+export interface MemberReport {
+  readonly role: MemberRole;
+  /** The role string as Patroni sent it, kept for audits (`master`, `primary`, ...). */
+  readonly rawRole: string;
+  /** PostgreSQL state as Patroni sees it: `running`, `stopped`, `crashed`, `starting`, ... (`unknown` if absent). */
+  readonly state: string;
+  /** Absent while PostgreSQL is not running. */
+  readonly timeline: number | null;
+  /** Current WAL position in bytes: `xlog.location` on a primary, max(received, replayed) on a replica. */
+  readonly walPosition: number | null;
+  readonly replicationState: string | null;
+  readonly paused: boolean;
+  readonly clusterUnlocked: boolean;
+  readonly scope: string | null;
+  /** Only Patroni >= 3.2 reports its own name; older members are named from `/cluster`. */
+  readonly name: string | null;
+  readonly patroniVersion: string | null;
+  readonly systemIdentifier: string | null;
+  readonly postmasterStartTime: string | null;
+  readonly dcsLastSeen: number | null;
+}
+
+export type MemberObservation =
+  | { readonly name: string; readonly url: string; readonly status: 'ok'; readonly report: MemberReport }
+  | { readonly name: string; readonly url: string; readonly status: ReadFailure; readonly error: string };
+
+/** One member as `/cluster` (the DCS) lists it. */
+export interface ClusterViewMember {
+  readonly name: string;
+  readonly role: ClusterRole;
+  readonly state: string;
+  readonly timeline: number | null;
+  readonly apiUrl: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  /** Replication lag in bytes; null when Patroni says "unknown" or does not say. */
+  readonly lagBytes: number | null;
+}
+
+export interface ClusterView {
+  readonly scope: string | null;
+  readonly paused: boolean;
+  readonly members: readonly ClusterViewMember[];
+}
+
+/** One `/history` row: timeline `endedTimeline` ended at `switchLsn`; `endedTimeline + 1` began at `timestamp` on `newLeader`. */
+export interface HistoryEntry {
+  readonly endedTimeline: number;
+  readonly switchLsn: number;
+  readonly reason: string | null;
+  /** Patroni's own ISO-8601 timestamp of the promotion (to the microsecond, node-local offset). */
+  readonly timestamp: string | null;
+  readonly newLeader: string | null;
+}
+
+/** Everything one poll saw of one cluster, at one instant. Plain data: the detector's only input. */
+export interface Observation {
+  readonly cluster: string;
+  /** When the poll round completed, epoch ms. The detector never reads a clock: time arrives as data. */
+  readonly observedAt: number;
+  readonly members: readonly MemberObservation[];
+  /** `/cluster` from the first member that answered; null when none did. */
+  readonly view: ClusterView | null;
+  readonly viewError: string | null;
+  /** `/history`, read only when a timeline moved; null when not read or unreadable. */
+  readonly history: readonly HistoryEntry[] | null;
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` never touches the network; `integration` runs against real peers
+// (a Patroni lab, PostgreSQL, the moto AWS emulator) started on 127.0.0.1 by the tests themselves.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Real failovers take tens of seconds; each file owns its lab on its own ports,
+          // and files run one at a time so two labs never compete for the two cores.
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
