@@ -170,6 +170,19 @@ async function waitWritable(options: LabOptions, timeoutMs: number): Promise<num
   return Date.now() - started;
 }
 
+/**
+ * HAProxy marks a server down only after `fall` failed checks (and starts with every server up): until then it
+ * still sends some connections to a read-only node. The lab returns once HAProxy routes to the leader alone.
+ */
+async function waitRoutedTo(options: LabOptions, leader: string): Promise<void> {
+  let up: string[] = [];
+  await waitFor(`HAProxy to route to ${leader} alone`, 30_000, 250, async () => {
+    const servers = await haproxyServers(options);
+    up = [...servers].filter(([, status]) => status === 'UP').map(([name]) => name);
+    return up.length === 1 && up[0] === leader ? true : undefined;
+  }, () => `servers up: ${up.join(', ') || 'none'}`);
+}
+
 export interface UpResult {
   readonly state: LabState;
   readonly leader: string;
@@ -229,6 +242,7 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
     const view = await waitHealthy(options, http, 120_000);
     await waitWritable(options, 60_000);
     const leader = leaderOf(view)!.name;
+    await waitRoutedTo(options, leader);
     report(`lab is up: leader ${leader}, writes through ${LAB_HOST}:${options.ports.haproxy} work`);
     return { state, leader, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
@@ -403,6 +417,7 @@ export async function labFailover(
     );
     await waitWritable(options, 120_000);
     const writeRestoredAfterSeconds = (Date.now() - injectedAt) / 1000;
+    await waitRoutedTo(options, after.name);
     const outcome =
       after.name === leader.name && after.timeline === leader.timeline
         ? `${after.name}'s PostgreSQL restarted in place on timeline ${after.timeline}`

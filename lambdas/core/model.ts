@@ -42,9 +42,13 @@ export interface MemberReport {
   readonly dcsLastSeen: number | null;
 }
 
+/**
+ * One configured member's `/patroni` read. `url` (the configured REST base URL) is the member's identity;
+ * `name` is null when neither the member (Patroni < 3.2) nor `/cluster` said it this time.
+ */
 export type MemberObservation =
-  | { readonly name: string; readonly url: string; readonly status: 'ok'; readonly report: MemberReport }
-  | { readonly name: string; readonly url: string; readonly status: ReadFailure; readonly error: string };
+  | { readonly name: string | null; readonly url: string; readonly status: 'ok'; readonly report: MemberReport }
+  | { readonly name: string | null; readonly url: string; readonly status: ReadFailure; readonly error: string };
 
 /** One member as `/cluster` (the DCS) lists it. */
 export interface ClusterViewMember {

@@ -1,0 +1,139 @@
+import { highestTimeline } from '../../core/detector.js';
+import type { ClusterView, HistoryEntry, MemberObservation, Observation } from '../../core/model.js';
+import { PatroniHttp, type PatroniHttpOptions } from './http.js';
+import { parseClusterView, parseHistory, parseMemberReport } from './parse.js';
+
+/** One cluster as the poller reads it: a name and the REST base URL of each member. */
+export interface ClusterTarget {
+  readonly name: string;
+  /** Patroni REST API base URLs, e.g. `http://10.0.0.4:8008`. */
+  readonly members: readonly string[];
+  readonly http?: PatroniHttpOptions;
+}
+
+/** What the poller already knows, so the client reads `/history` only when a timeline moved. */
+export interface KnownPosition {
+  readonly timeline: number | null;
+}
+
+/** The port the poller uses: one call per cluster per poll round. */
+export interface ClusterObserver {
+  observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads one cluster through Patroni's REST API: `/patroni` of every member in parallel, `/cluster` from a
+ * member that answers, `/history` when the timeline moved. Never throws: each member ends with an explicit
+ * status, and a missing `/cluster` or `/history` is recorded as such.
+ */
+export class PatroniClient implements ClusterObserver {
+  private readonly clients = new Map<string, PatroniHttp>();
+
+  constructor(
+    private readonly clock: () => number = Date.now,
+    private readonly defaults: PatroniHttpOptions = {},
+  ) {}
+
+  async observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation> {
+    const http = this.httpFor(target);
+    // `/cluster` from the first member is read alongside the `/patroni` reads so that a healthy poll is one round trip.
+    const [members, firstView] = await Promise.all([
+      Promise.all(target.members.map((url) => readMember(http, url))),
+      readView(http, target.members[0]!),
+    ]);
+    let view = firstView;
+    for (const member of members) {
+      if (view.view || member.url === target.members[0]) continue;
+      if (member.status === 'ok') view = await readView(http, member.url);
+    }
+    const named = nameMembers(members, view.view);
+    const timeline = highestTimeline(view.view, named);
+    const history =
+      known?.timeline != null && timeline !== null && timeline > known.timeline
+        ? await readHistory(http, named, target.members)
+        : null;
+    return {
+      cluster: target.name,
+      observedAt: this.clock(),
+      members: named,
+      view: view.view,
+      viewError: view.error,
+      history,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+    this.clients.clear();
+  }
+
+  /** One connection pool per cluster, reused across poll rounds. */
+  private httpFor(target: ClusterTarget): PatroniHttp {
+    let http = this.clients.get(target.name);
+    if (!http) {
+      http = new PatroniHttp({ ...this.defaults, ...target.http });
+      this.clients.set(target.name, http);
+    }
+    return http;
+  }
+}
+
+function endpoint(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+async function readMember(http: PatroniHttp, url: string): Promise<MemberObservation> {
+  const reply = await http.getJson(endpoint(url, '/patroni'));
+  if (!reply.ok) return { name: null, url, status: reply.failure, error: reply.message };
+  try {
+    const report = parseMemberReport(reply.body, endpoint(url, '/patroni'));
+    return { name: report.name, url, status: 'ok', report };
+  } catch (error) {
+    return { name: null, url, status: 'invalid_reply', error: (error as Error).message };
+  }
+}
+
+async function readView(http: PatroniHttp, url: string): Promise<{ view: ClusterView | null; error: string | null }> {
+  const reply = await http.getJson(endpoint(url, '/cluster'));
+  if (!reply.ok) return { view: null, error: reply.message };
+  try {
+    return { view: parseClusterView(reply.body, endpoint(url, '/cluster')), error: null };
+  } catch (error) {
+    return { view: null, error: (error as Error).message };
+  }
+}
+
+/** `/history` from the leader if it answered, else from any member that did; null if none could give it. */
+async function readHistory(http: PatroniHttp, members: readonly MemberObservation[], urls: readonly string[]): Promise<HistoryEntry[] | null> {
+  const ok = members.filter((m) => m.status === 'ok');
+  const ordered = [...ok.filter((m) => m.report.role === 'primary'), ...ok.filter((m) => m.report.role !== 'primary')];
+  for (const member of ordered.length > 0 ? ordered : urls.map((url) => ({ url }))) {
+    const reply = await http.getJson(endpoint(member.url, '/history'));
+    if (!reply.ok) continue;
+    try {
+      return parseHistory(reply.body, endpoint(member.url, '/history'));
+    } catch {
+      // A malformed history is treated as unreadable: the detector then reports the gap instead of guessing.
+    }
+  }
+  return null;
+}
+
+/**
+ * Patroni < 3.2 does not say its own name: take it from `/cluster`, matching the member's `api_url` host and
+ * port to the configured URL.
+ */
+function nameMembers(members: readonly MemberObservation[], view: ClusterView | null): MemberObservation[] {
+  if (!view) return [...members];
+  const byHost = new Map(view.members.filter((m) => m.apiUrl).map((m) => [hostOf(m.apiUrl!), m.name]));
+  return members.map((m) => (m.name ? m : { ...m, name: byHost.get(hostOf(m.url)) ?? null }));
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

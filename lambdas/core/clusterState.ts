@@ -1,0 +1,46 @@
+import type { MemberRole, ReadFailure } from './model.js';
+
+/** What the detector remembers of one member between polls, keyed by its configured REST URL. */
+export interface MemberMemory {
+  readonly name: string;
+  readonly status: 'ok' | ReadFailure;
+  /** Last role and state read while it answered; kept while it is unreachable, so a return shows what changed. */
+  readonly role: MemberRole | null;
+  readonly state: string | null;
+  /** Reported another scope or system identifier: excluded from every cluster-level decision. */
+  readonly foreign: boolean;
+}
+
+/**
+ * The cluster's current state: one item per cluster in the store, versioned so that two pollers, or a
+ * retried one, can never both record the same transition.
+ */
+export interface ClusterState {
+  readonly cluster: string;
+  /** Incremented by every write of the state; events of that write carry it in their ids. */
+  readonly version: number;
+  /** Epoch ms of the last observation applied. */
+  readonly observedAt: number;
+  readonly scope: string | null;
+  readonly systemIdentifier: string | null;
+  readonly reachable: boolean;
+  readonly paused: boolean;
+  /** The leader now; null while there is none (or none yet confirmed). */
+  readonly leader: string | null;
+  /** The last leader there was, kept across leaderless polls to name both sides of the next change. */
+  readonly lastLeader: string | null;
+  /** First poll without a leader, while the absence is unconfirmed or ongoing. */
+  readonly leaderMissingSince: number | null;
+  /** `no_leader` was recorded and no leader has come back since. */
+  readonly noLeaderReported: boolean;
+  readonly timeline: number | null;
+  /** Members seen as running primaries at once, while that lasts. */
+  readonly splitBrain: readonly string[] | null;
+  readonly members: Readonly<Record<string, MemberMemory>>;
+  /** Names that `/cluster` (the DCS) listed last time it answered. */
+  readonly dcsMembers: readonly string[] | null;
+  /** Last poll that saw a running leader: an incident starts after this instant. */
+  readonly lastHealthyAt: number | null;
+  /** Last WAL position (bytes) read from the leader. */
+  readonly leaderWalPosition: number | null;
+}

@@ -1,0 +1,519 @@
+import type { ClusterState, MemberMemory } from './clusterState.js';
+import { eventId, type ClusterEvent, type EventPayload, type LeaderChangeEvidence, type LeaderChangeKind } from './events.js';
+import type { ClusterView, HistoryEntry, MemberObservation, MemberReport, Observation } from './model.js';
+
+/** What the operator configured about a cluster's identity; unset fields are learnt from the first poll. */
+export interface IdentityExpectation {
+  readonly scope?: string | undefined;
+  readonly systemIdentifier?: string | undefined;
+}
+
+export interface Detection {
+  readonly state: ClusterState;
+  readonly events: readonly ClusterEvent[];
+  /**
+   * True when the state must be written even without events (a member's name learnt, a pending no-leader
+   * started). Timestamps and WAL positions alone do not count: steady polls write nothing but a heartbeat.
+   */
+  readonly stateChanged: boolean;
+}
+
+/** Payload plus the envelope fields that differ per event (Patroni's timestamp, reconciliation). */
+type Draft = EventPayload & { happenedAt?: string | null; reconciled?: boolean };
+
+/** PostgreSQL states that mean a primary is down, not shutting down on purpose. */
+const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start failed', 'restart failed', 'stop failed', 'starting']);
+
+/**
+ * Decides what changed between the last recorded state of a cluster and a new observation of it.
+ * Pure: no I/O, no clock; the same inputs always give the same state, events and event ids.
+ *
+ * Truth table (prev = recorded state, obs = this poll; "leader" is `/cluster`'s lock holder, or, when
+ * `/cluster` did not answer, the only running primary that does not report `cluster_unlocked`):
+ *
+ * | #  | prev                          | obs                                         | events                                                   |
+ * |----|-------------------------------|---------------------------------------------|----------------------------------------------------------|
+ * | 1  | none (first poll)             | anything                                    | watch_started (+ cluster_unreachable if nobody answers)  |
+ * | 2  | member answered               | member fails (refused/timeout/bad reply)    | member_unreachable                                       |
+ * | 3  | member failed                 | member answers                              | member_reachable (+ role/state changes vs last known)    |
+ * | 4  | member role R / state S       | member role R' / state S'                   | member_role_changed / member_state_changed               |
+ * | 5  | name in `/cluster`            | name gone from `/cluster` (which answered)  | member_removed (member_added for the reverse)            |
+ * | 6  | some member answered          | no member answers                           | cluster_unreachable; leader and timeline left as they were |
+ * | 7  | no member answered            | some member answers                         | cluster_reachable                                        |
+ * | 8  | not paused                    | paused (`pause: true`)                      | cluster_paused (cluster_resumed for the reverse)         |
+ * | 9  | leader A                      | leader B                                    | leader_changed A→B, kind from A's own reply (see below)  |
+ * | 10 | leader A                      | no leader, first poll so                    | none yet: recorded as pending (a handover can look so)   |
+ * | 11 | no leader pending             | still no leader                             | no_leader (since = first leaderless poll)                |
+ * | 12 | no leader pending or reported | leader B ≠ last leader A                    | leader_changed A→B (+ leader_restored if reported)       |
+ * | 13 | no leader reported            | leader A again                              | leader_restored                                          |
+ * | 14 | leader A                      | leader unknown (`/cluster` silent, no clear primary) | none: nothing is invented                       |
+ * | 15 | timeline T                    | timeline T+1                                | timeline_changed T→T+1                                   |
+ * | 16 | timeline T                    | timeline T+k, k>1, `/history` read          | one reconciled leader_changed per missed promotion with Patroni's timestamp (a missed re-promotion of the same node has none), then the live change, timeline_changed T→T+k |
+ * | 17 | timeline T                    | timeline T+k, k>1, `/history` unreadable    | timeline_changed with missedPromotions = k-1             |
+ * | 18 | one running primary           | two or more running primaries               | split_brain (split_brain_resolved when back to one)      |
+ * | 19 | scope / system id X           | one member reports Y                        | identity_mismatch for it; it is ignored from then on     |
+ * | 20 | system id X                   | every member reports Y                      | identity_mismatch (rebootstrapped); timeline restarts    |
+ *
+ * Kind of a leader change, from the old leader's reply in the same poll:
+ * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
+ * its Patroni kept answering → switchover; still a running primary → failover (and a split-brain risk);
+ * after a confirmed no_leader → failover; not observed at all → unknown.
+ */
+export function detect(
+  previous: ClusterState | null,
+  observation: Observation,
+  expectation: IdentityExpectation = {},
+): Detection {
+  if (previous === null) return firstObservation(observation, expectation);
+  const drafts: Draft[] = [];
+  const identity = resolveIdentity(previous, observation, expectation, drafts);
+  const members = trackMembers(previous, observation, identity.foreignUrls, drafts);
+  const reachable = observation.members.some((m) => m.status === 'ok' && !identity.foreignUrls.has(m.url));
+  let next: ClusterState = { ...previous, ...identity.state, members, observedAt: observation.observedAt, reachable };
+  if (previous.reachable && !reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
+  if (!previous.reachable && reachable) drafts.push({ type: 'cluster_reachable' });
+  if (reachable) {
+    const view = trustedView(observation.view, next.scope);
+    const reports = trustedReports(observation, identity.foreignUrls, members);
+    next = trackDcsMembership(next, view, drafts);
+    next = trackPause(next, view, reports, drafts);
+    next = trackSplitBrain(next, reports, drafts);
+    next = trackLeaderAndTimeline(previous, next, observation, view, reports, members, drafts);
+  }
+  const events = stamp(drafts, previous, observation);
+  const stateChanged = events.length > 0 || structurallyDifferent(previous, next);
+  return { state: { ...next, version: stateChanged ? previous.version + 1 : previous.version }, events, stateChanged };
+}
+
+/** Row 1: the baseline. Nothing before it is known, so nothing is reported as a change. */
+function firstObservation(observation: Observation, expectation: IdentityExpectation): Detection {
+  const reports = observation.members.filter(isOk).map((m) => m.report);
+  const scope = expectation.scope ?? mostCommon(reports.map((r) => r.scope));
+  const systemIdentifier = expectation.systemIdentifier ?? mostCommon(reports.filter((r) => r.scope === scope).map((r) => r.systemIdentifier));
+  const empty: ClusterState = {
+    cluster: observation.cluster,
+    version: 0,
+    observedAt: observation.observedAt,
+    scope,
+    systemIdentifier,
+    reachable: true,
+    paused: false,
+    leader: null,
+    lastLeader: null,
+    leaderMissingSince: null,
+    noLeaderReported: false,
+    timeline: null,
+    splitBrain: null,
+    members: {},
+    dcsMembers: null,
+    lastHealthyAt: null,
+    leaderWalPosition: null,
+  };
+  const drafts: Draft[] = [];
+  const identity = resolveIdentity(empty, observation, expectation, drafts);
+  const members = trackMembers(empty, observation, identity.foreignUrls, []);
+  const reachable = observation.members.some((m) => m.status === 'ok' && !identity.foreignUrls.has(m.url));
+  const view = trustedView(observation.view, scope);
+  const trusted = trustedReports(observation, identity.foreignUrls, members);
+  const leader = reachable ? observedLeader(view, trusted) : undefined;
+  const timeline = reachable ? highestTimeline(view, trusted) : null;
+  const state: ClusterState = {
+    ...empty,
+    members,
+    reachable,
+    paused: view?.paused ?? trusted.some((r) => r.report.paused),
+    leader: leader ?? null,
+    lastLeader: leader ?? null,
+    leaderMissingSince: leader === null ? observation.observedAt : null,
+    timeline,
+    dcsMembers: view ? view.members.map((m) => m.name) : null,
+    lastHealthyAt: leader ? observation.observedAt : null,
+    leaderWalPosition: leader ? (reportOf(trusted, leader)?.walPosition ?? null) : null,
+  };
+  drafts.unshift({ type: 'watch_started', leader: leader ?? null, timeline, members: Object.values(members).map((m) => m.name) });
+  if (!reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
+  if (state.paused) drafts.push({ type: 'cluster_paused' });
+  const events = stamp(drafts, { ...state, version: 0, observedAt: Number.NaN }, observation);
+  return { state: { ...state, version: 1 }, events, stateChanged: true };
+}
+
+interface ResolvedIdentity {
+  readonly state: Pick<ClusterState, 'scope' | 'systemIdentifier' | 'timeline' | 'leader' | 'lastLeader'>;
+  readonly foreignUrls: ReadonlySet<string>;
+}
+
+/** Rows 19-20: members of another cluster are set aside; a whole cluster with a new system id was re-bootstrapped. */
+function resolveIdentity(
+  previous: ClusterState,
+  observation: Observation,
+  expectation: IdentityExpectation,
+  drafts: Draft[],
+): ResolvedIdentity {
+  const scope = expectation.scope ?? previous.scope;
+  let systemIdentifier = expectation.systemIdentifier ?? previous.systemIdentifier;
+  let { timeline, leader, lastLeader } = previous;
+  const ok = observation.members.filter(isOk);
+  const inScope = ok.filter((m) => !scope || !m.report.scope || m.report.scope === scope);
+  const ids = new Set(inScope.map((m) => m.report.systemIdentifier).filter((id): id is string => id !== null));
+  const [onlyId] = [...ids];
+  // Every answering member agrees on a new id, and they are a majority of the configured ones: a re-bootstrap,
+  // not one stray member of another cluster.
+  const majority = inScope.length * 2 > observation.members.length;
+  if (systemIdentifier && ids.size === 1 && onlyId !== systemIdentifier && majority) {
+    drafts.push({ type: 'identity_mismatch', member: null, field: 'system_identifier', expected: systemIdentifier, actual: onlyId!, rebootstrapped: true });
+    systemIdentifier = onlyId!;
+    timeline = null;
+    leader = null;
+    lastLeader = null;
+  }
+  const foreignUrls = new Set<string>();
+  for (const member of ok) {
+    const mismatch = identityMismatch(member.report, scope, systemIdentifier);
+    if (!mismatch) continue;
+    foreignUrls.add(member.url);
+    if (!previous.members[member.url]?.foreign) {
+      drafts.push({ type: 'identity_mismatch', member: nameOf(member, previous), ...mismatch, rebootstrapped: false });
+    }
+  }
+  // A member that cannot be read keeps the verdict it had.
+  for (const member of observation.members) {
+    if (member.status !== 'ok' && previous.members[member.url]?.foreign) foreignUrls.add(member.url);
+  }
+  return { state: { scope, systemIdentifier, timeline, leader, lastLeader }, foreignUrls };
+}
+
+function identityMismatch(
+  report: MemberReport,
+  scope: string | null,
+  systemIdentifier: string | null,
+): { field: 'scope' | 'system_identifier'; expected: string; actual: string } | undefined {
+  if (scope && report.scope && report.scope !== scope) return { field: 'scope', expected: scope, actual: report.scope };
+  if (systemIdentifier && report.systemIdentifier && report.systemIdentifier !== systemIdentifier) {
+    return { field: 'system_identifier', expected: systemIdentifier, actual: report.systemIdentifier };
+  }
+  return undefined;
+}
+
+/** Rows 2-4: per-member reachability, role and state, compared with what was last known of the member. */
+function trackMembers(
+  previous: ClusterState,
+  observation: Observation,
+  foreignUrls: ReadonlySet<string>,
+  drafts: Draft[],
+): Record<string, MemberMemory> {
+  const members: Record<string, MemberMemory> = {};
+  for (const member of observation.members) {
+    const before = previous.members[member.url];
+    const name = nameOf(member, previous);
+    const foreign = foreignUrls.has(member.url);
+    if (member.status !== 'ok') {
+      members[member.url] = { name, status: member.status, role: before?.role ?? null, state: before?.state ?? null, foreign };
+      if (before?.status === 'ok' && !foreign) {
+        drafts.push({ type: 'member_unreachable', member: name, url: member.url, status: member.status, error: member.error });
+      }
+      continue;
+    }
+    const { role, state } = member.report;
+    members[member.url] = { name, status: 'ok', role, state, foreign };
+    if (!before || foreign) continue;
+    if (before.status !== 'ok') drafts.push({ type: 'member_reachable', member: name, url: member.url });
+    if (before.role !== null && before.role !== role) drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role });
+    if (before.state !== null && before.state !== state) drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state });
+  }
+  return members;
+}
+
+/** Row 5: membership as the DCS sees it (member keys), only when `/cluster` answered. */
+function trackDcsMembership(state: ClusterState, view: ClusterView | null, drafts: Draft[]): ClusterState {
+  if (!view) return state;
+  const now = view.members.map((m) => m.name);
+  if (state.dcsMembers) {
+    for (const name of now) if (!state.dcsMembers.includes(name)) drafts.push({ type: 'member_added', member: name });
+    for (const name of state.dcsMembers) if (!now.includes(name)) drafts.push({ type: 'member_removed', member: name });
+  }
+  return { ...state, dcsMembers: now };
+}
+
+/** Row 8. */
+function trackPause(state: ClusterState, view: ClusterView | null, reports: readonly NamedOkMember[], drafts: Draft[]): ClusterState {
+  const paused = view ? view.paused : reports.length > 0 ? reports.some((r) => r.report.paused) : state.paused;
+  if (paused && !state.paused) drafts.push({ type: 'cluster_paused' });
+  if (!paused && state.paused) drafts.push({ type: 'cluster_resumed' });
+  return { ...state, paused };
+}
+
+/** Row 18: two members whose PostgreSQL runs out of recovery at the same time. */
+function trackSplitBrain(
+  state: ClusterState,
+  reports: readonly NamedOkMember[],
+  drafts: Draft[],
+): ClusterState {
+  const primaries = reports
+    .filter((r) => r.report.role === 'primary' && r.report.state === 'running')
+    .map((r) => r.name)
+    .sort();
+  if (primaries.length >= 2 && !state.splitBrain) {
+    drafts.push({ type: 'split_brain', members: primaries });
+    return { ...state, splitBrain: primaries };
+  }
+  if (primaries.length < 2 && state.splitBrain) {
+    drafts.push({ type: 'split_brain_resolved', members: state.splitBrain });
+    return { ...state, splitBrain: null };
+  }
+  return state;
+}
+
+/** Rows 9-17: leader and timeline together, because a missed promotion shows up as a timeline jump. */
+function trackLeaderAndTimeline(
+  previous: ClusterState,
+  state: ClusterState,
+  observation: Observation,
+  view: ClusterView | null,
+  reports: readonly NamedOkMember[],
+  members: Readonly<Record<string, MemberMemory>>,
+  drafts: Draft[],
+): ClusterState {
+  const leader = observedLeader(view, reports);
+  const timeline = highestTimeline(view, reports);
+  const timelineMoved = timeline !== null && state.timeline !== null && timeline > state.timeline;
+  const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
+  const reconciled = history ? reconcile(history.intermediate, state.leader ?? state.lastLeader, drafts) : (state.leader ?? state.lastLeader);
+  let next = state;
+  if (leader !== undefined) next = applyLeader(previous, state, leader, reconciled, timeline, history?.last ?? null, observation, members, drafts);
+  if (timelineMoved) {
+    const missed = timeline - state.timeline! - 1;
+    drafts.push({
+      type: 'timeline_changed',
+      from: state.timeline!,
+      to: timeline,
+      leader: next.leader ?? leader ?? null,
+      missedPromotions: missed,
+      happenedAt: history?.last?.timestamp ?? null,
+    });
+  }
+  if (timeline !== null && (next.timeline === null || timeline > next.timeline)) next = { ...next, timeline };
+  const leaderReport = next.leader ? reportOf(reports, next.leader) : undefined;
+  if (leaderReport?.role === 'primary' && leaderReport.state === 'running') {
+    next = { ...next, lastHealthyAt: observation.observedAt, leaderWalPosition: leaderReport.walPosition ?? next.leaderWalPosition };
+  }
+  return next;
+}
+
+function applyLeader(
+  previous: ClusterState,
+  state: ClusterState,
+  leader: string | null,
+  currentLeader: string | null,
+  timeline: number | null,
+  promotion: HistoryEntry | null,
+  observation: Observation,
+  members: Readonly<Record<string, MemberMemory>>,
+  drafts: Draft[],
+): ClusterState {
+  if (leader === null) {
+    if (state.leader !== null) return { ...state, leader: null, leaderMissingSince: observation.observedAt };
+    if (!state.noLeaderReported) {
+      const since = state.leaderMissingSince ?? observation.observedAt;
+      drafts.push({ type: 'no_leader', lastLeader: state.lastLeader, since });
+      return { ...state, leaderMissingSince: since, noLeaderReported: true };
+    }
+    return state;
+  }
+  if (currentLeader !== null && currentLeader !== leader) {
+    const { kind, evidence } =
+      state.leader === null && state.noLeaderReported
+        ? { kind: 'failover' as const, evidence: afterNoLeader(state, observation) }
+        : classifyLeaderChange(currentLeader, previous, observation, members);
+    drafts.push({
+      type: 'leader_changed',
+      from: currentLeader,
+      to: leader,
+      oldTimeline: state.timeline,
+      newTimeline: timeline !== null && state.timeline !== null && timeline > state.timeline ? timeline : null,
+      kind,
+      evidence,
+      oldLeaderWalPosition: state.leaderWalPosition,
+      happenedAt: promotion?.newLeader === leader ? promotion.timestamp : null,
+    });
+  }
+  if (state.leader === null && state.noLeaderReported) {
+    drafts.push({ type: 'leader_restored', leader, leaderlessSince: state.leaderMissingSince });
+  }
+  return { ...state, leader, lastLeader: leader, leaderMissingSince: null, noLeaderReported: false };
+}
+
+function afterNoLeader(state: ClusterState, observation: Observation): LeaderChangeEvidence {
+  const seconds = state.leaderMissingSince === null ? null : (observation.observedAt - state.leaderMissingSince) / 1000;
+  return { cause: 'after_no_leader', detail: `the cluster had no leader${seconds === null ? '' : ` for ${seconds.toFixed(1)} s`}` };
+}
+
+/** The old leader's own reply in the same poll says whether it was demoted on purpose or lost. */
+export function classifyLeaderChange(
+  oldLeader: string,
+  previous: ClusterState,
+  observation: Observation,
+  members: Readonly<Record<string, MemberMemory>>,
+): { kind: LeaderChangeKind; evidence: LeaderChangeEvidence } {
+  const url = Object.keys(members).find((u) => members[u]!.name === oldLeader);
+  const now = url ? observation.members.find((m) => m.url === url) : undefined;
+  if (!url || !now) {
+    return { kind: 'unknown', evidence: { cause: 'old_leader_not_observed', detail: `${oldLeader} is not among the configured members` } };
+  }
+  if (now.status !== 'ok') {
+    return { kind: 'failover', evidence: { cause: 'old_leader_unreachable', detail: `${oldLeader} ${now.status}: ${now.error}` } };
+  }
+  const before = previous.members[url];
+  const { role, state } = now.report;
+  const crashedBefore = before?.role === 'primary' && before.state !== null && POSTGRES_DOWN_STATES.has(before.state);
+  if (role === 'primary' && POSTGRES_DOWN_STATES.has(state)) {
+    return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader} reports primary/${state}` } };
+  }
+  if (role === 'primary' && state === 'running') {
+    return { kind: 'failover', evidence: { cause: 'old_leader_still_primary', detail: `${oldLeader} still runs as a primary without the leader lock` } };
+  }
+  if (crashedBefore) {
+    return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader} was primary/${before!.state} before it lost the lock` } };
+  }
+  if (role === 'demoted' || role === 'replica' || state === 'stopping') {
+    return { kind: 'switchover', evidence: { cause: 'old_leader_demoted', detail: `${oldLeader} handed over while its Patroni kept answering (${role}/${state})` } };
+  }
+  return { kind: 'unknown', evidence: { cause: 'old_leader_not_observed', detail: `${oldLeader} reports ${role}/${state}` } };
+}
+
+interface HistorySlice {
+  /** Promotions no poll saw: they started the timelines strictly between the recorded one and the observed one. */
+  readonly intermediate: readonly HistoryEntry[];
+  /** The promotion that started the observed timeline, if `/history` has it yet. */
+  readonly last: HistoryEntry | null;
+}
+
+function historySince(history: readonly HistoryEntry[] | null, from: number, to: number): HistorySlice | null {
+  if (!history) return null;
+  const byEnded = new Map(history.map((row) => [row.endedTimeline, row]));
+  const intermediate: HistoryEntry[] = [];
+  for (let ended = from; ended <= to - 2; ended++) {
+    const row = byEnded.get(ended);
+    if (!row) return null;
+    intermediate.push(row);
+  }
+  return { intermediate, last: byEnded.get(to - 1) ?? null };
+}
+
+/** Row 16: each missed promotion that moved the lock to another node becomes its own reconciled leader_changed. */
+function reconcile(rows: readonly HistoryEntry[], startLeader: string | null, drafts: Draft[]): string | null {
+  let current = startLeader;
+  for (const row of rows) {
+    if (row.newLeader === null || row.newLeader === current) continue;
+    drafts.push({
+      type: 'leader_changed',
+      from: current,
+      to: row.newLeader,
+      oldTimeline: row.endedTimeline,
+      newTimeline: row.endedTimeline + 1,
+      kind: 'unknown',
+      evidence: { cause: 'reconciled_from_history', detail: `promotion to timeline ${row.endedTimeline + 1} found in /history` },
+      oldLeaderWalPosition: null,
+      happenedAt: row.timestamp,
+      reconciled: true,
+    });
+    current = row.newLeader;
+  }
+  return current;
+}
+
+type OkMember = Extract<MemberObservation, { status: 'ok' }>;
+type NamedOkMember = OkMember & { readonly name: string };
+
+function isOk(member: MemberObservation): member is OkMember {
+  return member.status === 'ok';
+}
+
+/** Answering members of this cluster, each named as the detector knows it (Patroni < 3.2 does not say). */
+function trustedReports(
+  observation: Observation,
+  foreignUrls: ReadonlySet<string>,
+  members: Readonly<Record<string, MemberMemory>>,
+): NamedOkMember[] {
+  return observation.members
+    .filter(isOk)
+    .filter((m) => !foreignUrls.has(m.url))
+    .map((m) => ({ ...m, name: members[m.url]!.name }));
+}
+
+/** `/cluster` from a member of another scope says nothing about this cluster. */
+function trustedView(view: ClusterView | null, scope: string | null): ClusterView | null {
+  if (view && scope && view.scope && view.scope !== scope) return null;
+  return view;
+}
+
+/** The leader's name, null for "certainly none", undefined for "cannot tell" (row 14). */
+export function observedLeader(view: ClusterView | null, reports: readonly NamedOkMember[]): string | null | undefined {
+  if (view) return view.members.find((m) => m.role === 'leader' || m.role === 'standby_leader')?.name ?? null;
+  if (reports.length === 0) return undefined;
+  const holders = reports.filter((r) => r.report.role === 'primary' && r.report.state === 'running' && !r.report.clusterUnlocked);
+  if (holders.length === 1) return holders[0]!.name;
+  if (reports.every((r) => r.report.clusterUnlocked)) return null;
+  return undefined;
+}
+
+/** The highest timeline anyone reports: replicas follow the leader, and a promoted node reports its new one first. */
+export function highestTimeline(view: ClusterView | null, members: readonly MemberObservation[]): number | null {
+  const timelines = [
+    ...members.map((m) => (m.status === 'ok' ? m.report.timeline : null)),
+    ...(view?.members.map((m) => m.timeline) ?? []),
+  ].filter((t): t is number => t !== null && t > 0);
+  return timelines.length > 0 ? Math.max(...timelines) : null;
+}
+
+function reportOf(reports: readonly NamedOkMember[], name: string): MemberReport | undefined {
+  return reports.find((r) => r.name === name)?.report;
+}
+
+function nameOf(member: MemberObservation, previous: ClusterState): string {
+  return member.name ?? previous.members[member.url]?.name ?? hostPort(member.url);
+}
+
+function hostPort(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function memberErrors(observation: Observation): Record<string, string> {
+  return Object.fromEntries(
+    observation.members.map((m) => [m.name ?? hostPort(m.url), m.status === 'ok' ? 'ok' : `${m.status}: ${m.error}`]),
+  );
+}
+
+function mostCommon(values: readonly (string | null)[]): string | null {
+  const counts = new Map<string, number>();
+  for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | null = null;
+  for (const [value, count] of counts) if (best === null || count > counts.get(best)!) best = value;
+  return best;
+}
+
+/** Turns drafts into events with ids from the version this detection writes. */
+function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt'>, observation: Observation): ClusterEvent[] {
+  const version = previous.version + 1;
+  return drafts.map(({ happenedAt, reconciled, ...payload }, index) => ({
+    id: eventId(observation.cluster, version, index),
+    cluster: observation.cluster,
+    observedAt: observation.observedAt,
+    previousObservedAt: Number.isNaN(previous.observedAt) ? null : previous.observedAt,
+    happenedAt: happenedAt ?? null,
+    reconciled: reconciled ?? false,
+    ...payload,
+  })) as ClusterEvent[];
+}
+
+/** Fields whose change must be persisted even when no event was emitted. */
+function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
+  const pick = (s: ClusterState) => [
+    s.scope, s.systemIdentifier, s.reachable, s.paused, s.leader, s.lastLeader, s.leaderMissingSince, s.noLeaderReported,
+    s.timeline, s.splitBrain, s.dcsMembers, Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
+  ];
+  return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));
+}

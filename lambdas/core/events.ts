@@ -1,0 +1,110 @@
+import type { MemberRole, ReadFailure } from './model.js';
+
+/**
+ * The event vocabulary of the audit trail. Every event is plain JSON, carries a deterministic id and the
+ * instant it was observed; where Patroni itself says when it happened (`/history`), `happenedAt` holds that.
+ */
+
+export type LeaderChangeKind = 'failover' | 'switchover' | 'unknown';
+
+/** Why a leader change was classified as it was: the observation that decided it, in words and as a code. */
+export interface LeaderChangeEvidence {
+  readonly cause:
+    | 'old_leader_unreachable'
+    | 'old_leader_postgres_down'
+    | 'old_leader_demoted'
+    | 'old_leader_still_primary'
+    | 'after_no_leader'
+    | 'old_leader_not_observed'
+    | 'reconciled_from_history';
+  readonly detail: string;
+}
+
+export interface EventEnvelope {
+  /** `<cluster>:<state version>:<index>`: the same observation applied to the same state always yields the same id. */
+  readonly id: string;
+  readonly cluster: string;
+  /** Epoch ms of the poll that saw it. */
+  readonly observedAt: number;
+  /** Epoch ms of the poll before it: the change happened between the two (null on the first poll). */
+  readonly previousObservedAt: number | null;
+  /** Patroni's own ISO-8601 timestamp of the change, where it gives one. */
+  readonly happenedAt: string | null;
+  /** True when recovered from `/history` rather than seen live. */
+  readonly reconciled: boolean;
+}
+
+export type EventPayload =
+  | { readonly type: 'watch_started'; readonly leader: string | null; readonly timeline: number | null; readonly members: readonly string[] }
+  | {
+      readonly type: 'leader_changed';
+      readonly from: string | null;
+      readonly to: string;
+      readonly oldTimeline: number | null;
+      /** Null while the new leader is still promoting; the `timeline_changed` that follows carries it. */
+      readonly newTimeline: number | null;
+      readonly kind: LeaderChangeKind;
+      readonly evidence: LeaderChangeEvidence;
+      /** Last WAL position (bytes) seen on the old leader, for the data-at-risk estimate. */
+      readonly oldLeaderWalPosition: number | null;
+    }
+  | {
+      readonly type: 'timeline_changed';
+      readonly from: number;
+      readonly to: number;
+      readonly leader: string | null;
+      /** Promotions between `from` and `to` that no poll saw (recovered as reconciled `leader_changed` where `/history` allowed). */
+      readonly missedPromotions: number;
+    }
+  | { readonly type: 'member_role_changed'; readonly member: string; readonly from: MemberRole; readonly to: MemberRole }
+  | { readonly type: 'member_state_changed'; readonly member: string; readonly from: string; readonly to: string }
+  | { readonly type: 'member_unreachable'; readonly member: string; readonly url: string; readonly status: ReadFailure; readonly error: string }
+  | { readonly type: 'member_reachable'; readonly member: string; readonly url: string }
+  | { readonly type: 'member_added'; readonly member: string }
+  | { readonly type: 'member_removed'; readonly member: string }
+  | { readonly type: 'no_leader'; readonly lastLeader: string | null; readonly since: number }
+  | { readonly type: 'leader_restored'; readonly leader: string; readonly leaderlessSince: number | null }
+  | { readonly type: 'split_brain'; readonly members: readonly string[] }
+  | { readonly type: 'split_brain_resolved'; readonly members: readonly string[] }
+  | { readonly type: 'cluster_paused' }
+  | { readonly type: 'cluster_resumed' }
+  | { readonly type: 'cluster_unreachable'; readonly errors: Readonly<Record<string, string>> }
+  | { readonly type: 'cluster_reachable' }
+  | {
+      readonly type: 'identity_mismatch';
+      /** The member that differs, or null when the whole cluster changed (re-bootstrapped). */
+      readonly member: string | null;
+      readonly field: 'scope' | 'system_identifier';
+      readonly expected: string;
+      readonly actual: string;
+      readonly rebootstrapped: boolean;
+    };
+
+export type ClusterEvent = EventEnvelope & EventPayload;
+export type EventType = EventPayload['type'];
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'watch_started',
+  'leader_changed',
+  'timeline_changed',
+  'member_role_changed',
+  'member_state_changed',
+  'member_unreachable',
+  'member_reachable',
+  'member_added',
+  'member_removed',
+  'no_leader',
+  'leader_restored',
+  'split_brain',
+  'split_brain_resolved',
+  'cluster_paused',
+  'cluster_resumed',
+  'cluster_unreachable',
+  'cluster_reachable',
+  'identity_mismatch',
+];
+
+/** Deterministic event id: a retried or concurrent poll that computes the same transition computes the same id. */
+export function eventId(cluster: string, version: number, index: number): string {
+  return `${cluster}:${String(version).padStart(10, '0')}:${String(index).padStart(3, '0')}`;
+}

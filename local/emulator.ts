@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+/**
+ * The local AWS: moto's server (DynamoDB with Streams, SNS, SQS, Secrets Manager) from the project venv,
+ * on a free loopback port. Same SDK clients as on AWS, pointed at it through `endpoint`.
+ */
+export interface LocalAws {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  stop(): Promise<void>;
+}
+
+export class EmulatorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorError';
+  }
+}
+
+const MOTO_SERVER = join(import.meta.dirname, '..', '.venv', 'bin', 'moto_server');
+const START_TIMEOUT_MS = 30_000;
+
+/** A port the kernel says is free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await request(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+    await response.body.dump();
+    return response.statusCode < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts moto and resolves once it answers; the returned `stop` ends it and waits for its exit (bounded). */
+export async function startLocalAws(options: { port?: number; logFile?: string } = {}): Promise<LocalAws> {
+  if (!existsSync(MOTO_SERVER)) {
+    throw new EmulatorError(`${MOTO_SERVER} not found: run \`npm run setup\` to create the project venv with moto[server]`);
+  }
+  const port = options.port ?? (await freePort());
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await answers(endpoint))) {
+    if (child.exitCode !== null) throw new EmulatorError(`moto_server exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new EmulatorError(`moto_server did not answer on ${endpoint} within ${START_TIMEOUT_MS / 1000} s: ${stderr.trim()}`);
+    }
+    await sleep(100);
+  }
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
+      if (!stopped) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** SDK client settings for the emulator (or, with no emulator, for whatever AWS the environment names). */
+export function awsClientConfig(aws: LocalAws) {
+  return { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, maxAttempts: 2 };
+}

@@ -1,0 +1,177 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  DescribeTableCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBStreamsClient,
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { isPortFree } from '../../lab/processes.js';
+
+describe('Module: local AWS emulator (moto)', () => {
+  let aws: LocalAws;
+  beforeAll(async () => {
+    aws = await startLocalAws();
+  });
+  afterAll(async () => {
+    await aws?.stop();
+  });
+
+  async function createStreamTable(dynamo: DynamoDBClient, name: string) {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+      }),
+    );
+    const table = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    return table.Table!.LatestStreamArn!;
+  }
+
+  async function readStream(streamArn: string) {
+    const streams = new DynamoDBStreamsClient(awsClientConfig(aws));
+    const description = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    const shardId = description.StreamDescription!.Shards![0]!.ShardId!;
+    const iterator = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    return streams.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }));
+  }
+
+  it('delivers a written item as a stream record with its new image', async () => {
+    // Prepare
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    const streamArn = await createStreamTable(dynamo, 'emulator-stream');
+    // Act
+    await dynamo.send(
+      new PutItemCommand({ TableName: 'emulator-stream', Item: { pk: { S: 'c#1' }, sk: { S: 'e#1' }, type: { S: 'leader_changed' } } }),
+    );
+    const records = await readStream(streamArn);
+    // Assess
+    expect(records.Records).toHaveLength(1);
+    expect(records.Records![0]!.eventName).toBe('INSERT');
+    expect(records.Records![0]!.dynamodb!.NewImage!.type).toEqual({ S: 'leader_changed' });
+  });
+
+  it('runs a TransactWriteItems whose condition fails as a whole, and one that holds', async () => {
+    // Prepare
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    await createStreamTable(dynamo, 'emulator-tx');
+    const write = (version: number) =>
+      dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: 'emulator-tx',
+                Item: { pk: { S: 'c' }, sk: { S: 'STATE' }, version: { N: String(version) } },
+                ConditionExpression: 'attribute_not_exists(pk) OR version = :previous',
+                ExpressionAttributeValues: { ':previous': { N: String(version - 1) } },
+              },
+            },
+            { Put: { TableName: 'emulator-tx', Item: { pk: { S: 'c' }, sk: { S: `E#${version}` } } } },
+          ],
+        }),
+      );
+    // Act
+    await write(1);
+    const stale = write(1);
+    // Assess
+    await expect(stale).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+  });
+
+  it('delivers an SNS message to a subscribed SQS queue, with attributes and a filter policy', async () => {
+    // Prepare
+    const sns = new SNSClient(awsClientConfig(aws));
+    const sqs = new SQSClient(awsClientConfig(aws));
+    const topic = await sns.send(new CreateTopicCommand({ Name: 'emulator-alerts' }));
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'emulator-pager' }));
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl!, AttributeNames: ['QueueArn'] }));
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topic.TopicArn!,
+        Protocol: 'sqs',
+        Endpoint: attrs.Attributes!.QueueArn!,
+        Attributes: { FilterPolicy: JSON.stringify({ severity: ['critical'] }), RawMessageDelivery: 'true' },
+      }),
+    );
+    const publish = (severity: string) =>
+      sns.send(
+        new PublishCommand({
+          TopicArn: topic.TopicArn!,
+          Subject: `${severity} alert`,
+          Message: JSON.stringify({ severity }),
+          MessageAttributes: { severity: { DataType: 'String', StringValue: severity } },
+        }),
+      );
+    // Act
+    await publish('info');
+    await publish('critical');
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    // Assess: the filter policy let only the critical one through.
+    expect(received.Messages?.map((m) => JSON.parse(m.Body!))).toEqual([{ severity: 'critical' }]);
+  });
+
+  it('delivers an SNS message to an HTTP endpoint on loopback', async () => {
+    // Prepare
+    const bodies: string[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const sns = new SNSClient(awsClientConfig(aws));
+    const topic = await sns.send(new CreateTopicCommand({ Name: 'emulator-http' }));
+    await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn!, Protocol: 'http', Endpoint: `http://127.0.0.1:${port}/hook` }));
+    // Act
+    await sns.send(new PublishCommand({ TopicArn: topic.TopicArn!, Message: 'hello' }));
+    // Assess
+    const notification = bodies.map((b) => JSON.parse(b)).find((b) => b.Type === 'Notification');
+    server.close();
+    expect(notification?.Message).toBe('hello');
+  });
+
+  it('stores and returns a Secrets Manager secret', async () => {
+    const secrets = new SecretsManagerClient(awsClientConfig(aws));
+    await secrets.send(new CreateSecretCommand({ Name: 'vip-probe', SecretString: '{"password":"p"}' }));
+    const value = await secrets.send(new GetSecretValueCommand({ SecretId: 'vip-probe' }));
+    expect(JSON.parse(value.SecretString!)).toEqual({ password: 'p' });
+  });
+
+  it('stops and frees its port', async () => {
+    // Prepare
+    const second = await startLocalAws();
+    const port = Number(new URL(second.endpoint).port);
+    // Act
+    await second.stop();
+    // Assess
+    expect(await isPortFree(port)).toBe(true);
+  });
+});
