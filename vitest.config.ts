@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // (a Patroni lab, PostgreSQL, the moto AWS emulator) started on 127.0.0.1 by the tests themselves.
 export default defineConfig({
   test: {
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {
         test: {

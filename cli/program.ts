@@ -1,12 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../lab/errors.js';
+import { ConfigError } from '../lambdas/config/config.js';
+import { AwsTargetError } from '../local/aws.js';
+import { EmulatorError } from '../local/emulator.js';
+import { StoreError } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { registerLabCommands } from './labCommands.js';
+import { registerWatchCommands } from './watchCommands.js';
 
 export function buildProgram(): Command {
   const program = new Command('failover')
     .description('Failover event pipeline for Patroni clusters: watch, alert, verify writes, report SLAs')
     .showHelpAfterError()
     .exitOverride();
+  registerWatchCommands(program);
   registerLabCommands(program);
   return program;
 }
@@ -20,8 +26,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof LabError || error instanceof RangeError) {
-      process.stderr.write(`failover: ${error.message}\n`);
+    if ([LabError, ConfigError, AwsTargetError, EmulatorError, StoreError, RangeError].some((type) => error instanceof type)) {
+      const message = (error as Error).message;
+      process.stderr.write(`failover: ${message}\n`);
       process.exitCode = 1;
       return;
     }

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The one configuration file the CLI, the Lambdas and the CDK app all read. Validated strictly: an unknown
+ * key is an error (a typo must not silently disable a cluster), and every message names the key and the fix.
+ */
+
+const memberUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a Patroni REST API base URL such as http://10.0.0.4:8008' },
+);
+
+const secretReference = {
+  /** Name of an environment variable holding the value (local runs, CI). */
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  /** Secrets Manager secret name or ARN whose JSON has a `password` key (on AWS). */
+  passwordSecret: z.string().min(1).optional(),
+};
+
+const vipSchema = z.strictObject({
+  host: z.string().min(1, 'must name the VIP or HAProxy host clients connect to'),
+  port: z.number().int().min(1).max(65_535).default(5000),
+  database: z.string().min(1).default('postgres'),
+  user: z.string().min(1),
+  password: z.string().min(1).optional(),
+  ...secretReference,
+  /** `disable` on a lab; `verify-full` with `caFile` in production. */
+  sslMode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+  caFile: z.string().min(1).optional(),
+});
+
+const patroniApiSchema = z.strictObject({
+  timeoutMs: z.number().int().min(100).max(30_000).optional(),
+  caFile: z.string().min(1).optional(),
+  username: z.string().min(1).optional(),
+  ...secretReference,
+});
+
+const clusterSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores'),
+  /** Expected Patroni scope; learnt from the first poll when absent. */
+  scope: z.string().min(1).optional(),
+  members: z.array(memberUrl).min(1, 'must list at least one Patroni REST API URL').max(15),
+  vip: vipSchema.optional(),
+  patroni: patroniApiSchema.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    clusters: z.array(clusterSchema).min(1, 'must list at least one cluster'),
+    poll: z
+      .strictObject({
+        intervalSeconds: z.number().min(1, 'must be at least 1 s').max(60, 'must be at most 60 s: a schedule fires once a minute').default(5),
+        timeoutMs: z.number().int().min(100).max(30_000).default(3_000),
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/).default('failover-events'),
+        retentionDays: z.number().int().min(1).max(3_650).default(396),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.clusters.forEach((cluster, index) => {
+      if (seen.has(cluster.name)) {
+        ctx.addIssue({ code: 'custom', path: ['clusters', index, 'name'], message: `duplicate cluster name "${cluster.name}": names must be unique` });
+      }
+      seen.add(cluster.name);
+      const vip = cluster.vip;
+      if (vip && [vip.password, vip.passwordEnv, vip.passwordSecret].filter(Boolean).length !== 1) {
+        ctx.addIssue({ code: 'custom', path: ['clusters', index, 'vip'], message: 'needs exactly one of password, passwordEnv or passwordSecret' });
+      }
+    });
+  });
+
+export type PipelineConfig = z.infer<typeof configSchema>;
+export type ClusterConfig = PipelineConfig['clusters'][number];
+export type VipConfig = NonNullable<ClusterConfig['vip']>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `clusters[0].members[1]`, the way a person finds the key in the file. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '') || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `${keyPath(issue.path)}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove or correct ${issue.keys.length > 1 ? 'them' : 'it'}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${keyPath(issue.path)}: is required`;
+  return `${keyPath(issue.path)}: ${issue.message}`;
+}
+
+/** Validates an already-parsed document. */
+export function validateConfig(document: unknown, source = 'configuration'): PipelineConfig {
+  const result = configSchema.safeParse(document);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue)}`);
+  throw new ConfigError(`invalid ${source}:\n${lines.join('\n')}`);
+}
+
+/** Reads a YAML or JSON file (JSON is YAML) and validates it. */
+export function loadConfig(file: string): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return validateConfig(document, file);
+}
+
+/** Resolves a password reference from the environment; Secrets Manager references are resolved by the Lambda adapter. */
+export function passwordFromEnv(ref: { password?: string | undefined; passwordEnv?: string | undefined }, what: string): string | undefined {
+  if (ref.password) return ref.password;
+  if (!ref.passwordEnv) return undefined;
+  const value = process.env[ref.passwordEnv];
+  if (!value) throw new ConfigError(`${what}: environment variable ${ref.passwordEnv} is not set`);
+  return value;
+}

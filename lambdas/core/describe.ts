@@ -1,0 +1,54 @@
+import type { ClusterEvent } from './events.js';
+
+const tl = (t: number | null) => (t === null ? '?' : String(t));
+
+/**
+ * One sentence per event for people: the terminal, alert subjects and texts. The JSON form stays the record;
+ * this only reads it.
+ * @example describeEvent(leaderChanged) // "leader pg_node1 → pg_node2 (failover; timeline 3 → 4): pg_node1 unreachable: connection refused"
+ */
+export function describeEvent(event: ClusterEvent): string {
+  switch (event.type) {
+    case 'watch_started':
+      return `watching: leader ${event.leader ?? 'none'}, timeline ${tl(event.timeline)}, members ${event.members.join(', ')}`;
+    case 'leader_changed':
+      return (
+        `leader ${event.from ?? '?'} → ${event.to} (${event.kind}; timeline ${tl(event.oldTimeline)} → ${tl(event.newTimeline)})` +
+        `${event.reconciled ? ' [reconciled from /history]' : ''}: ${event.evidence.detail}`
+      );
+    case 'timeline_changed':
+      return `timeline ${event.from} → ${event.to} on ${event.leader ?? '?'}${event.missedPromotions > 0 ? ` (${event.missedPromotions} promotions between polls)` : ''}`;
+    case 'member_role_changed':
+      return `${event.member}: role ${event.from} → ${event.to}`;
+    case 'member_state_changed':
+      return `${event.member}: state ${event.from} → ${event.to}`;
+    case 'member_unreachable':
+      return `${event.member} unreachable (${event.status}): ${event.error}`;
+    case 'member_reachable':
+      return `${event.member} answers again`;
+    case 'member_added':
+      return `${event.member} joined the DCS`;
+    case 'member_removed':
+      return `${event.member} left the DCS (its member key expired or was removed)`;
+    case 'no_leader':
+      return `NO LEADER since ${new Date(event.since).toISOString()} (last leader ${event.lastLeader ?? 'unknown'}): writes are failing`;
+    case 'leader_restored':
+      return `leader ${event.leader} holds the lock again`;
+    case 'split_brain':
+      return `SPLIT BRAIN: ${event.members.join(' and ')} both run as primaries`;
+    case 'split_brain_resolved':
+      return `split brain over: ${event.members.join(', ')} no longer both primaries`;
+    case 'cluster_paused':
+      return 'maintenance mode on: Patroni will not fail over';
+    case 'cluster_resumed':
+      return 'maintenance mode off';
+    case 'cluster_unreachable':
+      return `no member answers: ${Object.entries(event.errors).map(([m, e]) => `${m} ${e}`).join('; ')}`;
+    case 'cluster_reachable':
+      return 'members answer again';
+    case 'identity_mismatch':
+      return event.rebootstrapped
+        ? `cluster re-bootstrapped: system identifier ${event.expected} → ${event.actual}`
+        : `${event.member} belongs to another cluster (${event.field} ${event.actual}, expected ${event.expected}): ignored`;
+  }
+}

@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterEvent } from '../core/events.js';
+import type { ClusterWatcher, PollOutcome } from './ClusterWatcher.js';
+
+export interface PollLoopOptions {
+  /** Time between the starts of two polls of one cluster. */
+  readonly intervalMs: number;
+  /** Epoch ms by which the loop must have returned (Lambda: its deadline less a margin). */
+  readonly deadline: number;
+  /** A poll is not started unless this much time is left: one Patroni timeout plus the store write. */
+  readonly pollBudgetMs: number;
+  readonly clock?: () => number;
+  /** Stops the loop early (Ctrl-C in `failover watch`). */
+  readonly signal?: AbortSignal;
+  /** Called with each cluster's recorded events, in order, as soon as they are committed. */
+  readonly onRecorded?: (cluster: string, events: readonly ClusterEvent[]) => void;
+}
+
+export interface PollLoopSummary {
+  readonly polls: number;
+  readonly writes: number;
+  readonly events: number;
+  readonly failedPolls: number;
+}
+
+/**
+ * Polls every cluster on its own schedule until the deadline. Each cluster has its own loop, so a slow or dead
+ * cluster (timeouts of every member) never delays the others.
+ */
+export async function runPollLoop(watchers: readonly ClusterWatcher[], options: PollLoopOptions): Promise<PollLoopSummary> {
+  const clock = options.clock ?? Date.now;
+  const totals = { polls: 0, writes: 0, events: 0, failedPolls: 0 };
+  const count = (outcome: PollOutcome) => {
+    totals.polls++;
+    if (outcome.wrote) totals.writes++;
+    if (outcome.error) totals.failedPolls++;
+    totals.events += outcome.events.length;
+  };
+  await Promise.all(
+    watchers.map(async (watcher) => {
+      while (!options.signal?.aborted && options.deadline - clock() > options.pollBudgetMs) {
+        const started = clock();
+        const outcome = await watcher.pollOnce();
+        count(outcome);
+        if (outcome.events.length > 0) options.onRecorded?.(watcher.target.name, outcome.events);
+        const wait = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs) - clock();
+        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+      }
+    }),
+  );
+  return totals;
+}

@@ -1,0 +1,68 @@
+import { request } from 'undici';
+import { startLocalAws, type LocalAws } from './emulator.js';
+
+/** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
+export interface AwsTarget {
+  readonly clientConfig: {
+    endpoint?: string;
+    region?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+    maxAttempts?: number;
+  };
+  readonly description: string;
+  readonly ownedEmulator: LocalAws | null;
+}
+
+export class AwsTargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsTargetError';
+  }
+}
+
+/** The local emulator's well-known port, so `watch`, `history` and `failover emulator` find each other. */
+export const LOCAL_AWS_PORT = Number(process.env.FAILOVER_LOCAL_AWS_PORT ?? 4566);
+const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function hasRealAwsCredentials(env: NodeJS.ProcessEnv): boolean {
+  const credentials = env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+  return Boolean(credentials && (env.AWS_REGION || env.AWS_DEFAULT_REGION));
+}
+
+async function emulatorAnswers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await request(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+    await response.body.dump();
+    return response.statusCode < 500;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * AWS_ENDPOINT_URL wins; then real AWS when credentials and a region are set; otherwise the local emulator on
+ * 127.0.0.1:4566, reused when one runs, started (and owned by this process) when `start` allows it.
+ */
+export async function resolveAws(options: { start: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<AwsTarget> {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (env.AWS_ENDPOINT_URL) {
+    const credentials = env.AWS_ACCESS_KEY_ID ? undefined : DUMMY_CREDENTIALS;
+    return {
+      clientConfig: { endpoint: env.AWS_ENDPOINT_URL, region, ...(credentials ? { credentials } : {}), maxAttempts: 2 },
+      description: `AWS endpoint ${env.AWS_ENDPOINT_URL}`,
+      ownedEmulator: null,
+    };
+  }
+  if (hasRealAwsCredentials(env)) return { clientConfig: { region }, description: `AWS region ${region}`, ownedEmulator: null };
+  const endpoint = `http://127.0.0.1:${LOCAL_AWS_PORT}`;
+  const local = { endpoint, region, credentials: DUMMY_CREDENTIALS, maxAttempts: 2 };
+  if (await emulatorAnswers(endpoint)) return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
+  if (!options.start) {
+    throw new AwsTargetError(
+      `no AWS endpoint is configured and no local emulator answers at ${endpoint}: ` +
+        'run `failover emulator` (or `failover watch`, which starts one), or set AWS_ENDPOINT_URL, or AWS credentials and AWS_REGION',
+    );
+  }
+  const emulator = await startLocalAws({ port: LOCAL_AWS_PORT });
+  return { clientConfig: local, description: `local AWS emulator started at ${endpoint}`, ownedEmulator: emulator };
+}
