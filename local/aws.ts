@@ -1,9 +1,10 @@
 import { request } from 'undici';
+import { AWS_CALL_TIMEOUTS } from '../lambdas/adapters/awsClients.js';
 import { startLocalAws, type LocalAws } from './emulator.js';
 
 /** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
 export interface AwsTarget {
-  readonly clientConfig: {
+  readonly clientConfig: typeof AWS_CALL_TIMEOUTS & {
     endpoint?: string;
     region?: string;
     credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -48,14 +49,14 @@ export async function resolveAws(options: { start: boolean }, env: NodeJS.Proces
   if (env.AWS_ENDPOINT_URL) {
     const credentials = env.AWS_ACCESS_KEY_ID ? undefined : DUMMY_CREDENTIALS;
     return {
-      clientConfig: { endpoint: env.AWS_ENDPOINT_URL, region, ...(credentials ? { credentials } : {}), maxAttempts: 2 },
+      clientConfig: { ...AWS_CALL_TIMEOUTS, endpoint: env.AWS_ENDPOINT_URL, region, ...(credentials ? { credentials } : {}) },
       description: `AWS endpoint ${env.AWS_ENDPOINT_URL}`,
       ownedEmulator: null,
     };
   }
-  if (hasRealAwsCredentials(env)) return { clientConfig: { region }, description: `AWS region ${region}`, ownedEmulator: null };
+  if (hasRealAwsCredentials(env)) return { clientConfig: { ...AWS_CALL_TIMEOUTS, region }, description: `AWS region ${region}`, ownedEmulator: null };
   const endpoint = `http://127.0.0.1:${LOCAL_AWS_PORT}`;
-  const local = { endpoint, region, credentials: DUMMY_CREDENTIALS, maxAttempts: 2 };
+  const local = { ...AWS_CALL_TIMEOUTS, endpoint, region, credentials: DUMMY_CREDENTIALS };
   if (await emulatorAnswers(endpoint)) return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
   if (!options.start) {
     throw new AwsTargetError(

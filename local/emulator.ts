@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { AWS_CALL_TIMEOUTS } from '../lambdas/adapters/awsClients.js';
 
 /**
  * The local AWS: moto's server (DynamoDB with Streams, SNS, SQS, Secrets Manager) from the project venv,
@@ -23,7 +24,9 @@ export class EmulatorError extends Error {
   }
 }
 
+const VENV_PYTHON = join(import.meta.dirname, '..', '.venv', 'bin', 'python');
 const MOTO_SERVER = join(import.meta.dirname, '..', '.venv', 'bin', 'moto_server');
+const SERIAL_LAUNCHER = join(import.meta.dirname, 'moto_server_serial.py');
 const START_TIMEOUT_MS = 30_000;
 
 /** A port the kernel says is free right now on 127.0.0.1. */
@@ -55,7 +58,8 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+  // One request at a time: see moto_server_serial.py for the transaction race this avoids.
+  const child: ChildProcess = spawn(VENV_PYTHON, [SERIAL_LAUNCHER, '127.0.0.1', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
@@ -91,5 +95,5 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
 
 /** SDK client settings for the emulator (or, with no emulator, for whatever AWS the environment names). */
 export function awsClientConfig(aws: LocalAws) {
-  return { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, maxAttempts: 2 };
+  return { ...AWS_CALL_TIMEOUTS, endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, maxAttempts: 2 };
 }

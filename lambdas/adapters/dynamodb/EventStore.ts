@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterState } from '../../core/clusterState.js';
+import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 import type { ClusterEvent } from '../../core/events.js';
 
 /**
@@ -87,7 +88,7 @@ export class DynamoEventStore implements EventStore {
   constructor(options: DynamoEventStoreOptions) {
     this.tableName = options.tableName;
     this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
-    this.documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+    this.documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({ ...AWS_CALL_TIMEOUTS }), {
       marshallOptions: { removeUndefinedValues: true },
     });
   }
@@ -133,7 +134,8 @@ export class DynamoEventStore implements EventStore {
         ExpressionAttributeValues: {
           ':pk': clusterKey(cluster),
           ':from': `EVENT#${iso(query.since ?? 0)}`,
-          ':to': `EVENT#${iso(query.until ?? 8_640_000_000_000_000)}~`,
+          // `~` sorts after every ISO character, so the bound includes events at exactly `until`.
+          ':to': query.until === undefined ? 'EVENT#~' : `EVENT#${iso(query.until)}~`,
         },
         Limit: query.limit ?? 500,
         ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),

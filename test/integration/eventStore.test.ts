@@ -1,0 +1,110 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoEventStore, ensureTable, StateConflictError, StoreError } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { detect } from '../../lambdas/core/detector.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+
+describe('Class: DynamoEventStore (against the moto emulator)', () => {
+  let aws: LocalAws;
+  let client: DynamoDBClient;
+  let store: DynamoEventStore;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    client = new DynamoDBClient(awsClientConfig(aws));
+    await ensureTable(client, 'store-test');
+    store = new DynamoEventStore({ tableName: 'store-test', client });
+  });
+  afterAll(async () => aws?.stop());
+
+  it('creates the table once: a second ensureTable finds it', async () => {
+    expect(await ensureTable(client, 'store-test')).toBe(false);
+  });
+
+  it('commits a state with its events, and reads both back in time order', async () => {
+    // Prepare
+    const first = detect(null, healthy(Date.UTC(2026, 10, 26, 3, 0, 0), 'pg_node1', 3));
+    const second = detect(
+      first.state,
+      observation(Date.UTC(2026, 10, 26, 3, 0, 1), [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+    );
+    // Act
+    await store.commit(0, first.state, first.events);
+    await store.commit(first.state.version, second.state, second.events);
+    // Assess
+    expect(await store.loadState('denemek')).toEqual(second.state);
+    const { events } = await store.listEvents('denemek');
+    expect(events).toEqual([...first.events, ...second.events]);
+  });
+
+  it('refuses a commit from a stale version with StateConflictError and writes none of its events', async () => {
+    // Prepare: the state is at version 2 from the test above.
+    const stale = detect(null, healthy(Date.UTC(2026, 10, 26, 3, 0, 5), 'pg_node3', 9));
+    const countBefore = (await store.listEvents('denemek')).events.length;
+    // Act
+    const attempt = store.commit(1, { ...stale.state, version: 2 }, stale.events.map((e) => ({ ...e, id: `${e.id}-stale` })));
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(StateConflictError);
+    expect((await store.listEvents('denemek')).events).toHaveLength(countBefore);
+  });
+
+  it('refuses a first commit when a state already exists (two pollers starting at once)', async () => {
+    const again = detect(null, healthy(Date.UTC(2026, 10, 26, 3, 0, 6), 'pg_node1', 3));
+    await expect(store.commit(0, again.state, again.events)).rejects.toBeInstanceOf(StateConflictError);
+  });
+
+  it('pages through a long history with a cursor, oldest first', async () => {
+    // Prepare: 30 polls of a flapping member, one event each.
+    let state = detect(null, healthy(Date.UTC(2026, 10, 27), 'pg_node1', 1));
+    await store.commit(0, { ...state.state, cluster: 'paged' }, state.events.map((e) => ({ ...e, cluster: 'paged' })));
+    for (let i = 1; i <= 30; i++) {
+      const obs = i % 2 === 1
+        ? observation(Date.UTC(2026, 10, 27) + i * 1000, [primary('pg_node1', 1), failed('pg_node2'), replica('pg_node3', 1)], view('pg_node1', 1))
+        : healthy(Date.UTC(2026, 10, 27) + i * 1000, 'pg_node1', 1);
+      const next = detect(state.state, obs);
+      await store.commit(state.state.version, { ...next.state, cluster: 'paged' }, next.events.map((e) => ({ ...e, cluster: 'paged' })));
+      state = next;
+    }
+    // Act
+    const seen: ClusterEvent[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listEvents('paged', { limit: 7, cursor });
+      seen.push(...page.events);
+      cursor = page.cursor;
+      pages++;
+    } while (cursor && pages < 20);
+    // Assess
+    expect(seen).toHaveLength(31);
+    expect(pages).toBeGreaterThanOrEqual(5);
+    expect(seen.map((e) => e.observedAt)).toEqual([...seen.map((e) => e.observedAt)].sort((a, b) => a - b));
+  });
+
+  it('filters a cluster\'s events by time range', async () => {
+    const { events } = await store.listEvents('paged', { since: Date.UTC(2026, 10, 27) + 10_000, until: Date.UTC(2026, 10, 27) + 12_000 });
+    expect(events.map((e) => e.observedAt)).toEqual([Date.UTC(2026, 10, 27) + 10_000, Date.UTC(2026, 10, 27) + 11_000, Date.UTC(2026, 10, 27) + 12_000]);
+  });
+
+  it('returns every cluster\'s events of a time range through the index, across days', async () => {
+    const events = await store.listAllEvents({ since: Date.UTC(2026, 10, 26), until: Date.UTC(2026, 10, 28) });
+    expect(new Set(events.map((e) => e.cluster))).toEqual(new Set(['denemek', 'paged']));
+    expect(events.filter((e) => e.cluster === 'paged')).toHaveLength(31);
+  });
+
+  it('rejects a malformed cursor with a message that says what to pass', async () => {
+    await expect(store.listEvents('paged', { cursor: 'not-a-cursor' })).rejects.toThrow(/invalid cursor/);
+  });
+
+  it('reports an unreachable endpoint as a StoreError naming the cluster, without retrying for ever', async () => {
+    const offline = new DynamoEventStore({
+      tableName: 'store-test',
+      client: new DynamoDBClient({ ...awsClientConfig(aws), endpoint: 'http://127.0.0.1:9', maxAttempts: 1 }),
+    });
+    const state = detect(null, healthy(Date.UTC(2026, 10, 26), 'pg_node1', 1));
+    await expect(offline.commit(0, state.state, state.events)).rejects.toBeInstanceOf(StoreError);
+    await expect(offline.commit(0, state.state, state.events)).rejects.toThrow(/cluster denemek/);
+  });
+});
