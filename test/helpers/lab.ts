@@ -31,3 +31,11 @@ export function processesMentioning(needle: string): number[] {
   }
   return found;
 }
+
+/** Starts a lab for a test file, first removing one that a crashed earlier run may have left on its ports. */
+export async function freshLab(options: LabOptions): Promise<void> {
+  const { labDown, labUp } = await import('../../lab/lab.js');
+  const { labStateExists } = await import('../../lab/state.js');
+  if (labStateExists(options.ports.haproxy)) await labDown(options.ports.haproxy);
+  await labUp(options);
+}

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, labStatus, labUp, type FailoverMode } from '../../lab/lab.js';
+import { labDown, labFailover, labRejoin, labStatus, type FailoverMode } from '../../lab/lab.js';
 import { isAlive, isPortFree } from '../../lab/processes.js';
 import { writeSucceeds } from '../../lab/sql.js';
 import { labStateExists, readLabState } from '../../lab/state.js';
 import { allPorts, labDirectory, portsFromBase, type PatroniMajor } from '../../lab/topology.js';
 import { runFailover } from '../helpers/cli.js';
-import { processesMentioning, testLabOptions } from '../helpers/lab.js';
+import { freshLab, processesMentioning, testLabOptions } from '../helpers/lab.js';
 
 // Both labs run at the same time, on their own port blocks: that is itself one of the things shown here.
 const LABS: { patroni: PatroniMajor; basePort: number }[] = [
@@ -16,7 +16,7 @@ const LABS: { patroni: PatroniMajor; basePort: number }[] = [
 
 describe('Module: Patroni lab', () => {
   beforeAll(async () => {
-    await Promise.all(LABS.map(({ patroni, basePort }) => labUp(testLabOptions(patroni, basePort))));
+    await Promise.all(LABS.map(({ patroni, basePort }) => freshLab(testLabOptions(patroni, basePort))));
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, labUp, readClusterView, type FailoverMode } from '../../lab/lab.js';
+import { labDown, labFailover, labRejoin, readClusterView, type FailoverMode } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
@@ -15,7 +15,7 @@ import type { ClusterEvent } from '../../lambdas/core/events.js';
 import { ClusterWatcher } from '../../lambdas/poller/ClusterWatcher.js';
 import { runPollLoop } from '../../lambdas/poller/runPoller.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { testLabOptions } from '../helpers/lab.js';
+import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -55,7 +55,7 @@ describe.each([
     const client = new DynamoDBClient(awsClientConfig(aws));
     await ensureTable(client, tableName);
     store = new DynamoEventStore({ tableName, client });
-    await labUp(options);
+    await freshLab(options);
   });
 
   afterAll(async () => {

@@ -30,9 +30,15 @@ export interface ClusterObserver {
 export class PatroniClient implements ClusterObserver {
   private readonly clients = new Map<string, PatroniHttp>();
 
+  /**
+   * @param clock stamps each observation; the detector never reads a clock itself
+   * @param defaults HTTP options of every cluster, overridden per cluster by its target
+   * @param makeHttp builds one HTTP client per cluster (tests pass one over undici's MockAgent)
+   */
   constructor(
     private readonly clock: () => number = Date.now,
     private readonly defaults: PatroniHttpOptions = {},
+    private readonly makeHttp: (options: PatroniHttpOptions) => PatroniHttp = (options) => new PatroniHttp(options),
   ) {}
 
   async observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation> {
@@ -72,7 +78,7 @@ export class PatroniClient implements ClusterObserver {
   private httpFor(target: ClusterTarget): PatroniHttp {
     let http = this.clients.get(target.name);
     if (!http) {
-      http = new PatroniHttp({ ...this.defaults, ...target.http });
+      http = this.makeHttp({ ...this.defaults, ...target.http });
       this.clients.set(target.name, http);
     }
     return http;

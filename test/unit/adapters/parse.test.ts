@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseClusterView, parseHistory, parseMemberReport, PatroniReplyError } from '../../../lambdas/adapters/patroni/parse.js';
+
+/** Bodies recorded from real Patroni 3.0.2 and 4.1.5 labs through switchover, stop, kill, pause and crash. */
+function recorded(major: 3 | 4): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
+}
+const v3 = recorded(3);
+const v4 = recorded(4);
+const URL = 'http://127.0.0.1:8008/patroni';
+
+describe('Function: parseMemberReport', () => {
+  it.each([
+    ['3.0.2 leader', v3.patroni_master_running, { role: 'primary', rawRole: 'master', state: 'running', name: null, patroniVersion: '3.0.2' }],
+    ['4.x leader', v4.patroni_primary_running, { role: 'primary', rawRole: 'primary', state: 'running', name: 'pg_node1', patroniVersion: '4.1.5' }],
+    ['3.0.2 replica', v3.patroni_replica_running, { role: 'replica', state: 'running', replicationState: null }],
+    ['4.x replica', v4.patroni_replica_running, { role: 'replica', state: 'running', replicationState: 'streaming' }],
+    ['3.0.2 leader stopping for a switchover', v3.patroni_master_stopping_notl, { role: 'primary', state: 'stopping', timeline: null, walPosition: null }],
+    ['4.x leader stopping', v4.patroni_primary_stopping_notl, { role: 'primary', state: 'stopping', timeline: null }],
+    ['3.0.2 demoted, stopped', v3.patroni_demoted_stopped_notl, { role: 'demoted', state: 'stopped', timeline: null }],
+    ['4.x demoted while the lock is free', v4.patroni_demoted_stopping_unlocked_notl, { role: 'demoted', state: 'stopping', clusterUnlocked: true }],
+    ['3.0.2 replica during the race', v3.patroni_replica_running_unlocked, { role: 'replica', clusterUnlocked: true }],
+    ['3.0.2 paused leader', v3.patroni_master_running_paused, { role: 'primary', paused: true }],
+    ['4.x paused replica', v4.patroni_replica_running_paused, { role: 'replica', paused: true }],
+    ['4.x crashed leader (PostgreSQL killed)', v4.patroni_primary_unknown_notl, { role: 'primary', state: 'unknown', timeline: null }],
+    ['4.x replica starting', v4.patroni_replica_starting, { role: 'replica', state: 'starting' }],
+  ])('normalises a recorded %s', (_label, body, expected) => {
+    expect(body, 'fixture present').toBeDefined();
+    expect(parseMemberReport(body, URL)).toMatchObject(expected);
+  });
+
+  it('reads the timeline and WAL position of a running leader and the received position of a replica', () => {
+    const leader = parseMemberReport(v4.patroni_primary_running, URL);
+    const replica = parseMemberReport(v4.patroni_replica_running, URL);
+    expect(leader.timeline).toBeGreaterThanOrEqual(1);
+    expect(leader.walPosition).toBeGreaterThan(0);
+    expect(replica.walPosition).toBeGreaterThan(0);
+    expect(leader.systemIdentifier).toMatch(/^\d+$/);
+  });
+
+  it('keeps an unknown role string as "unknown", with the raw value for the audit', () => {
+    const report = parseMemberReport({ role: 'quantum_leader', state: 'levitating', patroni: { version: '9.0.0', scope: 's' } }, URL);
+    expect(report).toMatchObject({ role: 'unknown', rawRole: 'quantum_leader', state: 'levitating' });
+  });
+
+  it('maps every documented internal role', () => {
+    const roles = ['master', 'primary', 'replica', 'standby_leader', 'demoted', 'promoted', 'uninitialized'];
+    expect(roles.map((role) => parseMemberReport({ role, state: 'running', patroni: {} }, URL).role)).toEqual([
+      'primary',
+      'primary',
+      'replica',
+      'standby_leader',
+      'demoted',
+      'primary',
+      'uninitialized',
+    ]);
+  });
+
+  it.each([
+    ['an array', [1, 2], '(top level)'],
+    ['a missing role', { state: 'running', patroni: {} }, 'role'],
+    ['a string timeline', { role: 'master', state: 'running', timeline: 'five', patroni: {} }, 'timeline'],
+    ['a missing patroni object', { role: 'master', state: 'running' }, 'patroni'],
+    ['a non-numeric system identifier', { role: 'master', patroni: {}, database_system_identifier: 'abc' }, 'database_system_identifier'],
+  ])('rejects %s with a message naming the field', (_label, body, field) => {
+    expect(() => parseMemberReport(body, URL)).toThrow(PatroniReplyError);
+    expect(() => parseMemberReport(body, URL)).toThrow(new RegExp(`wrong shape: ${field.replace(/[()]/g, '\\$&')}`));
+  });
+});
+
+describe('Function: parseClusterView', () => {
+  it('reads 3.0.2 members, with lag "unknown" as null and no scope key', () => {
+    const view = parseClusterView(v3['cluster_leader-running+replica-running+replica-stopped'], URL);
+    expect(view.scope).toBeNull();
+    expect(view.members.map((m) => [m.name, m.role, m.state, m.lagBytes])).toEqual([
+      ['pg_node1', 'replica', 'stopped', null],
+      ['pg_node2', 'leader', 'running', null],
+      ['pg_node3', 'replica', 'running', 400],
+    ]);
+  });
+
+  it('reads 4.x members with streaming state and scope', () => {
+    const view = parseClusterView(v4['cluster_leader-running+replica-streaming+replica-streaming'], URL);
+    expect(view.scope).toBe('denemek');
+    expect(view.members.filter((m) => m.state === 'streaming')).toHaveLength(2);
+  });
+
+  it('reads a leaderless view (the instant between a leader stepping down and the next taking the lock)', () => {
+    const view = parseClusterView(v4['cluster_replica-running+replica-running+replica-stopping'], URL);
+    expect(view.members.some((m) => m.role === 'leader')).toBe(false);
+  });
+
+  it('reads pause', () => {
+    expect(parseClusterView(v3['cluster_leader-running+replica-running+replica-running_paused'], URL).paused).toBe(true);
+  });
+
+  it('rejects members that are not a list', () => {
+    expect(() => parseClusterView({ members: 'pg_node1' }, URL)).toThrow(/wrong shape: members/);
+  });
+});
+
+describe('Function: parseHistory', () => {
+  it('reads recorded rows of both versions', () => {
+    for (const body of [v3.history, v4.history]) {
+      const rows = parseHistory(body, URL);
+      expect(rows.length).toBeGreaterThanOrEqual(3);
+      expect(rows[0]).toMatchObject({ endedTimeline: 1, reason: 'no recovery target specified' });
+      expect(rows[0]!.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00$/);
+      expect(rows[0]!.newLeader).toMatch(/^pg_node\d$/);
+    }
+  });
+
+  it('accepts the short rows written before Patroni 2.1.1 (no new leader) or by PostgreSQL alone', () => {
+    expect(parseHistory([[1, 100, 'no recovery target specified'], [2, 200, 'x', '2026-01-01T00:00:00+00:00']], URL)).toEqual([
+      { endedTimeline: 1, switchLsn: 100, reason: 'no recovery target specified', timestamp: null, newLeader: null },
+      { endedTimeline: 2, switchLsn: 200, reason: 'x', timestamp: '2026-01-01T00:00:00+00:00', newLeader: null },
+    ]);
+  });
+
+  it('accepts the empty history of a cluster still on timeline 1', () => {
+    expect(parseHistory([], URL)).toEqual([]);
+  });
+
+  it('rejects a row whose timeline is not a number', () => {
+    expect(() => parseHistory([['one', 1, 'x']], URL)).toThrow(/wrong shape: 0\.0/);
+  });
+});

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PatroniHttp } from '../../../lambdas/adapters/patroni/http.js';
+import { PatroniClient } from '../../../lambdas/adapters/patroni/PatroniClient.js';
+
+const v3 = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'patroni', 'recorded-3.json'), 'utf8'));
+const ORIGIN = 'http://10.0.0.4:8008';
+
+describe('Class: PatroniHttp', () => {
+  let agent: MockAgent;
+  let http: PatroniHttp;
+
+  beforeEach(() => {
+    agent = new MockAgent();
+    agent.disableNetConnect();
+    http = new PatroniHttp({ timeoutMs: 200, maxBodyBytes: 64 * 1024 }, agent);
+  });
+  afterEach(async () => agent.close());
+
+  const reply = (status: number, body: string, path = '/patroni') => agent.get(ORIGIN).intercept({ path, method: 'GET' }).reply(status, body);
+
+  it('returns the JSON of a 200', async () => {
+    reply(200, JSON.stringify(v3.patroni_master_running));
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: true, status: 200, body: { role: 'master' } });
+  });
+
+  it('returns the JSON of a 503 too: health endpoints send the full body with it', async () => {
+    reply(503, JSON.stringify(v3.patroni_replica_running), '/primary');
+    expect(await http.getJson(`${ORIGIN}/primary`)).toMatchObject({ ok: true, status: 503, body: { role: 'replica' } });
+  });
+
+  it.each([
+    ['a truncated body', '{"state": "running", "role": "mas'],
+    ['an HTML error page', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+    ['plain text', 'Service Unavailable'],
+    ['an empty body', ''],
+  ])('reports %s as invalid_reply, quoting its start', async (_label, body) => {
+    reply(200, body);
+    const result = await http.getJson(`${ORIGIN}/patroni`);
+    expect(result).toMatchObject({ ok: false, failure: 'invalid_reply' });
+    expect(!result.ok && result.message).toContain('is not JSON');
+  });
+
+  it('refuses a body past the size cap without reading it all', async () => {
+    reply(200, `"${'x'.repeat(200 * 1024)}"`);
+    const result = await http.getJson(`${ORIGIN}/patroni`);
+    expect(result).toMatchObject({ ok: false, failure: 'invalid_reply' });
+    expect(!result.ok && result.message).toContain('more than 65536 bytes');
+  });
+
+  it('reports invalid UTF-8 as invalid_reply', async () => {
+    agent.get(ORIGIN).intercept({ path: '/patroni' }).reply(200, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'invalid_reply', message: expect.stringContaining('UTF-8') });
+  });
+
+  it('reports a reply slower than the timeout as timeout', async () => {
+    agent.get(ORIGIN).intercept({ path: '/patroni' }).reply(200, '{}').delay(1_000);
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'timeout', message: expect.stringContaining('200 ms') });
+  });
+
+  it('reports a refused connection as unreachable', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.4:8008'), { code: 'ECONNREFUSED' });
+    agent.get(ORIGIN).intercept({ path: '/patroni' }).replyWithError(refused);
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'unreachable', message: expect.stringContaining('connection refused') });
+  });
+
+  it('sends basic auth when configured', async () => {
+    const authed = new PatroniHttp({ basicAuth: { username: 'u', password: 'p' } }, agent);
+    agent.get(ORIGIN).intercept({ path: '/patroni', headers: { authorization: 'Basic dTpw' } }).reply(200, '{}');
+    expect(await authed.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: true });
+  });
+});
+
+describe('Class: PatroniClient', () => {
+  let agent: MockAgent;
+  const members = ['http://10.0.0.4:8008', 'http://10.0.0.5:8008', 'http://10.0.0.6:8008'];
+  const cluster = {
+    members: [
+      { name: 'pg_node1', role: 'leader', state: 'running', api_url: 'http://10.0.0.4:8008/patroni', timeline: 2 },
+      { name: 'pg_node2', role: 'replica', state: 'running', api_url: 'http://10.0.0.5:8008/patroni', timeline: 2, lag: 0 },
+      { name: 'pg_node3', role: 'replica', state: 'running', api_url: 'http://10.0.0.6:8008/patroni', timeline: 2, lag: 0 },
+    ],
+  };
+
+  beforeEach(() => {
+    agent = new MockAgent();
+    agent.disableNetConnect();
+  });
+  afterEach(async () => agent.close());
+
+  function client(): PatroniClient {
+    return new PatroniClient(() => 42, {}, () => new PatroniHttp({ timeoutMs: 200 }, agent));
+  }
+
+  it('names Patroni 3.0 members from /cluster, gives each member a status, and reads /history only when the timeline moved', async () => {
+    // Prepare
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify({ ...v3.patroni_master_running, timeline: 3 }));
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster));
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/history' }).reply(200, JSON.stringify([[2, 100, 'r', '2026-11-26T00:00:00+00:00', 'pg_node1']]));
+    agent.get('http://10.0.0.5:8008').intercept({ path: '/patroni' }).reply(200, '<html>oops</html>');
+    agent.get('http://10.0.0.6:8008').intercept({ path: '/patroni' }).replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    // Act
+    const observation = await client().observe({ name: 'c', members }, { timeline: 2 });
+    // Assess
+    expect(observation.observedAt).toBe(42);
+    expect(observation.members.map((m) => [m.name, m.status])).toEqual([
+      ['pg_node1', 'ok'],
+      ['pg_node2', 'invalid_reply'],
+      ['pg_node3', 'unreachable'],
+    ]);
+    expect(observation.view?.members.map((m) => m.name)).toEqual(['pg_node1', 'pg_node2', 'pg_node3']);
+    expect(observation.history).toEqual([{ endedTimeline: 2, switchLsn: 100, reason: 'r', timestamp: '2026-11-26T00:00:00+00:00', newLeader: 'pg_node1' }]);
+  });
+
+  it('falls back to another answering member for /cluster, and records why the first failed', async () => {
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_master_running));
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/cluster' }).reply(200, '{"members": "broken"}');
+    agent.get('http://10.0.0.5:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_replica_running));
+    agent.get('http://10.0.0.5:8008').intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster));
+    agent.get('http://10.0.0.6:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_replica_running));
+    const observation = await client().observe({ name: 'c', members }, null);
+    expect(observation.view?.members).toHaveLength(3);
+    expect(observation.history).toBeNull();
+  });
+
+  it('records a cluster no member of which answers, with no view and the reason', async () => {
+    for (const url of members) {
+      agent.get(url).intercept({ path: '/patroni' }).reply(200, '{}').delay(1_000);
+    }
+    agent.get(members[0]!).intercept({ path: '/cluster' }).reply(200, '{}').delay(1_000);
+    const observation = await client().observe({ name: 'c', members }, null);
+    expect(observation.members.every((m) => m.status === 'timeout')).toBe(true);
+    expect(observation.view).toBeNull();
+    expect(observation.viewError).toContain('did not answer within 200 ms');
+  });
+});

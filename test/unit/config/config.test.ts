@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+
+const minimal = { clusters: [{ name: 'denemek', members: ['http://127.0.0.1:8008'] }] };
+
+function errorOf(document: unknown): string {
+  try {
+    validateConfig(document);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Function: validateConfig', () => {
+  it('fills the documented defaults', () => {
+    expect(validateConfig(minimal)).toEqual({
+      ...minimal,
+      poll: { intervalSeconds: 5, timeoutMs: 3_000 },
+      store: { tableName: 'failover-events', retentionDays: 396 },
+    });
+  });
+
+  it.each([
+    ['a misspelt top-level key', { ...minimal, clsuters: [] }, '(top level): unknown key "clsuters": remove or correct it'],
+    ['an unknown cluster key', { clusters: [{ ...minimal.clusters[0], memebers: [] }] }, 'clusters[0]: unknown key "memebers"'],
+    ['no clusters', { clusters: [] }, 'clusters: must list at least one cluster'],
+    ['a cluster with no members', { clusters: [{ name: 'a', members: [] }] }, 'clusters[0].members: must list at least one Patroni REST API URL'],
+    ['a bad member URL', { clusters: [{ name: 'a', members: ['10.0.0.4:8008'] }] }, 'clusters[0].members[0]: must be a Patroni REST API base URL such as http://10.0.0.4:8008'],
+    ['a missing cluster name', { clusters: [{ members: ['http://a:1'] }] }, 'clusters[0].name: is required'],
+    ['duplicate cluster names', { clusters: [minimal.clusters[0], minimal.clusters[0]] }, 'clusters[1].name: duplicate cluster name "denemek"'],
+    ['a poll interval under 1 s', { ...minimal, poll: { intervalSeconds: 0.5 } }, 'poll.intervalSeconds: must be at least 1 s'],
+    ['a poll interval over the schedule', { ...minimal, poll: { intervalSeconds: 120 } }, 'poll.intervalSeconds: must be at most 60 s'],
+    ['a VIP with two password sources', { clusters: [{ ...minimal.clusters[0], vip: { host: 'h', user: 'u', password: 'a', passwordEnv: 'B' } }] }, 'clusters[0].vip: needs exactly one of password, passwordEnv or passwordSecret'],
+  ])('rejects %s, naming the key', (_label, document, message) => {
+    expect(errorOf(document)).toContain(message);
+  });
+
+  it('lists every problem at once', () => {
+    const message = errorOf({ clusters: [{ name: 'a b', members: ['ftp://x'] }], poll: { intervalSeconds: 0 } });
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(3);
+  });
+});
+
+describe('Function: loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+
+  it('reads YAML', () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'clusters:\n  - name: denemek\n    members: [http://127.0.0.1:8008]\n');
+    expect(loadConfig(file).clusters[0]!.name).toBe('denemek');
+  });
+
+  it('names a file that cannot be read', () => {
+    expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/cannot read configuration file .*missing.yaml: ENOENT/);
+  });
+
+  it('names a file that is not YAML', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'clusters: [unclosed\n');
+    expect(() => loadConfig(file)).toThrow(/bad.yaml is not valid YAML or JSON/);
+  });
+});
