@@ -1,17 +1,35 @@
 import type { Command } from 'commander';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoEventStore, ensureTable } from '../lambdas/adapters/dynamodb/EventStore.js';
-import { PatroniClient } from '../lambdas/adapters/patroni/PatroniClient.js';
+import { DynamoEventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { loadConfig } from '../lambdas/config/config.js';
 import { describeEvent } from '../lambdas/core/describe.js';
 import type { ClusterEvent } from '../lambdas/core/events.js';
-import { watchersFromConfig } from '../lambdas/poller/fromConfig.js';
-import { runPollLoop } from '../lambdas/poller/runPoller.js';
+import type { Alert } from '../lambdas/core/alerts.js';
+import { startLocalPipeline } from '../local/pipeline.js';
 import { resolveAws, LOCAL_AWS_PORT } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { positiveNumber } from './labCommands.js';
 import { stderrLog } from './log.js';
 import { parseTime } from './time.js';
+
+/** Resolves after `seconds`, or on Ctrl-C / SIGTERM, whichever comes first. */
+function waitForStop(seconds: number | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    const timer = seconds ? setTimeout(done, seconds * 1000) : undefined;
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+export function formatAlert(alert: Alert): string {
+  return `${alert.occurredAt}  ALERT ${alert.severity.toUpperCase().padEnd(8)} ${alert.subject}`;
+}
 
 /** `--json`: exactly one JSON object per line per event; otherwise one readable line. */
 export function formatEvent(event: ClusterEvent, json: boolean): string {
@@ -32,32 +50,23 @@ export function registerWatchCommands(program: Command): void {
       const intervalSeconds = opts.interval ?? config.poll.intervalSeconds;
       if (intervalSeconds < 1) throw new RangeError(`--interval must be at least 1 s (got ${intervalSeconds})`);
       const log = stderrLog();
+      const json = Boolean(opts.json);
       const aws = await resolveAws({ start: true });
-      const abort = new AbortController();
-      const stop = () => abort.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const observer = new PatroniClient(Date.now, { timeoutMs: config.poll.timeoutMs });
       try {
-        const dynamo = new DynamoDBClient(aws.clientConfig);
-        if (await ensureTable(dynamo, config.store.tableName)) log.info(`created table ${config.store.tableName}`);
         log.info(`recording to ${aws.description}, table ${config.store.tableName}`);
-        const store = new DynamoEventStore({ tableName: config.store.tableName, retentionDays: config.store.retentionDays, client: dynamo });
-        const watchers = watchersFromConfig(config, { observer, store, clock: Date.now, log });
-        const summary = await runPollLoop(watchers, {
-          intervalMs: intervalSeconds * 1000,
-          deadline: opts.duration ? Date.now() + opts.duration * 1000 : Number.MAX_SAFE_INTEGER,
-          pollBudgetMs: 0,
-          signal: abort.signal,
-          onRecorded: (_cluster, events) => {
-            for (const event of events) process.stdout.write(`${formatEvent(event, Boolean(opts.json))}\n`);
-          },
+        const pipeline = await startLocalPipeline({
+          config,
+          aws,
+          log,
+          intervalSeconds,
+          onRecorded: (event) => process.stdout.write(`${formatEvent(event, json)}\n`),
+          // With --json stdout carries events only; alerts go to stderr.
+          onAlert: (alert) => (json ? process.stderr : process.stdout).write(`${formatAlert(alert)}\n`),
         });
+        await waitForStop(opts.duration);
+        const summary = await pipeline.stop();
         log.info(`stopped after ${summary.polls} polls, ${summary.events} events, ${summary.failedPolls} failed polls`);
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        await observer.close();
         await aws.ownedEmulator?.stop();
       }
     });

@@ -54,6 +54,32 @@ const clusterSchema = z.strictObject({
   patroni: patroniApiSchema.optional(),
 });
 
+const slackSchema = z.union([
+  z.strictObject({
+    /** Incoming webhook: simplest, but Slack cannot thread its messages. */
+    webhookUrlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+  }),
+  z.strictObject({
+    /** Bot token (chat.postMessage): one thread per incident. */
+    botTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+    channel: z.string().min(1),
+    /** Slack Web API base; a stand-in server in tests. */
+    apiUrl: z.string().url().default('https://slack.com/api'),
+  }),
+]);
+
+const notifySchema = z.strictObject({
+  /** `chatbot`: SNS messages in AWS Chatbot's custom notification format, for SNS → Chatbot → Slack. */
+  snsFormat: z.enum(['json', 'chatbot']).default('json'),
+  slack: slackSchema.optional(),
+  probe: z
+    .strictObject({
+      deadlineSeconds: z.number().min(5).max(600).default(90),
+      intervalMs: z.number().int().min(50).max(10_000).default(250),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z
   .strictObject({
     clusters: z.array(clusterSchema).min(1, 'must list at least one cluster'),
@@ -63,6 +89,7 @@ export const configSchema = z
         timeoutMs: z.number().int().min(100).max(30_000).default(3_000),
       })
       .prefault({}),
+    notify: notifySchema.prefault({}),
     store: z
       .strictObject({
         tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/).default('failover-events'),

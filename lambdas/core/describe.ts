@@ -1,6 +1,11 @@
 import type { ClusterEvent } from './events.js';
 
 const tl = (t: number | null) => (t === null ? '?' : String(t));
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const errorSummary = (errors: Readonly<Record<string, number | undefined>>) => {
+  const parts = Object.entries(errors).map(([kind, count]) => `${count} ${kind}`);
+  return parts.length > 0 ? `; errors: ${parts.join(', ')}` : '';
+};
 
 /**
  * One sentence per event for people: the terminal, alert subjects and texts. The JSON form stays the record;
@@ -50,5 +55,13 @@ export function describeEvent(event: ClusterEvent): string {
       return event.rebootstrapped
         ? `cluster re-bootstrapped: system identifier ${event.expected} → ${event.actual}`
         : `${event.member} belongs to another cluster (${event.field} ${event.actual}, expected ${event.expected}): ignored`;
+    case 'write_verified':
+      return (
+        `writes work again through the VIP at ${event.restoredAt}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +
+        `(timeline ${tl(event.servedBy.timeline)}); write outage ${seconds(event.outage.downtimeMinMs)}-${seconds(event.outage.downtimeMaxMs)} s` +
+        ` after ${event.attempts} attempts${errorSummary(event.errors)}`
+      );
+    case 'write_unavailable':
+      return `WRITES STILL FAILING through the VIP after ${event.deadlineSeconds} s (${event.attempts} attempts${errorSummary(event.errors)}): ${event.lastError}`;
   }
 }

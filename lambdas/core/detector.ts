@@ -8,6 +8,14 @@ export interface IdentityExpectation {
   readonly systemIdentifier?: string | undefined;
 }
 
+export interface DetectorOptions {
+  /**
+   * A leaderless cluster is reported as `no_leader` only once it has been leaderless this long (and over two
+   * polls): a graceful handover leaves the lock free for about a second, which is not worth a page. @default 2000
+   */
+  readonly noLeaderAfterMs?: number;
+}
+
 export interface Detection {
   readonly state: ClusterState;
   readonly events: readonly ClusterEvent[];
@@ -43,7 +51,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 8  | not paused                    | paused (`pause: true`)                      | cluster_paused (cluster_resumed for the reverse)         |
  * | 9  | leader A                      | leader B                                    | leader_changed A→B, kind from A's own reply (see below)  |
  * | 10 | leader A                      | no leader, first poll so                    | none yet: recorded as pending (a handover can look so)   |
- * | 11 | no leader pending             | still no leader                             | no_leader (since = first leaderless poll)                |
+ * | 11 | no leader pending             | still no leader, for >= noLeaderAfterMs     | no_leader (since = first leaderless poll)                |
  * | 12 | no leader pending or reported | leader B ≠ last leader A                    | leader_changed A→B (+ leader_restored if reported)       |
  * | 13 | no leader reported            | leader A again                              | leader_restored                                          |
  * | 14 | leader A                      | leader unknown (`/cluster` silent, no clear primary) | none: nothing is invented                       |
@@ -63,6 +71,7 @@ export function detect(
   previous: ClusterState | null,
   observation: Observation,
   expectation: IdentityExpectation = {},
+  options: DetectorOptions = {},
 ): Detection {
   if (previous === null) return firstObservation(observation, expectation);
   const drafts: Draft[] = [];
@@ -78,7 +87,7 @@ export function detect(
     next = trackDcsMembership(next, view, drafts);
     next = trackPause(next, view, reports, drafts);
     next = trackSplitBrain(next, reports, drafts);
-    next = trackLeaderAndTimeline(previous, next, observation, view, reports, members, drafts);
+    next = trackLeaderAndTimeline(previous, next, observation, view, reports, members, drafts, options.noLeaderAfterMs ?? 2_000);
   }
   const events = stamp(drafts, previous, observation);
   const stateChanged = events.length > 0 || structurallyDifferent(previous, next);
@@ -209,7 +218,7 @@ function trackMembers(
     if (member.status !== 'ok') {
       members[member.url] = { name, status: member.status, role: before?.role ?? null, state: before?.state ?? null, foreign };
       if (before?.status === 'ok' && !foreign) {
-        drafts.push({ type: 'member_unreachable', member: name, url: member.url, status: member.status, error: member.error });
+        drafts.push({ type: 'member_unreachable', member: name, url: member.url, status: member.status, error: member.error, wasLeader: name === previous.leader });
       }
       continue;
     }
@@ -217,8 +226,9 @@ function trackMembers(
     members[member.url] = { name, status: 'ok', role, state, foreign };
     if (!before || foreign) continue;
     if (before.status !== 'ok') drafts.push({ type: 'member_reachable', member: name, url: member.url });
-    if (before.role !== null && before.role !== role) drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role });
-    if (before.state !== null && before.state !== state) drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state });
+    const wasLeader = name === previous.leader;
+    if (before.role !== null && before.role !== role) drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role, wasLeader });
+    if (before.state !== null && before.state !== state) drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state, wasLeader });
   }
   return members;
 }
@@ -272,6 +282,7 @@ function trackLeaderAndTimeline(
   reports: readonly NamedOkMember[],
   members: Readonly<Record<string, MemberMemory>>,
   drafts: Draft[],
+  noLeaderAfterMs: number,
 ): ClusterState {
   const leader = observedLeader(view, reports);
   const timeline = highestTimeline(view, reports);
@@ -279,7 +290,7 @@ function trackLeaderAndTimeline(
   const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
   const reconciled = history ? reconcile(history.intermediate, state.leader ?? state.lastLeader, drafts) : (state.leader ?? state.lastLeader);
   let next = state;
-  if (leader !== undefined) next = applyLeader(previous, state, leader, reconciled, timeline, history?.last ?? null, observation, members, drafts);
+  if (leader !== undefined) next = applyLeader(previous, state, leader, reconciled, timeline, history?.last ?? null, observation, members, drafts, noLeaderAfterMs);
   if (timelineMoved) {
     const missed = timeline - state.timeline! - 1;
     drafts.push({
@@ -309,15 +320,16 @@ function applyLeader(
   observation: Observation,
   members: Readonly<Record<string, MemberMemory>>,
   drafts: Draft[],
+  noLeaderAfterMs: number,
 ): ClusterState {
   if (leader === null) {
     if (state.leader !== null) return { ...state, leader: null, leaderMissingSince: observation.observedAt };
-    if (!state.noLeaderReported) {
-      const since = state.leaderMissingSince ?? observation.observedAt;
+    const since = state.leaderMissingSince ?? observation.observedAt;
+    if (!state.noLeaderReported && observation.observedAt - since >= noLeaderAfterMs) {
       drafts.push({ type: 'no_leader', lastLeader: state.lastLeader, since });
       return { ...state, leaderMissingSince: since, noLeaderReported: true };
     }
-    return state;
+    return { ...state, leaderMissingSince: since };
   }
   if (currentLeader !== null && currentLeader !== leader) {
     const { kind, evidence } =
@@ -333,6 +345,7 @@ function applyLeader(
       kind,
       evidence,
       oldLeaderWalPosition: state.leaderWalPosition,
+      ...dataAtRisk(state.leaderWalPosition, promotion?.newLeader === leader ? promotion : null),
       happenedAt: promotion?.newLeader === leader ? promotion.timestamp : null,
     });
   }
@@ -340,6 +353,13 @@ function applyLeader(
     drafts.push({ type: 'leader_restored', leader, leaderlessSince: state.leaderMissingSince });
   }
   return { ...state, leader, lastLeader: leader, leaderMissingSince: null, noLeaderReported: false };
+}
+
+/** WAL the old leader wrote past the point where the new timeline branched off: lost unless it was replicated. */
+function dataAtRisk(oldLeaderWal: number | null, promotion: HistoryEntry | null): { switchLsn: number | null; walBytesAtRisk: number | null } {
+  const switchLsn = promotion?.switchLsn ?? null;
+  if (switchLsn === null || oldLeaderWal === null) return { switchLsn, walBytesAtRisk: null };
+  return { switchLsn, walBytesAtRisk: Math.max(0, oldLeaderWal - switchLsn) };
 }
 
 function afterNoLeader(state: ClusterState, observation: Observation): LeaderChangeEvidence {
@@ -413,6 +433,8 @@ function reconcile(rows: readonly HistoryEntry[], startLeader: string | null, dr
       kind: 'unknown',
       evidence: { cause: 'reconciled_from_history', detail: `promotion to timeline ${row.endedTimeline + 1} found in /history` },
       oldLeaderWalPosition: null,
+      switchLsn: row.switchLsn,
+      walBytesAtRisk: null,
       happenedAt: row.timestamp,
       reconciled: true,
     });

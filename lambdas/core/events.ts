@@ -47,6 +47,13 @@ export type EventPayload =
       readonly evidence: LeaderChangeEvidence;
       /** Last WAL position (bytes) seen on the old leader, for the data-at-risk estimate. */
       readonly oldLeaderWalPosition: number | null;
+      /** Where the old timeline ended, from `/history` (bytes), when Patroni has recorded it. */
+      readonly switchLsn: number | null;
+      /**
+       * WAL the old leader had written past the switch point: a lower bound on committed data the new leader
+       * never received (asynchronous replication). Null when either position is unknown.
+       */
+      readonly walBytesAtRisk: number | null;
     }
   | {
       readonly type: 'timeline_changed';
@@ -56,9 +63,17 @@ export type EventPayload =
       /** Promotions between `from` and `to` that no poll saw (recovered as reconciled `leader_changed` where `/history` allowed). */
       readonly missedPromotions: number;
     }
-  | { readonly type: 'member_role_changed'; readonly member: string; readonly from: MemberRole; readonly to: MemberRole }
-  | { readonly type: 'member_state_changed'; readonly member: string; readonly from: string; readonly to: string }
-  | { readonly type: 'member_unreachable'; readonly member: string; readonly url: string; readonly status: ReadFailure; readonly error: string }
+  | { readonly type: 'member_role_changed'; readonly member: string; readonly from: MemberRole; readonly to: MemberRole; readonly wasLeader: boolean }
+  | { readonly type: 'member_state_changed'; readonly member: string; readonly from: string; readonly to: string; readonly wasLeader: boolean }
+  | {
+      readonly type: 'member_unreachable';
+      readonly member: string;
+      readonly url: string;
+      readonly status: ReadFailure;
+      readonly error: string;
+      /** The member held the leader lock at the last poll: writes are likely failing from here on. */
+      readonly wasLeader: boolean;
+    }
   | { readonly type: 'member_reachable'; readonly member: string; readonly url: string }
   | { readonly type: 'member_added'; readonly member: string }
   | { readonly type: 'member_removed'; readonly member: string }
@@ -80,8 +95,53 @@ export type EventPayload =
       readonly rebootstrapped: boolean;
     };
 
-export type ClusterEvent = EventEnvelope & EventPayload;
-export type EventType = EventPayload['type'];
+/** Classes of errors a write through the VIP can meet; `other` keeps the rest countable. */
+export type WriteErrorClass = 'refused' | 'terminated' | 'read_only' | 'timeout' | 'authentication' | 'other';
+
+/**
+ * An incident's write outage with honest bounds (epoch ms). It started after the last healthy poll and before
+ * the first poll that saw trouble; it ended after the last failed write and no later than the first good one.
+ */
+export interface OutageBounds {
+  readonly startedAfter: number;
+  readonly startedBefore: number;
+  /** Null when no probe write failed (writes were back before the probe started). */
+  readonly endedAfter: number | null;
+  /** Null while writes have not come back (write_unavailable). */
+  readonly endedBefore: number | null;
+  /** Writes seen failing at least this long: last failed attempt minus first failed attempt. */
+  readonly downtimeMinMs: number;
+  /** Writes down at most this long: first good write minus last healthy poll (to the deadline when unrestored). */
+  readonly downtimeMaxMs: number;
+}
+
+/** The results of the synthetic write through the VIP, recorded next to the poller's events. */
+export type ProbePayload =
+  | {
+      readonly type: 'write_verified';
+      readonly trigger: { readonly id: string; readonly type: string };
+      /** Key of the incident this verdict closes: the id of the event that opened it. */
+      readonly incident: string;
+      /** First successful write, ISO-8601 with milliseconds. */
+      readonly restoredAt: string;
+      readonly attempts: number;
+      readonly errors: Readonly<Partial<Record<WriteErrorClass, number>>>;
+      readonly servedBy: { readonly address: string | null; readonly port: number | null; readonly timeline: number | null };
+      readonly outage: OutageBounds;
+    }
+  | {
+      readonly type: 'write_unavailable';
+      readonly trigger: { readonly id: string; readonly type: string };
+      readonly incident: string;
+      readonly attempts: number;
+      readonly errors: Readonly<Partial<Record<WriteErrorClass, number>>>;
+      readonly lastError: string;
+      readonly deadlineSeconds: number;
+      readonly outage: OutageBounds;
+    };
+
+export type ClusterEvent = EventEnvelope & (EventPayload | ProbePayload);
+export type EventType = ClusterEvent['type'];
 
 export const EVENT_TYPES: readonly EventType[] = [
   'watch_started',
@@ -102,6 +162,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'cluster_unreachable',
   'cluster_reachable',
   'identity_mismatch',
+  'write_verified',
+  'write_unavailable',
 ];
 
 /** Deterministic event id: a retried or concurrent poll that computes the same transition computes the same id. */

@@ -1,4 +1,5 @@
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -7,7 +8,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterState } from '../../core/clusterState.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 import type { ClusterEvent } from '../../core/events.js';
@@ -48,6 +49,20 @@ export class StateConflictError extends StoreError {
     this.name = 'StateConflictError';
   }
 }
+
+/** What the notifier remembers per cluster between stream batches. */
+export interface NotifierState {
+  /** The incident open now: keyed by the event that opened it. */
+  readonly openIncident: { readonly key: string; readonly openedAt: number } | null;
+  /** Slack thread per incident key (bot mode), the most recent few. */
+  readonly threads: Readonly<Record<string, string>>;
+  /** Epoch ms of the last write verified through the VIP. */
+  readonly lastVerifiedAt: number | null;
+  /** Epoch ms a probe was started and has not reported yet. */
+  readonly probeStartedAt: number | null;
+}
+
+export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };
 
 export interface EventPage {
   readonly events: ClusterEvent[];
@@ -124,6 +139,33 @@ export class DynamoEventStore implements EventStore {
       }
       throw new StoreError(`writing ${events.length} events of cluster ${state.cluster} failed: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /** Writes one event outside the poller's state (the probe's verdicts); false when its id was already written. */
+  async recordEvent(event: ClusterEvent): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({ TableName: this.tableName, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new StoreError(`writing event ${event.id} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** The notifier's memory of a cluster: the open incident, Slack threads, the last verified write. */
+  async loadNotifierState(cluster: string): Promise<NotifierState> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: clusterKey(cluster), sk: 'NOTIFIER' }, ConsistentRead: true }),
+    );
+    return (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
+  }
+
+  async saveNotifierState(cluster: string, state: NotifierState): Promise<void> {
+    await this.documents.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: clusterKey(cluster), sk: 'NOTIFIER', itemType: 'notifier', notifier: state } }),
+    );
   }
 
   async listEvents(cluster: string, query: EventQuery = {}): Promise<EventPage> {

@@ -21,6 +21,7 @@ describe('Function: validateConfig', () => {
     expect(validateConfig(minimal)).toEqual({
       ...minimal,
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
+      notify: { snsFormat: 'json', probe: { deadlineSeconds: 90, intervalMs: 250 } },
       store: { tableName: 'failover-events', retentionDays: 396 },
     });
   });

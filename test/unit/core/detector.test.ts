@@ -236,6 +236,22 @@ describe('Function: detect', () => {
       );
       expect(only(events, 'leader_changed').happenedAt).toBe('2026-11-26T03:00:01.9+00:00');
     });
+
+    it('reports the WAL the old leader wrote past the switch point as data at risk', () => {
+      const { events } = run(
+        observation(1_000, [primary('pg_node1', 3, { walPosition: 67_200_000 }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4), [{ ...historyRow(3, 'pg_node2'), switchLsn: 67_150_000 }]),
+      );
+      expect(only(events, 'leader_changed')).toMatchObject({ oldLeaderWalPosition: 67_200_000, switchLsn: 67_150_000, walBytesAtRisk: 50_000 });
+    });
+
+    it('marks member events of the member that held the lock', () => {
+      const { events } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, [failed('pg_node1'), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3)));
+      expect(events.filter((e) => e.type === 'member_unreachable').map((e) => [e.member, e.wasLeader])).toEqual([
+        ['pg_node1', true],
+        ['pg_node2', false],
+      ]);
+    });
   });
 
   describe('rows 10-13: no leader', () => {
@@ -253,9 +269,14 @@ describe('Function: detect', () => {
       expect(typesAfterStart(events)).toEqual([]);
     });
 
-    it('row 11: no_leader on the second leaderless poll, dated from the first', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3), leaderless(2_000), leaderless(3_000), leaderless(4_000));
-      expect(only(events, 'no_leader')).toMatchObject({ lastLeader: 'pg_node1', since: 2_000, observedAt: 3_000 });
+    it('row 11: no_leader once leaderless for 2 s, dated from the first leaderless poll', () => {
+      const { events } = run(healthy(1_000, 'pg_node1', 3), leaderless(2_000), leaderless(3_000), leaderless(4_000), leaderless(5_000));
+      expect(only(events, 'no_leader')).toMatchObject({ lastLeader: 'pg_node1', since: 2_000, observedAt: 4_000 });
+    });
+
+    it('row 11: two quick leaderless polls in a row are still a handover, not an alert', () => {
+      const { events } = run(healthy(1_000, 'pg_node1', 3), leaderless(2_000), leaderless(2_050));
+      expect(events.some((e) => e.type === 'no_leader')).toBe(false);
     });
 
     it('row 12: a new leader after no_leader is a failover, then leader_restored', () => {
@@ -263,7 +284,8 @@ describe('Function: detect', () => {
         healthy(1_000, 'pg_node1', 3),
         leaderless(2_000),
         leaderless(3_000),
-        observation(4_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4, ['pg_node2', 'pg_node3'])),
+        leaderless(4_000),
+        observation(5_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4, ['pg_node2', 'pg_node3'])),
       );
       const types = typesAfterStart(events);
       expect(types.indexOf('leader_changed')).toBeLessThan(types.indexOf('leader_restored'));
@@ -282,7 +304,7 @@ describe('Function: detect', () => {
     });
 
     it('row 13: the same leader back after no_leader is leader_restored only', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3, true), leaderless(2_000), leaderless(3_000), healthy(4_000, 'pg_node1', 3, true));
+      const { events } = run(healthy(1_000, 'pg_node1', 3, true), leaderless(2_000), leaderless(3_000), leaderless(4_000), healthy(5_000, 'pg_node1', 3, true));
       expect(events.some((e) => e.type === 'leader_changed')).toBe(false);
       expect(only(events, 'leader_restored')).toMatchObject({ leader: 'pg_node1' });
     });

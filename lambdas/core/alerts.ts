@@ -1,0 +1,148 @@
+import { describeEvent } from './describe.js';
+import type { ClusterEvent, EventType } from './events.js';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/**
+ * Which events page whom. Critical: writes are failing or data is at risk now. Warning: an unplanned change
+ * that on-call should look at. Info: planned changes and recoveries. Absent: audit-only (roles, states,
+ * timelines, DCS membership), recorded but never sent.
+ */
+const SEVERITY: Partial<Record<EventType, Severity>> = {
+  no_leader: 'critical',
+  split_brain: 'critical',
+  cluster_unreachable: 'critical',
+  write_unavailable: 'critical',
+  identity_mismatch: 'warning',
+  member_unreachable: 'warning',
+  leader_restored: 'info',
+  split_brain_resolved: 'info',
+  cluster_reachable: 'info',
+  cluster_paused: 'info',
+  cluster_resumed: 'info',
+  member_reachable: 'info',
+  write_verified: 'info',
+};
+
+/** Null for audit-only events. A switchover is planned (info); any other leader change is not (warning). */
+export function severityOf(event: ClusterEvent): Severity | null {
+  if (event.type === 'leader_changed') return event.kind === 'switchover' ? 'info' : 'warning';
+  return SEVERITY[event.type] ?? null;
+}
+
+/** Events that mean writes may be failing right now: they open an incident and start the write probe. */
+export function isWriteLossEvidence(event: ClusterEvent): boolean {
+  switch (event.type) {
+    case 'leader_changed':
+    case 'no_leader':
+    case 'leader_restored':
+    case 'timeline_changed':
+      return true;
+    case 'member_unreachable':
+      return event.wasLeader;
+    case 'member_state_changed':
+      return event.wasLeader && event.to !== 'running';
+    default:
+      return false;
+  }
+}
+
+export interface Alert {
+  readonly eventId: string;
+  readonly cluster: string;
+  readonly type: EventType;
+  readonly severity: Severity;
+  /** SNS subject rules: at most 100 printable ASCII characters, no line breaks. */
+  readonly subject: string;
+  readonly text: string;
+  readonly occurredAt: string;
+  readonly event: ClusterEvent;
+}
+
+const SNS_SUBJECT_MAX = 100;
+
+/** The alert for an event, or null when the event is audit-only. */
+export function buildAlert(event: ClusterEvent): Alert | null {
+  const severity = severityOf(event);
+  if (!severity) return null;
+  const text = describeEvent(event);
+  return {
+    eventId: event.id,
+    cluster: event.cluster,
+    type: event.type,
+    severity,
+    subject: snsSubject(`[${severity.toUpperCase()}] ${event.cluster}: ${text}`),
+    text,
+    occurredAt: new Date(event.observedAt).toISOString(),
+    event,
+  };
+}
+
+function snsSubject(raw: string): string {
+  // SNS rejects non-ASCII and control characters in subjects; arrows and dashes become ASCII.
+  const ascii = raw.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= SNS_SUBJECT_MAX ? ascii : `${ascii.slice(0, SNS_SUBJECT_MAX - 3)}...`;
+}
+
+/** SNS's limit on a message body; a larger alert drops its bulky fields and says so. */
+export const SNS_MESSAGE_MAX_BYTES = 256 * 1024;
+
+/** The SNS message body: the alert and the whole event as JSON, cut down only if it would exceed SNS's limit. */
+export function snsMessage(alert: Alert, maxBytes = SNS_MESSAGE_MAX_BYTES): string {
+  const full = JSON.stringify({ ...alert, format: 'patroni-failover-pipeline/alert@1' });
+  if (Buffer.byteLength(full) <= maxBytes) return full;
+  const { event: _event, ...rest } = alert;
+  return JSON.stringify({
+    ...rest,
+    text: rest.text.slice(0, 2_000),
+    format: 'patroni-failover-pipeline/alert@1',
+    truncated: `the event was ${Buffer.byteLength(full)} bytes, over SNS's ${maxBytes}; read it from the audit trail by eventId`,
+  });
+}
+
+/** SNS message attributes subscribers filter on (pager: critical only; email: everything). */
+export function snsAttributes(alert: Alert): Record<string, { DataType: 'String'; StringValue: string }> {
+  return {
+    cluster: { DataType: 'String', StringValue: alert.cluster },
+    type: { DataType: 'String', StringValue: alert.type },
+    severity: { DataType: 'String', StringValue: alert.severity },
+  };
+}
+
+/**
+ * AWS Chatbot's custom notification format, for teams that route the SNS topic to Slack through Chatbot.
+ * `threadId` groups an incident's alerts into one thread.
+ */
+export function chatbotMessage(alert: Alert, incidentKey: string): string {
+  const icon = { critical: ':rotating_light:', warning: ':warning:', info: ':information_source:' }[alert.severity];
+  return JSON.stringify({
+    version: '1.0',
+    source: 'custom',
+    id: alert.eventId,
+    content: {
+      textType: 'client-markdown',
+      title: `${icon} ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`,
+      description: alert.text.slice(0, 3_000),
+      keywords: [alert.cluster, alert.severity, alert.type],
+    },
+    metadata: { threadId: incidentKey, summary: alert.subject, eventType: alert.type, additionalContext: { eventId: alert.eventId } },
+  });
+}
+
+/** Slack's limit on a section block's text. */
+const SLACK_TEXT_MAX = 3_000;
+
+/** A Block Kit message: a headline, the sentence, and the event's id and time for the audit trail. */
+export function slackBlocks(alert: Alert): { text: string; blocks: unknown[] } {
+  const icon = { critical: ':rotating_light:', warning: ':warning:', info: ':large_green_circle:' }[alert.severity];
+  const headline = `${icon} *${alert.severity.toUpperCase()}* ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`;
+  const body = alert.text.length > SLACK_TEXT_MAX ? `${alert.text.slice(0, SLACK_TEXT_MAX - 1)}…` : alert.text;
+  return {
+    text: `${alert.subject}`.slice(0, SLACK_TEXT_MAX),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: headline } },
+      { type: 'section', text: { type: 'mrkdwn', text: body } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `event \`${alert.eventId}\` observed ${alert.occurredAt}` }] },
+    ],
+  };
+}

@@ -1,0 +1,62 @@
+import type { ClusterEvent, OutageBounds, ProbePayload, WriteErrorClass } from './events.js';
+
+/** One write attempt as the outage math needs it. */
+export interface AttemptRecord {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly errorClass?: WriteErrorClass | undefined;
+  readonly message?: string | undefined;
+  readonly servedBy?: { readonly address: string | null; readonly port: number | null; readonly timeline: number | null } | undefined;
+}
+
+/**
+ * Bounds of a write outage from the event that opened it and the probe's attempts (pure).
+ * Start: after the poll before the trigger (`previousObservedAt`), before the trigger's poll (`observedAt`).
+ * End: after the last failed attempt, no later than the first good one.
+ * Min downtime: writes were seen failing from the first failed attempt to the last one.
+ * Max downtime: from the last healthy poll to the first good write (or to the last attempt when none came).
+ */
+export function outageBounds(trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt'>, attempts: readonly AttemptRecord[]): OutageBounds {
+  const startedBefore = trigger.observedAt;
+  const startedAfter = trigger.previousObservedAt ?? trigger.observedAt;
+  const firstOk = attempts.find((a) => a.ok);
+  const failures = attempts.filter((a) => !a.ok && (!firstOk || a.at < firstOk.at));
+  const firstFailure = failures[0];
+  const lastFailure = failures[failures.length - 1];
+  const end = firstOk?.at ?? attempts[attempts.length - 1]?.at ?? startedBefore;
+  return {
+    startedAfter,
+    startedBefore,
+    endedAfter: lastFailure?.at ?? null,
+    endedBefore: firstOk?.at ?? null,
+    downtimeMinMs: firstFailure && lastFailure ? lastFailure.at - firstFailure.at : 0,
+    downtimeMaxMs: Math.max(0, end - startedAfter),
+  };
+}
+
+function countErrors(attempts: readonly AttemptRecord[]): Partial<Record<WriteErrorClass, number>> {
+  const counts: Partial<Record<WriteErrorClass, number>> = {};
+  for (const a of attempts) if (!a.ok && a.errorClass) counts[a.errorClass] = (counts[a.errorClass] ?? 0) + 1;
+  return counts;
+}
+
+/** The probe's verdict as an event payload: `write_verified` with when and where, or `write_unavailable`. */
+export function probeVerdict(trigger: ClusterEvent, incident: string, attempts: readonly AttemptRecord[], deadlineMs: number): ProbePayload {
+  const firstOk = attempts.find((a) => a.ok);
+  const before = firstOk ? attempts.slice(0, attempts.indexOf(firstOk) + 1) : attempts;
+  const base = { trigger: { id: trigger.id, type: trigger.type }, incident, attempts: before.length, errors: countErrors(before), outage: outageBounds(trigger, attempts) };
+  if (firstOk) {
+    return {
+      type: 'write_verified',
+      ...base,
+      restoredAt: new Date(firstOk.at).toISOString(),
+      servedBy: firstOk.servedBy ?? { address: null, port: null, timeline: null },
+    };
+  }
+  return {
+    type: 'write_unavailable',
+    ...base,
+    lastError: attempts[attempts.length - 1]?.message ?? 'no attempt could be made',
+    deadlineSeconds: deadlineMs / 1000,
+  };
+}

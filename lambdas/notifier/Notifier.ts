@@ -1,0 +1,142 @@
+import type { NotifierState } from '../adapters/dynamodb/EventStore.js';
+import type { PostedMessage } from '../adapters/slack/SlackAlerts.js';
+import type { VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
+import { buildAlert, isWriteLossEvidence, type Alert } from '../core/alerts.js';
+import type { ClusterEvent } from '../core/events.js';
+import type { Log } from '../poller/ClusterWatcher.js';
+import { verifyWrites, type VerifyOptions } from './verifyWrites.js';
+
+/** The slice of the event store the notifier and the probe use. */
+export interface NotifierStore {
+  recordEvent(event: ClusterEvent): Promise<boolean>;
+  loadNotifierState(cluster: string): Promise<NotifierState>;
+  saveNotifierState(cluster: string, state: NotifierState): Promise<void>;
+}
+
+export interface AlertChannels {
+  readonly sns?: { publish(alert: Alert, incidentKey: string): Promise<string> } | undefined;
+  readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
+}
+
+/** Runs `fn` once per key, returning the first run's result on a redelivery (Powertools idempotency on AWS). */
+export type Idempotent = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+
+/** Starts a write probe without waiting for it: alerts must not queue behind a 90 s probe. */
+export interface ProbeLauncher {
+  launch(trigger: ClusterEvent, incidentKey: string): Promise<void>;
+}
+
+export interface NotifierDeps {
+  readonly store: NotifierStore;
+  readonly channels: AlertChannels;
+  readonly idempotent: Idempotent;
+  readonly probes: ProbeLauncher | null;
+  readonly clock: () => number;
+  readonly log: Log;
+  /** A probe silent for this long is taken as dead (its Lambda timed out) and may be started again. @default 180000 */
+  readonly probeStaleAfterMs?: number;
+  /** Called after each alert is delivered (the CLI prints them). */
+  readonly onAlert?: (alert: Alert, incidentKey: string) => void;
+}
+
+const MAX_THREADS_KEPT = 20;
+
+/**
+ * Handles one recorded event: sends its alert (once, whatever the redeliveries), keeps each incident in one
+ * Slack thread, and starts the write probe on the first evidence of lost writes.
+ */
+export class Notifier {
+  constructor(private readonly deps: NotifierDeps) {}
+
+  async handle(event: ClusterEvent): Promise<void> {
+    const before = await this.deps.store.loadNotifierState(event.cluster);
+    let state = openIncidentIfNeeded(before, event);
+    const incidentKey = incidentOf(state, event);
+    const alert = buildAlert(event);
+    if (alert) state = await this.deliver(alert, incidentKey, state);
+    if (event.type === 'write_verified' || event.type === 'write_unavailable') state = this.closeProbe(state, event);
+    if (this.shouldProbe(state, event)) {
+      await this.deps.probes!.launch(event, incidentKey);
+      state = { ...state, probeStartedAt: this.deps.clock() };
+    }
+    if (state !== before) await this.deps.store.saveNotifierState(event.cluster, state);
+  }
+
+  private async deliver(alert: Alert, incidentKey: string, state: NotifierState): Promise<NotifierState> {
+    const { sns, slack } = this.deps.channels;
+    if (sns) await this.deps.idempotent(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey));
+    let next = state;
+    if (slack) {
+      const threadTs = state.threads[incidentKey] ?? null;
+      const posted = await this.deps.idempotent(`slack:${alert.eventId}`, () => slack.post(alert, threadTs));
+      if (posted.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
+    }
+    this.deps.onAlert?.(alert, incidentKey);
+    return next;
+  }
+
+  private closeProbe(state: NotifierState, event: Extract<ClusterEvent, { type: 'write_verified' | 'write_unavailable' }>): NotifierState {
+    if (event.type === 'write_unavailable') return { ...state, probeStartedAt: null };
+    const closes = state.openIncident?.key === event.incident;
+    return { ...state, probeStartedAt: null, lastVerifiedAt: Date.parse(event.restoredAt), openIncident: closes ? null : state.openIncident };
+  }
+
+  /** Probe on evidence of lost writes, unless a probe runs already or writes were verified after the event. */
+  private shouldProbe(state: NotifierState, event: ClusterEvent): boolean {
+    if (!this.deps.probes || !isWriteLossEvidence(event)) return false;
+    if (state.lastVerifiedAt !== null && state.lastVerifiedAt >= event.observedAt) return false;
+    const running = state.probeStartedAt !== null && this.deps.clock() - state.probeStartedAt < (this.deps.probeStaleAfterMs ?? 180_000);
+    return !running;
+  }
+}
+
+function openIncidentIfNeeded(state: NotifierState, event: ClusterEvent): NotifierState {
+  if (state.openIncident || !isWriteLossEvidence(event)) return state;
+  // A leader restored or timeline moved after writes were verified is the tail of a closed incident.
+  if (state.lastVerifiedAt !== null && state.lastVerifiedAt >= event.observedAt) return state;
+  return { ...state, openIncident: { key: event.id, openedAt: event.observedAt } };
+}
+
+/** Every alert of an open incident goes to its thread; the probe's verdicts name their incident themselves. */
+function incidentOf(state: NotifierState, event: ClusterEvent): string {
+  if (event.type === 'write_verified' || event.type === 'write_unavailable') return event.incident;
+  return state.openIncident?.key ?? event.id;
+}
+
+function keepRecent(threads: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(threads);
+  return Object.fromEntries(entries.slice(Math.max(0, entries.length - MAX_THREADS_KEPT)));
+}
+
+export interface ProbeRunDeps {
+  readonly store: Pick<NotifierStore, 'recordEvent'>;
+  readonly prober: WriteProber;
+  readonly clock: () => number;
+  readonly log: Log;
+}
+
+/**
+ * The probe itself (run by the prober Lambda, or in the background locally): write through the VIP until it
+ * works or the deadline passes, then record the verdict as an event with a deterministic id.
+ */
+export async function runProbe(
+  trigger: ClusterEvent,
+  incidentKey: string,
+  vip: VipTarget,
+  deps: ProbeRunDeps,
+  options: VerifyOptions = {},
+): Promise<ClusterEvent> {
+  const verdict = await verifyWrites(deps.prober, vip, trigger, incidentKey, { ...options, clock: deps.clock });
+  const event = {
+    id: `${trigger.id}/probe`,
+    cluster: trigger.cluster,
+    observedAt: deps.clock(),
+    previousObservedAt: trigger.observedAt,
+    happenedAt: verdict.type === 'write_verified' ? verdict.restoredAt : null,
+    reconciled: false,
+    ...verdict,
+  } as ClusterEvent;
+  const recorded = await deps.store.recordEvent(event);
+  deps.log.info(recorded ? 'probe verdict recorded' : 'probe verdict was already recorded', { id: event.id, type: event.type });
+  return event;
+}
