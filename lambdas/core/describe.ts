@@ -59,6 +59,7 @@ export function describeEvent(event: ClusterEvent): string {
       return (
         `writes work again through the VIP at ${event.restoredAt}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +
         `(timeline ${tl(event.servedBy.timeline)}); write outage ${seconds(event.outage.downtimeMinMs)}-${seconds(event.outage.downtimeMaxMs)} s` +
+        `${event.stableSince !== event.restoredAt ? `, flapping until ${event.stableSince}` : ''}` +
         ` after ${event.attempts} attempts${errorSummary(event.errors)}`
       );
     case 'write_unavailable':

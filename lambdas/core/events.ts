@@ -124,6 +124,11 @@ export type ProbePayload =
       readonly incident: string;
       /** First successful write, ISO-8601 with milliseconds. */
       readonly restoredAt: string;
+      /**
+       * Start of the final run of good writes. Later than `restoredAt` when writes flapped: HAProxy keeps
+       * balancing some connections to the old leader until its checks mark it down.
+       */
+      readonly stableSince: string;
       readonly attempts: number;
       readonly errors: Readonly<Partial<Record<WriteErrorClass, number>>>;
       readonly servedBy: { readonly address: string | null; readonly port: number | null; readonly timeline: number | null };

@@ -1,21 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
+import type { ProbeAttempt, VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
 import type { ClusterEvent, ProbePayload } from '../core/events.js';
-import { probeVerdict, type AttemptRecord } from '../core/outage.js';
+import { finalSuccessRun, probeVerdict, type AttemptRecord } from '../core/outage.js';
 
 export interface VerifyOptions {
   /** Give up after this long: Patroni's ttl plus HAProxy's fall and rise, with margin. @default 90000 */
   readonly deadlineMs?: number;
   /** Time between attempt starts. @default 250 */
   readonly intervalMs?: number;
+  /** Consecutive good attempts that count as restored (a single one can be luck while HAProxy still balances to the old leader). @default 4 */
+  readonly stableSuccesses?: number;
+  /**
+   * Connections per attempt, opened at once; the attempt is good only if every write succeeds. A round-robin
+   * balancer sends simultaneous connections to different servers, so a node that HAProxy has not yet marked
+   * down is caught instead of skipped. @default 2
+   */
+  readonly fanout?: number;
   /** Never run past this epoch ms (the Lambda's own deadline). */
   readonly hardStopAt?: number;
   readonly clock?: () => number;
 }
 
+/** Attempts in flight at most: during an outage HAProxy can hold a connection for seconds. */
+const MAX_IN_FLIGHT = 16;
+
 /**
- * Writes through the VIP every `intervalMs` until one succeeds or the deadline passes, and returns the verdict
- * with the outage's bounds. Bounded in time and in attempts (deadline / interval).
+ * Writes through the VIP every `intervalMs` until writes keep working or the deadline passes, and returns the
+ * verdict with the outage's bounds. An attempt starts on every tick whether or not earlier ones have finished,
+ * so a connection that HAProxy holds for seconds does not coarsen the measurement. Bounded in time and count.
  */
 export async function verifyWrites(
   prober: WriteProber,
@@ -27,16 +39,46 @@ export async function verifyWrites(
   const clock = options.clock ?? Date.now;
   const deadlineMs = options.deadlineMs ?? 90_000;
   const intervalMs = options.intervalMs ?? 250;
+  const stableSuccesses = options.stableSuccesses ?? 4;
+  const fanout = Math.max(1, options.fanout ?? 2);
   const stopAt = Math.min(clock() + deadlineMs, options.hardStopAt ?? Number.POSITIVE_INFINITY);
-  const maxAttempts = Math.ceil(deadlineMs / intervalMs) + 1;
-  const attempts: AttemptRecord[] = [];
-  while (attempts.length < maxAttempts) {
-    const attempt = await prober.attempt(target, { cluster: trigger.cluster, triggerId: trigger.id });
-    attempts.push(attempt);
-    if (attempt.ok) break;
-    const wait = attempt.at + intervalMs - clock();
-    if (clock() + Math.max(wait, 0) >= stopAt) break;
-    if (wait > 0) await sleep(wait);
+  const maxAttempts = Math.ceil(deadlineMs / intervalMs) + stableSuccesses;
+  const done: AttemptRecord[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let started = 0;
+  const settled = () => isStable([...done].sort((a, b) => a.at - b.at), inFlight.size, stableSuccesses);
+  while (started < maxAttempts && !settled()) {
+    const tick = clock();
+    if (tick >= stopAt) break;
+    if (inFlight.size < MAX_IN_FLIGHT) {
+      started++;
+      const attempt: Promise<void> = Promise.all(
+        Array.from({ length: fanout }, () => prober.attempt(target, { cluster: trigger.cluster, triggerId: trigger.id })),
+      ).then((writes) => {
+        done.push(combine(writes));
+        inFlight.delete(attempt);
+      });
+      inFlight.add(attempt);
+    }
+    const wait = tick + intervalMs - clock();
+    if (wait > 0) await Promise.race([sleep(wait), ...inFlight]);
+    // Sleep the rest of the tick if an attempt finished early.
+    const rest = tick + intervalMs - clock();
+    if (rest > 0 && !settled()) await sleep(rest);
   }
-  return probeVerdict(trigger, incident, attempts, deadlineMs);
+  await Promise.all([...inFlight]);
+  return probeVerdict(trigger, incident, [...done].sort((a, b) => a.at - b.at), deadlineMs);
+}
+
+/** Writes kept working: the last `needed` attempts (by start) succeeded and none started before them is pending. */
+function isStable(sorted: readonly AttemptRecord[], pending: number, needed: number): boolean {
+  return pending === 0 && finalSuccessRun(sorted).length >= needed;
+}
+
+/** Simultaneous writes as one attempt: good only if all were, else the first failure speaks for it. */
+function combine(writes: readonly ProbeAttempt[]): AttemptRecord {
+  const at = Math.min(...writes.map((w) => w.at));
+  const failure = writes.find((w) => !w.ok);
+  const success = writes.find((w) => w.ok);
+  return failure ? { ...failure, at, someOk: success !== undefined, servedBy: success?.servedBy } : { ...writes[0]!, at, someOk: true };
 }

@@ -37,6 +37,7 @@ export class SlackAlerts {
     private readonly target: SlackTarget,
     private readonly policy: RetryPolicy = {},
     private readonly dispatcher?: Dispatcher,
+    private readonly wait: (ms: number) => Promise<unknown> = (ms) => sleep(ms),
   ) {}
 
   async post(alert: Alert, threadTs: string | null): Promise<PostedMessage> {
@@ -80,7 +81,7 @@ export class SlackAlerts {
         if (error instanceof DeliveryError) throw error;
         lastProblem = (error as Error).message;
       }
-      if (attempt < maxAttempts) await sleep(waitMs);
+      if (attempt < maxAttempts) await this.wait(waitMs);
     }
     throw new DeliveryError('slack', `gave up after ${maxAttempts} attempts: ${lastProblem}`);
   }

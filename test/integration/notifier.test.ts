@@ -1,0 +1,138 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labFailover, labRejoin, type FailoverMode } from '../../lab/lab.js';
+import { waitFor } from '../../lab/processes.js';
+import { labStateExists } from '../../lab/state.js';
+import { LAB_CREDENTIALS } from '../../lab/templates.js';
+import { validateConfig } from '../../lambdas/config/config.js';
+import type { Alert } from '../../lambdas/core/alerts.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
+import { freshLab, testLabOptions } from '../helpers/lab.js';
+import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
+
+type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
+
+const BASE = 28000;
+const options = testLabOptions(4, BASE);
+
+describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage', () => {
+  let aws: LocalAws;
+  let pipeline: LocalPipeline;
+  const slack = new SlackStandIn();
+  const writer = new IndependentWriter(BASE);
+  const recorded: ClusterEvent[] = [];
+  const alerts: Alert[] = [];
+  const sqsMessages: Message[] = [];
+  let sqs: SQSClient;
+  let queueUrl: string;
+
+  async function drainQueue(): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+      if (!page.Messages?.length) return;
+      sqsMessages.push(...page.Messages);
+    }
+  }
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    const slackUrl = await slack.start();
+    process.env.NOTIFIER_TEST_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
+    process.env.NOTIFIER_TEST_SLACK_TOKEN = 'xoxb-test-token';
+    // The pager's queue, subscribed to the alert topic before the pipeline starts.
+    const sns = new SNSClient(awsClientConfig(aws));
+    sqs = new SQSClient(awsClientConfig(aws));
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    await freshLab(options);
+    const config = validateConfig({
+      clusters: [
+        {
+          name: 'denemek',
+          scope: 'denemek',
+          members: options.ports.restApi.map((p) => `http://127.0.0.1:${p}`),
+          vip: { host: '127.0.0.1', port: BASE, database: 'postgres', user: 'postgres', passwordEnv: 'NOTIFIER_TEST_PGPASSWORD' },
+        },
+      ],
+      poll: { intervalSeconds: 1 },
+      notify: { slack: { botTokenEnv: 'NOTIFIER_TEST_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl } },
+      store: { tableName: 'notifier-events' },
+    });
+    pipeline = await startLocalPipeline({
+      config,
+      aws: { clientConfig: awsClientConfig(aws), description: 'test emulator', ownedEmulator: null },
+      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m, ...e) => console.error(m, ...e) },
+      onRecorded: (event) => recorded.push(event),
+      onAlert: (alert) => alerts.push(alert),
+    });
+    writer.start();
+    await waitFor('the pipeline baseline', 15_000, 200, () => (recorded.some((e) => e.type === 'watch_started') ? true : undefined));
+  });
+
+  afterAll(async () => {
+    await writer.stop();
+    await pipeline?.stop();
+    if (labStateExists(BASE)) await labDown(BASE);
+    await slack.stop();
+    await aws?.stop();
+  });
+
+  const modes: FailoverMode[] = ['stop', 'kill', 'switchover'];
+  it.each(modes)('measures the write outage of --mode %s against an independent writer', async (mode) => {
+    // Prepare
+    await sleep(1_500);
+    const injectedAt = Date.now();
+    // Act
+    const result = await labFailover(BASE, mode);
+    const verified = await waitFor(`write_verified after ${mode}`, 120_000, 250, () =>
+      recorded.find((e): e is WriteVerified => e.type === 'write_verified' && e.outage.startedBefore >= injectedAt - 2_000),
+    );
+    await sleep(1_000);
+    const outage = writer.outageAfter(injectedAt);
+    if (mode === 'stop' || mode === 'kill') await labRejoin(BASE, result.oldLeader);
+    // Assess: the probe saw writes come back when the writer did, and its bounds hold the writer's outage.
+    expect(outage, 'the independent writer saw the outage').not.toBeNull();
+    const restoredAt = Date.parse(verified.restoredAt);
+    const around = writer.attempts.filter((a) => a.at > injectedAt - 500 && a.at < restoredAt + 3_000).map((a) => `${new Date(a.at).toISOString().slice(17, 23)}${a.ok ? '+' : '-'}${a.ms}`);
+    expect(Math.abs(restoredAt - outage!.end), `probe ${verified.restoredAt} vs writer ${new Date(outage!.end).toISOString()}: ${JSON.stringify(verified)} writer ${around.join(' ')}`).toBeLessThanOrEqual(500);
+    console.info(
+      `${mode}: writer outage ${outage!.seconds.toFixed(2)} s, probe bounds [${verified.outage.downtimeMinMs / 1000}, ${verified.outage.downtimeMaxMs / 1000}] s, ` +
+        `restoredAt - writer's first success = ${restoredAt - outage!.end} ms, stable after ${Date.parse(verified.stableSince) - restoredAt} ms`,
+    );
+    const writerResolutionMs = 100;
+    expect(outage!.end - outage!.start).toBeGreaterThanOrEqual(verified.outage.downtimeMinMs - writerResolutionMs);
+    expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + writerResolutionMs);
+    expect(verified.servedBy.port).toBe(options.ports.postgres[['pg_node1', 'pg_node2', 'pg_node3'].indexOf(result.newLeader)]);
+    expect(verified.servedBy.timeline).toBe(result.newTimeline);
+  });
+
+  it('delivered every alert once to the SQS pager and once to Slack, with the right attributes, threaded per incident', async () => {
+    // Prepare: let the last alerts through.
+    await sleep(3_000);
+    await drainQueue();
+    // Assess: SNS → SQS, once per alert.
+    const sent = alerts.map((a) => a.eventId);
+    expect(new Set(sent).size).toBe(sent.length);
+    const delivered = sqsMessages.map((m) => JSON.parse(m.Body!) as Alert);
+    expect(delivered.map((a) => a.eventId).sort()).toEqual([...sent].sort());
+    for (const message of sqsMessages) {
+      const body = JSON.parse(message.Body!) as Alert;
+      expect(message.MessageAttributes?.cluster?.StringValue).toBe('denemek');
+      expect(message.MessageAttributes?.type?.StringValue).toBe(body.type);
+      expect(message.MessageAttributes?.severity?.StringValue).toBe(body.severity);
+    }
+    expect(delivered.filter((a) => a.type === 'write_verified')).toHaveLength(3);
+    // Slack, once per alert, and the verdict of each incident in the thread its first alert opened.
+    expect(slack.eventIds().sort()).toEqual([...sent].sort());
+    const verdicts = slack.requests.filter((r) => JSON.stringify(r.body).includes('write_verified') || JSON.stringify(r.body).includes('writes work again'));
+    expect(verdicts.length).toBe(3);
+    for (const verdict of verdicts) expect(verdict.body.thread_ts).toMatch(/^1700000000\.\d+$/);
+    expect(slack.requests.every((r) => r.headers.authorization === 'Bearer xoxb-test-token')).toBe(true);
+  });
+});

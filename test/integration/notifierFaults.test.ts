@@ -1,0 +1,159 @@
+import { createServer, type Server } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { dynamoIdempotency } from '../../lambdas/adapters/dynamodb/idempotency.js';
+import { PgWriteProber } from '../../lambdas/adapters/postgres/WriteProbe.js';
+import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
+import type { Alert } from '../../lambdas/core/alerts.js';
+import { detect } from '../../lambdas/core/detector.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { Notifier, runProbe } from '../../lambdas/notifier/Notifier.js';
+import { processStreamBatch } from '../../lambdas/notifier/streamBatch.js';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+
+const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function streamRecord(event: ClusterEvent, sequence: number): DynamoDBRecord {
+  const item = { ...event, pk: `CLUSTER#${event.cluster}`, sk: `EVENT#${event.id}`, itemType: 'event' };
+  return {
+    eventID: `e${sequence}`,
+    eventName: 'INSERT',
+    dynamodb: { SequenceNumber: String(sequence).padStart(21, '0'), NewImage: marshall(item, { removeUndefinedValues: true }) as never },
+  };
+}
+
+/** A failover as the poller records it, for clusters `a` and `b`. */
+function failoverEvents(cluster: string): ClusterEvent[] {
+  const first = detect(null, { ...healthy(Date.UTC(2026, 10, 26), 'pg_node1', 3), cluster });
+  const change = detect(first.state, { ...observation(Date.UTC(2026, 10, 26, 0, 0, 1), [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), cluster });
+  return change.events.filter((e) => e.type === 'member_unreachable' || e.type === 'leader_changed');
+}
+
+describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)', () => {
+  let aws: LocalAws;
+  let store: DynamoEventStore;
+  let dynamo: DynamoDBClient;
+  let sns: SNSClient;
+  let sqs: SQSClient;
+  let topicArn: string;
+  let queueUrl: string;
+  let tableCount = 0;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    dynamo = new DynamoDBClient(awsClientConfig(aws));
+    sns = new SNSClient(awsClientConfig(aws));
+    sqs = new SQSClient(awsClientConfig(aws));
+  });
+  afterAll(async () => aws?.stop());
+
+  async function freshSetup() {
+    const table = `faults-${++tableCount}`;
+    await ensureTable(dynamo, table);
+    store = new DynamoEventStore({ tableName: table, client: dynamo });
+    topicArn = (await sns.send(new CreateTopicCommand({ Name: `alerts-${tableCount}` }))).TopicArn!;
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `pager-${tableCount}` }))).QueueUrl!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    return table;
+  }
+
+  async function pagerMessages(): Promise<Alert[]> {
+    const messages: Alert[] = [];
+    for (let i = 0; i < 10; i++) {
+      const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+      if (!page.Messages?.length) break;
+      messages.push(...page.Messages.map((m) => JSON.parse(m.Body!) as Alert));
+    }
+    return messages;
+  }
+
+  function notifierWith(table: string, publish: SnsAlerts['publish']) {
+    const idempotency = dynamoIdempotency(table, dynamo);
+    return new Notifier({ store, channels: { sns: { publish } }, idempotent: idempotency.run, probes: null, clock: Date.now, log });
+  }
+
+  it('sends nothing twice when a stream batch is delivered twice', async () => {
+    // Prepare
+    const table = await freshSetup();
+    const real = new SnsAlerts(topicArn, 'json', sns);
+    const notifier = notifierWith(table, (alert, key) => real.publish(alert, key));
+    const records = failoverEvents('a').map(streamRecord);
+    // Act
+    const first = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    const second = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    // Assess
+    expect(first.batchItemFailures).toEqual([]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await pagerMessages()).map((m) => m.type).sort()).toEqual(['leader_changed', 'member_unreachable']);
+  });
+
+  it('reports a record whose SNS publish fails for retry, holds back that cluster only, and delivers once on retry', async () => {
+    // Prepare: SNS fails for the first alert of cluster a, as during an SNS outage.
+    const table = await freshSetup();
+    const real = new SnsAlerts(topicArn, 'json', sns);
+    let outage = true;
+    const notifier = notifierWith(table, async (alert, key) => {
+      if (outage && alert.cluster === 'a') throw new Error('SNS unavailable');
+      return real.publish(alert, key);
+    });
+    const [a1, a2] = failoverEvents('a');
+    const [b1, b2] = failoverEvents('b');
+    const records = [a1!, b1!, a2!, b2!].map(streamRecord);
+    // Act
+    const firstTry = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    outage = false;
+    // Lambda redelivers from the lowest failed record.
+    const retry = await processStreamBatch(records.slice(0), (e) => notifier.handle(e), log);
+    // Assess
+    expect(firstTry.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.dynamodb!.SequenceNumber, records[2]!.dynamodb!.SequenceNumber]);
+    expect(retry.batchItemFailures).toEqual([]);
+    const delivered = await pagerMessages();
+    expect(delivered.map((m) => `${m.cluster}:${m.type}`).sort()).toEqual(['a:leader_changed', 'a:member_unreachable', 'b:leader_changed', 'b:member_unreachable']);
+  });
+
+  it('skips records that are not events or have an unknown type, and loses nothing else', async () => {
+    const table = await freshSetup();
+    const real = new SnsAlerts(topicArn, 'json', sns);
+    const notifier = notifierWith(table, (alert, key) => real.publish(alert, key));
+    const [event] = failoverEvents('c');
+    const state: DynamoDBRecord = { eventID: 's', eventName: 'MODIFY', dynamodb: { SequenceNumber: '1', NewImage: marshall({ pk: 'CLUSTER#c', sk: 'STATE', itemType: 'state' }) as never } };
+    const unknown = streamRecord({ ...event!, id: 'c:x', type: 'martian_landing' } as unknown as ClusterEvent, 2);
+    const removal: DynamoDBRecord = { eventID: 'r', eventName: 'REMOVE', dynamodb: { SequenceNumber: '3' } };
+    const result = await processStreamBatch([state, unknown, removal, streamRecord(event!, 4)], (e) => notifier.handle(e), log);
+    expect(result.batchItemFailures).toEqual([]);
+    expect((await pagerMessages()).map((m) => m.eventId)).toEqual([event!.id]);
+  });
+
+  describe('write probe against a VIP that refuses connections', () => {
+    let blackhole: Server;
+    beforeAll(async () => {
+      blackhole = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => blackhole.close());
+
+    it('records write_unavailable at the deadline, and the notifier sends it as a critical alert', async () => {
+      // Prepare
+      const table = await freshSetup();
+      const [trigger] = failoverEvents('d');
+      const vip = { host: '127.0.0.1', port: (blackhole.address() as { port: number }).port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' as const };
+      // Act
+      const verdict = await runProbe(trigger!, trigger!.id, vip, { store, prober: new PgWriteProber(), clock: Date.now, log }, { deadlineMs: 2_000, intervalMs: 250 });
+      const real = new SnsAlerts(topicArn, 'json', sns);
+      const notifier = notifierWith(table, (alert, key) => real.publish(alert, key));
+      await processStreamBatch([streamRecord(verdict, 1)], (e) => notifier.handle(e), log);
+      // Assess
+      expect(verdict).toMatchObject({ type: 'write_unavailable', deadlineSeconds: 2 });
+      expect(verdict.type === 'write_unavailable' && verdict.attempts).toBeGreaterThanOrEqual(4);
+      expect((await store.listEvents('d')).events.map((e) => e.type)).toEqual(['write_unavailable']);
+      expect(await pagerMessages()).toEqual([expect.objectContaining({ type: 'write_unavailable', severity: 'critical' })]);
+    });
+  });
+});
