@@ -6,12 +6,14 @@ import { EmulatorError } from '../local/emulator.js';
 import { StoreError } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { registerLabCommands } from './labCommands.js';
 import { registerWatchCommands } from './watchCommands.js';
+import { registerDemoCommand } from './demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('failover')
     .description('Failover event pipeline for Patroni clusters: watch, alert, verify writes, report SLAs')
     .showHelpAfterError()
     .exitOverride();
+  registerDemoCommand(program);
   registerWatchCommands(program);
   registerLabCommands(program);
   return program;

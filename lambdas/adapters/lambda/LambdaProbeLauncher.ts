@@ -1,0 +1,29 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { ClusterEvent } from '../../core/events.js';
+import type { ProbeLauncher } from '../../notifier/Notifier.js';
+import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
+
+/** What the prober function receives. */
+export interface ProbeRequest {
+  readonly trigger: ClusterEvent;
+  readonly incidentKey: string;
+}
+
+/** Starts the prober function asynchronously (InvocationType Event): the notifier returns at once. */
+export class LambdaProbeLauncher implements ProbeLauncher {
+  private readonly client: LambdaClient;
+
+  constructor(
+    private readonly functionName: string,
+    client?: LambdaClient,
+  ) {
+    this.client = client ?? new LambdaClient({ ...AWS_CALL_TIMEOUTS });
+  }
+
+  async launch(trigger: ClusterEvent, incidentKey: string): Promise<void> {
+    const request: ProbeRequest = { trigger, incidentKey };
+    await this.client.send(
+      new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(request)) }),
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import type { Context } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AWS_CALL_TIMEOUTS } from '../adapters/awsClients.js';
+import { DynamoEventStore } from '../adapters/dynamodb/EventStore.js';
+import type { ProbeRequest } from '../adapters/lambda/LambdaProbeLauncher.js';
+import { PgWriteProber } from '../adapters/postgres/WriteProbe.js';
+import { vipTarget } from '../adapters/secrets.js';
+import { validateConfig } from '../config/config.js';
+import { runProbe } from '../notifier/Notifier.js';
+import { requiredEnv } from '../shared/env.js';
+import { powertools } from '../shared/powertools.js';
+
+const { logger, metrics } = powertools('failover-prober');
+
+const config = validateConfig(JSON.parse(requiredEnv('PIPELINE_CONFIG')), 'PIPELINE_CONFIG');
+const store = new DynamoEventStore({ tableName: requiredEnv('TABLE_NAME'), retentionDays: config.store.retentionDays, client: new DynamoDBClient({ ...AWS_CALL_TIMEOUTS }) });
+const prober = new PgWriteProber();
+
+/** Invoked asynchronously by the notifier: write through the cluster's VIP until it works, record the verdict. */
+export async function handler(request: ProbeRequest, context: Context) {
+  const cluster = config.clusters.find((c) => c.name === request.trigger.cluster);
+  if (!cluster?.vip) {
+    logger.warn('no VIP configured for the cluster; nothing to probe', { cluster: request.trigger.cluster });
+    return;
+  }
+  const verdict = await runProbe(request.trigger, request.incidentKey, await vipTarget(cluster.name, cluster.vip), { store, prober, clock: Date.now, log: logger }, {
+    deadlineMs: config.notify.probe.deadlineSeconds * 1000,
+    intervalMs: config.notify.probe.intervalMs,
+    hardStopAt: Date.now() + context.getRemainingTimeInMillis() - 3_000,
+  });
+  if (verdict.type === 'write_verified') {
+    metrics.addMetric('write_outage_max', MetricUnit.Milliseconds, verdict.outage.downtimeMaxMs);
+  } else {
+    metrics.addMetric('write_unavailable', MetricUnit.Count, 1);
+  }
+  metrics.publishStoredMetrics();
+}
