@@ -80,6 +80,34 @@ const notifySchema = z.strictObject({
     .prefault({}),
 });
 
+const awsSchema = z.strictObject({
+  /** The VPC the poller and prober run in, to reach the members' REST APIs and the VIP. No lookups at synth time. */
+  vpc: z
+    .strictObject({
+      vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id such as vpc-0abc1234'),
+      availabilityZones: z.array(z.string().min(1)).min(1),
+      privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id such as subnet-0abc1234')).min(1),
+      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id such as sg-0abc1234')).min(1),
+    })
+    .optional(),
+  /** Clusters per poller function; more clusters are sharded across more pollers. */
+  clustersPerPoller: z.number().int().min(1).max(1000).default(100),
+  /** Email / SMS subscriptions to the alert topic, each limited to some severities. */
+  subscriptions: z
+    .array(
+      z.strictObject({
+        protocol: z.enum(['email', 'sms']),
+        endpoint: z.string().min(3),
+        severities: z.array(z.enum(['critical', 'warning', 'info'])).min(1).default(['critical', 'warning', 'info']),
+      }),
+    )
+    .default([]),
+  /** Route the topic to Slack through AWS Chatbot as well. */
+  chatbot: z.strictObject({ slackWorkspaceId: z.string().min(1), slackChannelId: z.string().min(1) }).optional(),
+  /** Create a Secrets Manager secret for the Slack webhook URL or bot token, read by the notifier at run time. */
+  slackSecret: z.boolean().default(false),
+});
+
 export const configSchema = z
   .strictObject({
     clusters: z.array(clusterSchema).min(1, 'must list at least one cluster'),
@@ -90,6 +118,7 @@ export const configSchema = z
       })
       .prefault({}),
     notify: notifySchema.prefault({}),
+    aws: awsSchema.optional(),
     store: z
       .strictObject({
         tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/).default('failover-events'),
@@ -114,6 +143,27 @@ export const configSchema = z
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type ClusterConfig = PipelineConfig['clusters'][number];
 export type VipConfig = NonNullable<ClusterConfig['vip']>;
+export type AwsConfig = z.infer<typeof awsSchema>;
+
+/**
+ * What deploying needs beyond what the CLI needs: the `aws.vpc` placement, and every password as a
+ * Secrets Manager reference (a password in a template or a Lambda environment would leak).
+ */
+export function validateForDeployment(config: PipelineConfig, source: string): PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } } {
+  const problems: string[] = [];
+  if (!config.aws?.vpc) {
+    problems.push('aws.vpc: is required to deploy: give vpcId, availabilityZones, privateSubnetIds and securityGroupIds of the VPC that reaches your clusters');
+  }
+  config.clusters.forEach((cluster, i) => {
+    for (const [key, ref] of [['vip', cluster.vip], ['patroni', cluster.patroni]] as const) {
+      if (ref && (('password' in ref && ref.password) || ref.passwordEnv)) {
+        problems.push(`clusters[${i}].${key}: use passwordSecret (a Secrets Manager secret name) to deploy; password and passwordEnv are for local runs only`);
+      }
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(`invalid ${source} for deployment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return config as PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } };
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -7,15 +7,15 @@ import { LambdaProbeLauncher } from '../adapters/lambda/LambdaProbeLauncher.js';
 import { SlackAlerts } from '../adapters/slack/SlackAlerts.js';
 import { slackTargetFromSecret } from '../adapters/slack/slackSecret.js';
 import { SnsAlerts } from '../adapters/sns/SnsAlerts.js';
-import { validateConfig } from '../config/config.js';
 import { Notifier } from '../notifier/Notifier.js';
 import { processStreamBatch } from '../notifier/streamBatch.js';
 import { requiredEnv } from '../shared/env.js';
+import { pipelineConfig } from '../shared/pipelineConfig.js';
 import { powertools } from '../shared/powertools.js';
 
 const { logger, metrics } = powertools('failover-notifier');
 
-const config = validateConfig(JSON.parse(requiredEnv('PIPELINE_CONFIG')), 'PIPELINE_CONFIG');
+const config = pipelineConfig();
 const tableName = requiredEnv('TABLE_NAME');
 const dynamo = new DynamoDBClient({ ...AWS_CALL_TIMEOUTS });
 const store = new DynamoEventStore({ tableName, retentionDays: config.store.retentionDays, client: dynamo });

@@ -6,14 +6,14 @@ import { DynamoEventStore } from '../adapters/dynamodb/EventStore.js';
 import type { ProbeRequest } from '../adapters/lambda/LambdaProbeLauncher.js';
 import { PgWriteProber } from '../adapters/postgres/WriteProbe.js';
 import { vipTarget } from '../adapters/secrets.js';
-import { validateConfig } from '../config/config.js';
 import { runProbe } from '../notifier/Notifier.js';
 import { requiredEnv } from '../shared/env.js';
+import { pipelineConfig } from '../shared/pipelineConfig.js';
 import { powertools } from '../shared/powertools.js';
 
 const { logger, metrics } = powertools('failover-prober');
 
-const config = validateConfig(JSON.parse(requiredEnv('PIPELINE_CONFIG')), 'PIPELINE_CONFIG');
+const config = pipelineConfig();
 const store = new DynamoEventStore({ tableName: requiredEnv('TABLE_NAME'), retentionDays: config.store.retentionDays, client: new DynamoDBClient({ ...AWS_CALL_TIMEOUTS }) });
 const prober = new PgWriteProber();
 

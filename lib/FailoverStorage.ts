@@ -1,0 +1,121 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { SlackChannelConfiguration, LoggingLevel } from 'aws-cdk-lib/aws-chatbot';
+import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription, SmsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { TABLE_KEYS } from '../lambdas/adapters/dynamodb/EventStore.js';
+import type { AwsConfig } from '../lambdas/config/config.js';
+
+export interface FailoverStorageProps {
+  /** Subscriptions to the alert topic, each filtered by severity. @default none */
+  readonly subscriptions?: AwsConfig['subscriptions'];
+  /** Also route the alert topic to a Slack channel through AWS Chatbot. @default no Chatbot channel */
+  readonly chatbot?: AwsConfig['chatbot'];
+  /** Create the secret that holds the Slack webhook URL or bot token. @default false */
+  readonly slackSecret?: boolean;
+  /** What happens to the table, key and topic when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The pipeline's state: the audit trail (one DynamoDB table with its stream), the alert topic, their KMS key
+ * and the Slack secret. Kept apart from the functions so that redeploying code never risks the history.
+ */
+export class FailoverStorage extends Construct {
+  public readonly key: Key;
+  public readonly table: TableV2;
+  public readonly topic: Topic;
+  public readonly slackSecret: Secret | undefined;
+  /** Alerts SNS could not deliver to an email or SMS subscriber. */
+  public readonly undeliveredAlerts: Queue | undefined;
+
+  constructor(scope: Construct, id: string, props: FailoverStorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.key = new Key(this, 'Key', {
+      description: 'Encrypts the failover audit trail, its alerts and the Slack secret',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    this.table = new TableV2(this, 'Events', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: TABLE_KEYS.indexName,
+          partitionKey: { name: TABLE_KEYS.indexPartitionKey, type: AttributeType.STRING },
+          sortKey: { name: TABLE_KEYS.indexSortKey, type: AttributeType.STRING },
+        },
+      ],
+      billing: Billing.onDemand(),
+      dynamoStream: StreamViewType.NEW_IMAGE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryptionV2.customerManagedKey(this.key),
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      removalPolicy,
+    });
+    this.topic = new Topic(this, 'Alerts', { displayName: 'Patroni failover alerts', masterKey: this.key, enforceSSL: true });
+    const subscriptions = props.subscriptions ?? [];
+    this.undeliveredAlerts =
+      subscriptions.length > 0
+        ? new Queue(this, 'UndeliveredAlerts', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) })
+        : undefined;
+    for (const subscription of subscriptions) {
+      const options = {
+        filterPolicy: { severity: SubscriptionFilter.stringFilter({ allowlist: [...subscription.severities] }) },
+        deadLetterQueue: this.undeliveredAlerts,
+      };
+      this.topic.addSubscription(
+        subscription.protocol === 'email' ? new EmailSubscription(subscription.endpoint, options) : new SmsSubscription(subscription.endpoint, options),
+      );
+    }
+    if (props.chatbot) {
+      new SlackChannelConfiguration(this, 'Chatbot', {
+        slackChannelConfigurationName: `${id}-alerts`.slice(0, 128),
+        slackWorkspaceId: props.chatbot.slackWorkspaceId,
+        slackChannelId: props.chatbot.slackChannelId,
+        notificationTopics: [this.topic],
+        loggingLevel: LoggingLevel.ERROR,
+        logRetention: RetentionDays.ONE_MONTH,
+        // The channel may read alerts; it may not change anything in the account.
+        guardrailPolicies: [ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
+      });
+    }
+    this.acknowledgeDesignDecisions(subscriptions);
+    this.slackSecret = props.slackSecret
+      ? new Secret(this, 'SlackSecret', {
+          description: 'Slack target of failover alerts: {"webhookUrl": "..."} or {"botToken": "...", "channel": "#oncall"}',
+          encryptionKey: this.key,
+          removalPolicy,
+        })
+      : undefined;
+    if (this.slackSecret) {
+      Validations.of(this.slackSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'A Slack webhook URL or bot token is issued by Slack; Secrets Manager cannot rotate it.',
+      });
+    }
+  }
+
+  private acknowledgeDesignDecisions(subscriptions: NonNullable<FailoverStorageProps['subscriptions']>): void {
+    if (this.undeliveredAlerts) {
+      Validations.of(this.undeliveredAlerts).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the alert subscriptions.' },
+        { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the dead-letter queue of the alert subscriptions.' },
+      );
+    }
+    if (subscriptions.some((s) => s.protocol === 'sms')) {
+      Validations.of(this.topic).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason: 'CDK\'s SMS subscription takes no dead-letter queue; SMS delivery failures are in SNS delivery status logs.',
+      });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { validateForDeployment } from '../lambdas/config/config.js';
+import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { FailoverPipeline } from './FailoverPipeline.js';
+import { FailoverStorage } from './FailoverStorage.js';
+
+export type DeployConfig = ReturnType<typeof validateForDeployment>;
+
+export interface StatefulStackProps extends StackProps {
+  readonly config: DeployConfig;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Table, topic, key and Slack secret: termination protection on, and retained if the stack is deleted anyway. */
+export class FailoverStatefulStack extends Stack {
+  public readonly storage: FailoverStorage;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, { terminationProtection: true, ...props });
+    this.storage = new FailoverStorage(this, 'Storage', {
+      subscriptions: props.config.aws.subscriptions,
+      chatbot: props.config.aws.chatbot,
+      slackSecret: props.config.aws.slackSecret,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}
+
+export interface ServiceStackProps extends StackProps {
+  readonly config: DeployConfig;
+  readonly storage: FailoverStorage;
+}
+
+/** Functions, schedules, alarms and the dashboard: safe to redeploy or replace at any time. */
+export class FailoverServiceStack extends Stack {
+  public readonly pipeline: FailoverPipeline;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    // The state is imported by reference: grants then land on this stack's roles only, never back on the key or
+    // table policies of the stateful stack, so the dependency runs one way.
+    const { storage } = props;
+    const encryptionKey = Key.fromKeyArn(this, 'Key', storage.key.keyArn);
+    this.pipeline = new FailoverPipeline(this, 'Pipeline', {
+      config: props.config,
+      vpc: props.config.aws.vpc,
+      table: TableV2.fromTableAttributes(this, 'Events', {
+        tableArn: storage.table.tableArn,
+        tableStreamArn: storage.table.tableStreamArn,
+        encryptionKey,
+        // The functions never query the index; leaving it out keeps their policies free of an index/* wildcard.
+        grantIndexPermissions: false,
+      }),
+      topic: Topic.fromTopicAttributes(this, 'Alerts', { topicArn: storage.topic.topicArn, keyArn: storage.key.keyArn }),
+      encryptionKey,
+      slackSecret: storage.slackSecret ? Secret.fromSecretAttributes(this, 'SlackSecret', { secretCompleteArn: storage.slackSecret.secretArn, encryptionKey }) : undefined,
+      clustersPerPoller: props.config.aws.clustersPerPoller,
+    });
+    Validations.of(this).acknowledge({
+      id: 'Annotation::@aws-cdk/core:crossStackReferencesDefaultStrong',
+      reason: 'The service stack reads the stateful stack by strong references on purpose: the state must outlive any service deployment.',
+    });
+  }
+}
