@@ -4,7 +4,6 @@ import { SlackChannelConfiguration, LoggingLevel } from 'aws-cdk-lib/aws-chatbot
 import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SmsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -83,7 +82,6 @@ export class FailoverStorage extends Construct {
         slackChannelId: props.chatbot.slackChannelId,
         notificationTopics: [this.topic],
         loggingLevel: LoggingLevel.ERROR,
-        logRetention: RetentionDays.ONE_MONTH,
         // The channel may read alerts; it may not change anything in the account.
         guardrailPolicies: [ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
       });

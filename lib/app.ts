@@ -1,5 +1,5 @@
 import type { App } from 'aws-cdk-lib';
-import { loadConfig, validateForDeployment } from '../lambdas/config/config.js';
+import { ConfigError, loadConfig, validateForDeployment } from '../lambdas/config/config.js';
 import { FailoverServiceStack, FailoverStatefulStack } from './stacks.js';
 
 /**
@@ -8,7 +8,12 @@ import { FailoverServiceStack, FailoverStatefulStack } from './stacks.js';
  */
 export function buildApp(app: App, configFile: string): { stateful: FailoverStatefulStack; service: FailoverServiceStack } {
   const config = validateForDeployment(loadConfig(configFile), configFile);
-  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  const region = config.aws.region ?? process.env.CDK_DEFAULT_REGION;
+  if (!region) {
+    // The table's customer-managed key is region-specific: the stacks cannot be region-agnostic.
+    throw new ConfigError(`${configFile}: no region to deploy to: set aws.region, or AWS_REGION for the CDK CLI`);
+  }
+  const env = { account: config.aws.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
   const stateful = new FailoverStatefulStack(app, 'FailoverState', { env, config, description: 'Patroni failover pipeline: audit trail, alert topic, keys' });
   const service = new FailoverServiceStack(app, 'FailoverService', { env, config, storage: stateful.storage, description: 'Patroni failover pipeline: poller, notifier, prober, alarms' });
   return { stateful, service };

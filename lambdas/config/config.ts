@@ -81,6 +81,9 @@ const notifySchema = z.strictObject({
 });
 
 const awsSchema = z.strictObject({
+  /** Account and region to deploy to; default: the CDK CLI's (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION). */
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
   /** The VPC the poller and prober run in, to reach the members' REST APIs and the VIP. No lookups at synth time. */
   vpc: z
     .strictObject({

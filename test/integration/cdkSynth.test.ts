@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** `cdk synth` as a user runs it: offline, with real esbuild bundling, then cfn-lint on what it wrote. */
+describe('CDK app: synth of examples/aws.yaml', () => {
+  const out = mkdtempSync(join(tmpdir(), 'cdk-out-'));
+
+  it('synthesizes both stacks offline with real bundling, cdk-nag clean', async () => {
+    const { stderr } = await run('npx', ['cdk', 'synth', '--quiet', '--output', out, '--context', 'config=examples/aws.yaml'], {
+      cwd: ROOT,
+      env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
+      timeout: 180_000,
+    });
+    expect(stderr).not.toMatch(/ERROR|Acknowledge with/);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['FailoverState.template.json', 'FailoverService.template.json']));
+    const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('bundles each function with its configuration compiled in, and no password in it', () => {
+    const bundles = readdirSync(out)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => readFileSync(join(out, d, 'index.mjs'), 'utf8'));
+    expect(bundles).toHaveLength(3);
+    for (const bundle of bundles) {
+      expect(bundle).toContain('orders-db');
+      expect(bundle).toContain('failover/orders-db/probe');
+      expect(bundle).not.toMatch(/"password"\s*:\s*"/);
+    }
+  });
+
+  it('passes cfn-lint', async () => {
+    const templates = ['FailoverState.template.json', 'FailoverService.template.json'].map((t) => join(out, t));
+    const result = await run(join(ROOT, '.venv', 'bin', 'cfn-lint'), templates, { cwd: ROOT, timeout: 120_000 }).catch((error) => error);
+    expect(result.stdout ?? '', 'cfn-lint findings').toBe('');
+  });
+});

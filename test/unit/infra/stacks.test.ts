@@ -1,0 +1,141 @@
+import { Template, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../lambdas/config/config.js';
+import { DEPLOYABLE, synthesize } from '../../helpers/cdk.js';
+
+const { app, stateful, service } = synthesize();
+const state = Template.fromStack(stateful);
+const pipeline = Template.fromStack(service);
+
+describe('Stack: FailoverState', () => {
+  it('is protected against deletion', () => {
+    expect(stateful.terminationProtection).toBe(true);
+  });
+
+  it('keys the table as the event store uses it, with the stream, PITR, KMS, TTL and the byDay index', () => {
+    state.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay', KeySchema: [{ AttributeName: 'gsi1pk', KeyType: 'HASH' }, { AttributeName: 'gsi1sk', KeyType: 'RANGE' }] })],
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, SSESpecification: Match.objectLike({ KMSMasterKeyId: Match.anyValue() }) })],
+    });
+    state.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
+  });
+
+  it('encrypts the topic with the key and refuses non-TLS publishing', () => {
+    state.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    state.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes email to every severity and SMS to critical only, with a dead-letter queue', () => {
+    state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', FilterPolicy: { severity: ['critical', 'warning', 'info'] }, RedrivePolicy: Match.anyValue() });
+    state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sms', FilterPolicy: { severity: ['critical'] } });
+  });
+
+  it('routes the topic to Slack through Chatbot with a read-only guardrail', () => {
+    state.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SlackWorkspaceId: 'T0123',
+      SlackChannelId: 'C0456',
+      GuardrailPolicies: [Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':iam::aws:policy/ReadOnlyAccess'])]) })],
+    });
+  });
+
+  it('keeps the Slack webhook in a KMS-encrypted secret', () => {
+    state.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: Match.anyValue() });
+  });
+});
+
+describe('Stack: FailoverService', () => {
+  it('shards the clusters across pollers (2 per poller here), each on Node 24 arm64, in the VPC, one at a time', () => {
+    const pollers = pipeline.findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: 1 } });
+    expect(Object.keys(pollers)).toHaveLength(2);
+    for (const poller of Object.values(pollers)) {
+      expect(poller.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 58,
+        VpcConfig: { SubnetIds: ['subnet-0aa1', 'subnet-0bb2'], SecurityGroupIds: ['sg-0cc3'] },
+        TracingConfig: { Mode: 'Active' },
+        DeadLetterConfig: expect.anything(),
+      });
+    }
+  });
+
+  it('starts every poller once a minute', () => {
+    pipeline.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' }, 2);
+  });
+
+  it('feeds the notifier from the stream: event items only, small ordered batches, bisect, bounded retries and age, on-failure queue', () => {
+    pipeline.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 21_600,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { itemType: { S: ['event'] } } } }) }] },
+    });
+    pipeline.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('puts no password, token or configuration secret in any function environment', () => {
+    const functions = pipeline.findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(functions)) {
+      const env = JSON.stringify(fn.Properties.Environment ?? {});
+      expect(env).not.toMatch(/password|token|PIPELINE_CONFIG/i);
+    }
+  });
+
+  it('grants the prober and pollers read access to exactly the secrets the configuration names', () => {
+    const policies = JSON.stringify(pipeline.findResources('AWS::IAM::Policy'));
+    for (const name of ['failover/orders-db/probe', 'failover/billing-db/probe', 'failover/orders-db/api']) expect(policies).toContain(`secret:${name}`);
+  });
+
+  it('alarms to the topic on poller errors, a missing heartbeat, dead letters, failed invocations and unavailable writes', () => {
+    const alarms = Object.values(pipeline.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.map((a) => a.Properties.AlarmDescription).sort()).toEqual(
+      [
+        'A poller invocation failed: clusters may be unwatched',
+        'A poller run or a write probe could not be started',
+        'No poll for 3 minutes: the watcher itself is down',
+        'Stream records the notifier gave up on: alerts were not sent',
+        'Writes through a VIP still failed at the probe deadline',
+      ].sort(),
+    );
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'polls', TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold' });
+    pipeline.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cdk-nag', () => {
+  it.each([new AwsSolutionsChecks(), new ServerlessChecks()])('finds nothing unacknowledged ($name)', (pack) => {
+    const report = pack.validateScope(app);
+    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.resourceLogicalId ?? JSON.stringify(r.locations)}`));
+    expect(findings).toEqual([]);
+  });
+});
+
+describe('Function: buildApp (bad configuration)', () => {
+  const { aws, ...withoutAws } = DEPLOYABLE;
+  it.each([
+    ['a missing VPC', { ...withoutAws, aws: { ...aws, vpc: undefined } }, 'aws.vpc: is required to deploy'],
+    ['duplicate cluster names', { ...DEPLOYABLE, clusters: [DEPLOYABLE.clusters[0], DEPLOYABLE.clusters[0]] }, 'clusters[1].name: duplicate cluster name "orders-db"'],
+    ['a poll interval below 1 s', { ...DEPLOYABLE, poll: { intervalSeconds: 0.5 } }, 'poll.intervalSeconds: must be at least 1 s'],
+    ['a poll interval above the schedule', { ...DEPLOYABLE, poll: { intervalSeconds: 90 } }, 'poll.intervalSeconds: must be at most 60 s'],
+    ['an unknown key', { ...DEPLOYABLE, aws: { ...aws, vcp: {} } }, 'aws: unknown key "vcp"'],
+    ['a password in the file', { ...DEPLOYABLE, clusters: [{ ...DEPLOYABLE.clusters[1], vip: { host: 'h', user: 'u', password: 'p' } }] }, 'clusters[0].vip: use passwordSecret'],
+  ])('fails the synth on %s, naming the key and the fix', (_label, document, message) => {
+    expect(() => synthesize(document)).toThrow(ConfigError);
+    expect(() => synthesize(document)).toThrow(message);
+  });
+});
