@@ -386,7 +386,7 @@ export async function labFailover(
   report: Reporter = silent,
 ): Promise<FailoverResult> {
   const state = readLabState(haproxyPort);
-  const { options } = state;
+  const { options, dir } = state;
   const http = new PatroniHttp({ timeoutMs: 3_000 });
   try {
     const before = await readClusterView(options, http);
@@ -395,6 +395,7 @@ export async function labFailover(
     if (target !== undefined) memberIndex(target);
     const candidate = target ?? before!.members.find((m) => m.role !== 'leader' && m.state !== 'stopped')?.name;
     const startTimeBefore = await postmasterStartTime(http, restUrl(options, memberIndex(leader.name), '/patroni'));
+    let lastView: ClusterView | null = before;
     report(`injecting ${mode} on leader ${leader.name} (timeline ${leader.timeline})`);
     const injectedAt = Date.now();
     await inject(state, mode, leader.name, candidate, http);
@@ -407,13 +408,15 @@ export async function labFailover(
       Math.max(120_000, options.timings.ttl * 4_000),
       250,
       async () => {
-        const next = leaderOf(await readClusterView(options, http));
+        lastView = await readClusterView(options, http);
+        const next = leaderOf(lastView);
         if (!next || next.state !== 'running' || next.timeline === null) return undefined;
         if (next.timeline > leader.timeline!) return next;
         if (mode !== 'crash' || next.name !== leader.name) return undefined;
         const startTime = await postmasterStartTime(http, restUrl(options, memberIndex(next.name), '/patroni'));
         return startTime !== null && startTime !== startTimeBefore ? next : undefined;
       },
+      () => `${describeView(lastView)}; see the members' patroni.log in ${dir}`,
     );
     await waitWritable(options, 120_000);
     const writeRestoredAfterSeconds = (Date.now() - injectedAt) / 1000;
@@ -460,7 +463,7 @@ async function inject(state: LabState, mode: FailoverMode, leader: string, candi
       if (!candidate) throw new LabError(`no candidate for ${mode}: no replica is running`);
       const body = mode === 'switchover' ? { leader, candidate } : { candidate };
       const reply = await http.send('POST', `${leaderUrl}/${mode}`, body);
-      if (reply.status !== 200) throw new LabError(`Patroni refused the ${mode} (HTTP ${reply.status}): ${reply.text.trim()}`);
+      if (reply.status !== 200) throw new LabError(`Patroni refused the ${mode} to ${candidate} (HTTP ${reply.status}): ${reply.text.trim()}`);
       return;
     }
   }

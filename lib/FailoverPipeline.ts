@@ -5,7 +5,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SecurityGroup, Vpc, type IVpc, type ISecurityGroup } from 'aws-cdk-lib/aws-ec2';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, FilterCriteria, FilterRule, Runtime, Tracing, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -93,6 +93,14 @@ export class FailoverPipeline extends Construct {
     });
     props.table.grantWriteData(this.prober);
     grantPasswordSecrets(this, props.config.clusters.map((c) => c.vip?.passwordSecret), this.prober);
+    const canaryMinutes = props.config.notify.probe.canaryMinutes;
+    if (canaryMinutes) {
+      new Rule(this, 'CanarySchedule', {
+        description: `One write through every VIP every ${canaryMinutes} min; a failure is recorded and alerted`,
+        schedule: Schedule.rate(Duration.minutes(canaryMinutes)),
+        targets: [new LambdaFunction(this.prober, { event: RuleTargetInput.fromObject({ canary: true }), retryAttempts: 0, deadLetterQueue: this.invocationFailures })],
+      });
+    }
 
     this.deadLetterQueue = new Queue(this, 'NotifierFailures', {
       encryption: QueueEncryption.KMS,

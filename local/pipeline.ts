@@ -12,6 +12,7 @@ import { SnsAlerts } from '../lambdas/adapters/sns/SnsAlerts.js';
 import { ConfigError, type PipelineConfig } from '../lambdas/config/config.js';
 import type { Alert } from '../lambdas/core/alerts.js';
 import type { ClusterEvent } from '../lambdas/core/events.js';
+import { runCanary } from '../lambdas/notifier/canary.js';
 import { Notifier, runProbe, type ProbeLauncher } from '../lambdas/notifier/Notifier.js';
 import { processStreamBatch } from '../lambdas/notifier/streamBatch.js';
 import type { Log } from '../lambdas/poller/ClusterWatcher.js';
@@ -75,6 +76,19 @@ function slackTarget(config: PipelineConfig): SlackTarget | undefined {
   return 'webhookUrlEnv' in slack ? { kind: 'webhook', url: value } : { kind: 'bot', token: value, channel: slack.channel, apiUrl: slack.apiUrl };
 }
 
+/** The standing canary on a timer, as the prober's schedule does on AWS; off unless `notify.probe.canaryMinutes`. */
+function startCanary(config: PipelineConfig, deps: Parameters<typeof runCanary>[1]): { stop(): void } {
+  const minutes = config.notify.probe.canaryMinutes;
+  if (!minutes) return { stop: () => undefined };
+  const clusters = config.clusters.filter((c) => c.vip);
+  const timer = setInterval(() => {
+    void Promise.all(clusters.map(async (c) => ({ cluster: c.name, vip: await vipTarget(c.name, c.vip!) })))
+      .then((targets) => runCanary(targets, deps))
+      .catch((error: unknown) => deps.log.error('canary failed to run', { error: (error as Error).message }));
+  }, minutes * 60_000);
+  return { stop: () => clearInterval(timer) };
+}
+
 /**
  * The whole pipeline on one machine, same code as on AWS: the poller loop instead of the schedule, a stream
  * reader instead of the event source mapping, background probes instead of the prober Lambda.
@@ -108,6 +122,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const streamRunner = new LocalStreamRunner(new DynamoDBStreamsClient(aws.clientConfig), dynamo, config.store.tableName, (records) =>
     processStreamBatch(records, (event) => notifier.handle(event), log), log);
   await streamRunner.start('LATEST');
+  const canary = startCanary(config, { prober, store, log });
 
   const observer = new PatroniClient(Date.now, { timeoutMs: config.poll.timeoutMs });
   const abort = new AbortController();
@@ -124,6 +139,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     store,
     streamRunner,
     async stop() {
+      canary.stop();
       abort.abort();
       const summary = await polling;
       await observer.close();

@@ -76,6 +76,8 @@ const notifySchema = z.strictObject({
     .strictObject({
       deadlineSeconds: z.number().min(5).max(600).default(90),
       intervalMs: z.number().int().min(50).max(10_000).default(250),
+      /** Also write through every VIP this often, as a standing canary of the client path. @default off */
+      canaryMinutes: z.number().int().min(1).max(60).optional(),
     })
     .prefault({}),
 });

@@ -14,6 +14,7 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   cluster_unreachable: 'critical',
   write_unavailable: 'critical',
   identity_mismatch: 'warning',
+  canary_failed: 'warning',
   member_unreachable: 'warning',
   leader_restored: 'info',
   split_brain_resolved: 'info',
@@ -37,6 +38,8 @@ export function isWriteLossEvidence(event: ClusterEvent): boolean {
     case 'no_leader':
     case 'leader_restored':
     case 'timeline_changed':
+      return true;
+    case 'canary_failed':
       return true;
     case 'member_unreachable':
       return event.wasLeader;

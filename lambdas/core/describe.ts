@@ -62,6 +62,8 @@ export function describeEvent(event: ClusterEvent): string {
         `${event.stableSince !== event.restoredAt ? `, flapping until ${event.stableSince}` : ''}` +
         ` after ${event.attempts} attempts${errorSummary(event.errors)}`
       );
+    case 'canary_failed':
+      return `a canary write through the VIP ${event.vip} failed (${event.errorClass}): ${event.error}`;
     case 'write_unavailable':
       return `WRITES STILL FAILING through the VIP after ${event.deadlineSeconds} s (${event.attempts} attempts${errorSummary(event.errors)}): ${event.lastError}`;
   }

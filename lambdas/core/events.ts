@@ -145,7 +145,16 @@ export type ProbePayload =
       readonly outage: OutageBounds;
     };
 
-export type ClusterEvent = EventEnvelope & (EventPayload | ProbePayload);
+/** The standing canary's one failed write through the VIP: Patroni may see nothing while clients cannot write. */
+export interface CanaryPayload {
+  readonly type: 'canary_failed';
+  /** `host:port` written to. */
+  readonly vip: string;
+  readonly errorClass: WriteErrorClass;
+  readonly error: string;
+}
+
+export type ClusterEvent = EventEnvelope & (EventPayload | ProbePayload | CanaryPayload);
 export type EventType = ClusterEvent['type'];
 
 export const EVENT_TYPES: readonly EventType[] = [
@@ -169,6 +178,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'identity_mismatch',
   'write_verified',
   'write_unavailable',
+  'canary_failed',
 ];
 
 /** Deterministic event id: a retried or concurrent poll that computes the same transition computes the same id. */

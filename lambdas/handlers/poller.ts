@@ -50,6 +50,10 @@ export async function handler(_event: unknown, context: Context) {
     onRecorded: (cluster, events) => {
       for (const event of events) {
         metrics.addMetric(`event_${event.type}`, MetricUnit.Count, 1);
+        // Where Patroni dates the change itself (a promotion), how long until this poller recorded it.
+        if (event.happenedAt && !event.reconciled) {
+          metrics.addMetric('detection_latency', MetricUnit.Milliseconds, Math.max(0, event.observedAt - Date.parse(event.happenedAt)));
+        }
         logger.info('event recorded', { cluster, id: event.id, type: event.type });
       }
     },

@@ -6,6 +6,7 @@ import { DynamoEventStore } from '../adapters/dynamodb/EventStore.js';
 import type { ProbeRequest } from '../adapters/lambda/LambdaProbeLauncher.js';
 import { PgWriteProber } from '../adapters/postgres/WriteProbe.js';
 import { vipTarget } from '../adapters/secrets.js';
+import { runCanary } from '../notifier/canary.js';
 import { runProbe } from '../notifier/Notifier.js';
 import { requiredEnv } from '../shared/env.js';
 import { pipelineConfig } from '../shared/pipelineConfig.js';
@@ -17,8 +18,27 @@ const config = pipelineConfig();
 const store = new DynamoEventStore({ tableName: requiredEnv('TABLE_NAME'), retentionDays: config.store.retentionDays, client: new DynamoDBClient({ ...AWS_CALL_TIMEOUTS }) });
 const prober = new PgWriteProber();
 
-/** Invoked asynchronously by the notifier: write through the cluster's VIP until it works, record the verdict. */
-export async function handler(request: ProbeRequest, context: Context) {
+/** A scheduled canary run (EventBridge input `{"canary": true}`). */
+interface CanaryRequest {
+  readonly canary: true;
+}
+
+async function canary(): Promise<void> {
+  const targets = await Promise.all(
+    config.clusters.filter((c) => c.vip).map(async (c) => ({ cluster: c.name, vip: await vipTarget(c.name, c.vip!) })),
+  );
+  const { checked, failed } = await runCanary(targets, { prober, store, log: logger });
+  metrics.addMetric('canary_failed', MetricUnit.Count, failed.length);
+  metrics.publishStoredMetrics();
+  logger.info('canary done', { checked, failed: failed.length });
+}
+
+/**
+ * Invoked asynchronously by the notifier: write through the cluster's VIP until it works, record the verdict.
+ * Or, on its schedule, one canary write through every VIP.
+ */
+export async function handler(request: ProbeRequest | CanaryRequest, context: Context) {
+  if ('canary' in request) return canary();
   const cluster = config.clusters.find((c) => c.name === request.trigger.cluster);
   if (!cluster?.vip) {
     logger.warn('no VIP configured for the cluster; nothing to probe', { cluster: request.trigger.cluster });

@@ -12,6 +12,7 @@ import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
 import type { Alert } from '../../lambdas/core/alerts.js';
 import { detect } from '../../lambdas/core/detector.js';
 import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { runCanary } from '../../lambdas/notifier/canary.js';
 import { Notifier, runProbe } from '../../lambdas/notifier/Notifier.js';
 import { processStreamBatch } from '../../lambdas/notifier/streamBatch.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
@@ -154,6 +155,29 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       expect(verdict.type === 'write_unavailable' && verdict.attempts).toBeGreaterThanOrEqual(4);
       expect((await store.listEvents('d')).events.map((e) => e.type)).toEqual(['write_unavailable']);
       expect(await pagerMessages()).toEqual([expect.objectContaining({ type: 'write_unavailable', severity: 'critical' })]);
+    });
+
+    it('notices a VIP that refuses writes while Patroni is healthy: the canary records it, the notifier alerts and starts the probe', async () => {
+      // Prepare
+      const table = await freshSetup();
+      const vip = { host: '127.0.0.1', port: (blackhole.address() as { port: number }).port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' as const };
+      const launched: string[] = [];
+      const real = new SnsAlerts(topicArn, 'json', sns);
+      const notifier = new Notifier({
+        store,
+        channels: { sns: { publish: (alert, key) => real.publish(alert, key) } },
+        idempotent: dynamoIdempotency(table, dynamo).run,
+        probes: { launch: async (trigger) => void launched.push(trigger.type) },
+        clock: Date.now,
+        log,
+      });
+      // Act
+      const { failed } = await runCanary([{ cluster: 'e', vip }], { prober: new PgWriteProber(), store, log });
+      await processStreamBatch(failed.map(streamRecord), (e) => notifier.handle(e), log);
+      // Assess
+      expect((await store.listEvents('e')).events.map((e) => e.type)).toEqual(['canary_failed']);
+      expect(await pagerMessages()).toEqual([expect.objectContaining({ type: 'canary_failed', severity: 'warning' })]);
+      expect(launched).toEqual(['canary_failed']);
     });
   });
 });

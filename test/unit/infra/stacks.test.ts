@@ -117,6 +117,17 @@ describe('Stack: FailoverService', () => {
   });
 });
 
+describe('Option: notify.probe.canaryMinutes', () => {
+  it('schedules a canary run of the prober, and none without it', () => {
+    const { service: withCanary } = synthesize({ ...DEPLOYABLE, notify: { probe: { canaryMinutes: 5 } } });
+    Template.fromStack(withCanary).hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ canary: true }) })],
+    });
+    pipeline.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' }, 0);
+  });
+});
+
 describe('cdk-nag', () => {
   it.each([new AwsSolutionsChecks(), new ServerlessChecks()])('finds nothing unacknowledged ($name)', (pack) => {
     const report = pack.validateScope(app);

@@ -1,0 +1,47 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { ClusterWatcher, PollOutcome } from '../../../lambdas/poller/ClusterWatcher.js';
+import { runPollLoop } from '../../../lambdas/poller/runPoller.js';
+
+/** A watcher whose polls take `pollMs` each, counting them. */
+function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: number[] } {
+  const polls: number[] = [];
+  return {
+    target: { name, members: [] },
+    polls,
+    async pollOnce(): Promise<PollOutcome> {
+      polls.push(Date.now());
+      await sleep(pollMs);
+      return { events: [], wrote: false, observedAt: Date.now() };
+    },
+  } as unknown as ClusterWatcher & { polls: number[] };
+}
+
+describe('Function: runPollLoop', () => {
+  it('polls each cluster on its own schedule: a cluster whose members time out does not delay the others', async () => {
+    // Prepare: one healthy cluster, one whose every poll takes 600 ms (its members time out).
+    const healthy = fakeWatcher('healthy', 5);
+    const dead = fakeWatcher('dead', 600);
+    // Act
+    const summary = await runPollLoop([healthy, dead], { intervalMs: 100, deadline: Date.now() + 1_000, pollBudgetMs: 0 });
+    // Assess: counts, not times: the healthy cluster kept its 100 ms rhythm while the dead one managed two polls.
+    expect(dead.polls.length).toBeLessThanOrEqual(2);
+    expect(healthy.polls.length).toBeGreaterThanOrEqual(6);
+    expect(summary.polls).toBe(healthy.polls.length + dead.polls.length);
+  });
+
+  it('starts no poll that would not finish before the deadline', async () => {
+    const watcher = fakeWatcher('c', 5);
+    const deadline = Date.now() + 300;
+    await runPollLoop([watcher], { intervalMs: 50, deadline, pollBudgetMs: 200 });
+    expect(watcher.polls.every((t) => deadline - t > 200 - 5)).toBe(true);
+  });
+
+  it('stops when aborted', async () => {
+    const watcher = fakeWatcher('c', 5);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 150);
+    await runPollLoop([watcher], { intervalMs: 1_000, deadline: Date.now() + 60_000, pollBudgetMs: 0, signal: abort.signal });
+    expect(watcher.polls).toHaveLength(1);
+  });
+});
