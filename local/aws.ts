@@ -1,6 +1,5 @@
-import { request } from 'undici';
 import { AWS_CALL_TIMEOUTS } from '../lambdas/adapters/awsClients.js';
-import { startLocalAws, type LocalAws } from './emulator.js';
+import { emulatorAnswers, startLocalAws, type LocalAws } from './emulator.js';
 
 /** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
 export interface AwsTarget {
@@ -28,16 +27,6 @@ const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 function hasRealAwsCredentials(env: NodeJS.ProcessEnv): boolean {
   const credentials = env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
   return Boolean(credentials && (env.AWS_REGION || env.AWS_DEFAULT_REGION));
-}
-
-async function emulatorAnswers(endpoint: string): Promise<boolean> {
-  try {
-    const response = await request(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
-    await response.body.dump();
-    return response.statusCode < 500;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -41,7 +41,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function answers(endpoint: string): Promise<boolean> {
+/** True when a moto server answers at the endpoint (its management API), within a second. */
+export async function emulatorAnswers(endpoint: string): Promise<boolean> {
   try {
     const response = await request(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
     await response.body.dump();
@@ -69,7 +70,7 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await answers(endpoint))) {
+  while (!(await emulatorAnswers(endpoint))) {
     if (child.exitCode !== null) throw new EmulatorError(`moto_server exited with code ${child.exitCode}: ${stderr.trim()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
