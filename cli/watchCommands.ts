@@ -77,11 +77,13 @@ export function registerWatchCommands(program: Command): void {
     .requiredOption('--cluster <name>', 'cluster name as configured')
     .option('--since <time>', 'ISO-8601 time, or a duration ago such as 2h or 30m', parseTime)
     .option('--until <time>', 'ISO-8601 time, or a duration ago', parseTime)
-    .option('--table <name>', 'DynamoDB table', 'failover-events')
+    .option('--config <file>', 'configuration file, for its store.tableName')
+    .option('--table <name>', 'DynamoDB table (default: the configuration\'s, or failover-events)')
     .option('--json', 'one JSON object per line per event')
     .action(async (opts) => {
+      const tableName: string = opts.table ?? (opts.config ? loadConfig(opts.config).store.tableName : 'failover-events');
       const aws = await resolveAws({ start: false });
-      const store = new DynamoEventStore({ tableName: opts.table, client: new DynamoDBClient(aws.clientConfig) });
+      const store = new DynamoEventStore({ tableName, client: new DynamoDBClient(aws.clientConfig) });
       let cursor: string | undefined;
       do {
         const page = await store.listEvents(opts.cluster, { since: opts.since, until: opts.until, cursor });
