@@ -15,6 +15,7 @@ import type { ClusterEvent } from '../../lambdas/core/events.js';
 import { ClusterWatcher } from '../../lambdas/poller/ClusterWatcher.js';
 import { runPollLoop } from '../../lambdas/poller/runPoller.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { runFailover } from '../helpers/cli.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -181,5 +182,13 @@ describe.each([
     // Assess
     expect(line.event).toMatchObject({ cluster: `${cluster}-watch`, type: 'leader_changed', from: oldLeader, to: newLeader });
     expect(line.at - firstSeenAt).toBeLessThanOrEqual(1_500);
+    console.info(`Patroni ${patroni}: watch printed leader_changed ${line.at - firstSeenAt} ms after /cluster first showed ${newLeader}`);
+    // And `failover history` reads back what watch printed, oldest first, in the same JSON shape.
+    const history = await runFailover(['history', '--cluster', `${cluster}-watch`, '--table', tableName, '--json'], 60_000, { ...process.env, AWS_ENDPOINT_URL: aws.endpoint });
+    expect(history.code).toBe(0);
+    const recordedEvents = history.stdout.trim().split('\n').map((l) => JSON.parse(l) as ClusterEvent);
+    expect(recordedEvents.map((e) => e.id)).toEqual(expect.arrayContaining(printed.map((p) => p.event.id)));
+    expect(recordedEvents.find((e) => e.id === line.event.id)).toEqual(line.event);
+    expect(recordedEvents.map((e) => e.observedAt)).toEqual([...recordedEvents.map((e) => e.observedAt)].sort((a, b) => a - b));
   });
 });
