@@ -162,6 +162,29 @@ async function waitHealthy(options: LabOptions, http: PatroniHttp, timeoutMs: nu
   );
 }
 
+/**
+ * A replica fit to take over: streaming on the leader's timeline, least lag first. Patroni 3.0.2 can leave a
+ * replica on an old timeline until it restarts it, and a switchover to such a member does not happen; waits up to
+ * 60 s for a fit one rather than asking Patroni for the impossible.
+ */
+async function healthyCandidate(options: LabOptions, http: PatroniHttp): Promise<string> {
+  let last: ClusterView | null = null;
+  return waitFor(
+    'a replica streaming on the leader\'s timeline to hand over to',
+    60_000,
+    500,
+    async () => {
+      last = await readClusterView(options, http);
+      const leader = leaderOf(last);
+      const fit = (last?.members ?? [])
+        .filter((m) => m.role !== 'leader' && ['running', 'streaming'].includes(m.state) && m.timeline === leader?.timeline && m.lagBytes !== null)
+        .sort((a, b) => a.lagBytes! - b.lagBytes!);
+      return fit[0]?.name;
+    },
+    () => describeView(last),
+  );
+}
+
 async function waitWritable(options: LabOptions, timeoutMs: number): Promise<number> {
   const started = Date.now();
   await waitFor(`a write through HAProxy on ${LAB_HOST}:${options.ports.haproxy} to succeed`, timeoutMs, 100, async () =>
@@ -393,7 +416,7 @@ export async function labFailover(
     const leader = leaderOf(before);
     if (!leader || leader.timeline === null) throw new LabError(`the lab has no running leader right now (${describeView(before)})`);
     if (target !== undefined) memberIndex(target);
-    const candidate = target ?? before!.members.find((m) => m.role !== 'leader' && m.state !== 'stopped')?.name;
+    const candidate = target ?? (mode === 'switchover' || mode === 'failover' ? await healthyCandidate(options, http) : undefined);
     const startTimeBefore = await postmasterStartTime(http, restUrl(options, memberIndex(leader.name), '/patroni'));
     let lastView: ClusterView | null = before;
     report(`injecting ${mode} on leader ${leader.name} (timeline ${leader.timeline})`);
@@ -469,7 +492,7 @@ async function inject(state: LabState, mode: FailoverMode, leader: string, candi
   }
 }
 
-/** `failover lab rejoin MEMBER`: starts a stopped or killed member's Patroni again; it rejoins as a replica. */
+/** `failover lab rejoin MEMBER`: starts a stopped or killed member's Patroni again; returns when the cluster is healthy. */
 export async function labRejoin(haproxyPort: number, name: string, report: Reporter = silent): Promise<void> {
   const state = readLabState(haproxyPort);
   memberIndex(name);
@@ -482,14 +505,8 @@ export async function labRejoin(haproxyPort: number, name: string, report: Repor
   report(`started ${name} again (pid ${newPid}); waiting for it to stream`);
   const http = new PatroniHttp({ timeoutMs: 2_000 });
   try {
-    await waitFor(`${name} to run as a replica on the leader's timeline`, 120_000, 500, async () => {
-      const view = await readClusterView(state.options, http);
-      const me = view?.members.find((m) => m.name === name);
-      const leader = leaderOf(view);
-      return me && leader && me.name !== leader.name && ['running', 'streaming'].includes(me.state) && me.timeline === leader.timeline
-        ? true
-        : undefined;
-    });
+    // Back means the whole cluster is healthy again: both replicas streaming from the leader on its timeline.
+    await waitHealthy(state.options, http, 120_000);
   } finally {
     await http.close();
   }

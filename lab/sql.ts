@@ -45,3 +45,13 @@ export async function writeSucceeds(port: number): Promise<boolean> {
     return false;
   }
 }
+
+/** True when a write through the port succeeds within `withinMs` (tries every 250 ms): writes "work again". */
+export async function writesWorkWithin(port: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  do {
+    if (await writeSucceeds(port)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  } while (Date.now() < deadline);
+  return false;
+}
