@@ -7,6 +7,7 @@ import { StoreError } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { registerLabCommands } from './labCommands.js';
 import { registerWatchCommands } from './watchCommands.js';
 import { registerDemoCommand } from './demo.js';
+import { registerReportCommands } from './reportCommands.js';
 
 export function buildProgram(): Command {
   const program = new Command('failover')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerWatchCommands(program);
+  registerReportCommands(program);
   registerLabCommands(program);
   return program;
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoEventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { loadConfig } from '../lambdas/config/config.js';
 import { describeEvent } from '../lambdas/core/describe.js';
 import type { ClusterEvent } from '../lambdas/core/events.js';
@@ -10,7 +8,6 @@ import { resolveAws, LOCAL_AWS_PORT } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { positiveNumber } from './labCommands.js';
 import { stderrLog } from './log.js';
-import { parseTime } from './time.js';
 
 /** Resolves after `seconds`, or on Ctrl-C / SIGTERM, whichever comes first. */
 function waitForStop(seconds: number | undefined): Promise<void> {
@@ -69,27 +66,6 @@ export function registerWatchCommands(program: Command): void {
       } finally {
         await aws.ownedEmulator?.stop();
       }
-    });
-
-  program
-    .command('history')
-    .description("a cluster's recorded events, oldest first")
-    .requiredOption('--cluster <name>', 'cluster name as configured')
-    .option('--since <time>', 'ISO-8601 time, or a duration ago such as 2h or 30m', parseTime)
-    .option('--until <time>', 'ISO-8601 time, or a duration ago', parseTime)
-    .option('--config <file>', 'configuration file, for its store.tableName')
-    .option('--table <name>', 'DynamoDB table (default: the configuration\'s, or failover-events)')
-    .option('--json', 'one JSON object per line per event')
-    .action(async (opts) => {
-      const tableName: string = opts.table ?? (opts.config ? loadConfig(opts.config).store.tableName : 'failover-events');
-      const aws = await resolveAws({ start: false });
-      const store = new DynamoEventStore({ tableName, client: new DynamoDBClient(aws.clientConfig) });
-      let cursor: string | undefined;
-      do {
-        const page = await store.listEvents(opts.cluster, { since: opts.since, until: opts.until, cursor });
-        for (const event of page.events) process.stdout.write(`${formatEvent(event, Boolean(opts.json))}\n`);
-        cursor = page.cursor;
-      } while (cursor);
     });
 
   program

@@ -1,0 +1,134 @@
+import { writeFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DynamoEventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
+import { loadConfig } from '../lambdas/config/config.js';
+import { EVENT_TYPES, type ClusterEvent, type EventType } from '../lambdas/core/events.js';
+import { renderEvents, renderIncidents, renderSla, type Format } from '../lambdas/core/reportFormats.js';
+import { incidentsFromEvents, monthPeriod, slaReport, type Interval } from '../lambdas/core/sla.js';
+import { resolveAws } from '../local/aws.js';
+import { parseTime } from './time.js';
+
+/** Incidents can start before the period they are reported in: read this much further back. */
+const LOOKBACK_MS = 86_400_000;
+
+function format<T extends Format>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(`must be one of ${allowed.join(', ')} (got "${value}")`);
+  };
+}
+
+function eventTypes(value: string): EventType[] {
+  const types = value.split(',').map((t) => t.trim());
+  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown event type ${unknown.join(', ')}: known types are ${EVENT_TYPES.join(', ')}`);
+  return types as EventType[];
+}
+
+interface StoreOptions {
+  readonly config?: string;
+  readonly table?: string;
+}
+
+async function openStore(opts: StoreOptions): Promise<DynamoEventStore> {
+  const tableName = opts.table ?? (opts.config ? loadConfig(opts.config).store.tableName : 'failover-events');
+  const aws = await resolveAws({ start: false });
+  return new DynamoEventStore({ tableName, client: new DynamoDBClient(aws.clientConfig) });
+}
+
+/** One cluster's events (paged through), or every cluster's of the range through the index. */
+async function readEvents(store: DynamoEventStore, scope: { cluster?: string; allClusters?: boolean }, range: { since?: number; until?: number }): Promise<ClusterEvent[]> {
+  if (scope.allClusters) {
+    return store.listAllEvents({ since: range.since ?? Date.now() - 7 * 86_400_000, until: range.until ?? Date.now() });
+  }
+  if (!scope.cluster) throw new InvalidArgumentError('give --cluster NAME or --all-clusters');
+  const events: ClusterEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listEvents(scope.cluster, { since: range.since, until: range.until, cursor });
+    events.push(...page.events);
+    cursor = page.cursor;
+  } while (cursor);
+  return events;
+}
+
+function storeOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'configuration file, for its store.tableName')
+    .option('--table <name>', "DynamoDB table (default: the configuration's, or failover-events)");
+}
+
+function reportPeriod(opts: { month?: string; since?: number; until?: number }): Interval {
+  if (opts.month) return monthPeriod(opts.month);
+  if (opts.since === undefined) throw new InvalidArgumentError('give --month YYYY-MM, or --since (and --until, default now)');
+  return { start: opts.since, end: opts.until ?? Date.now() };
+}
+
+export function registerReportCommands(program: Command): void {
+  storeOptions(
+    program
+      .command('history')
+      .description('recorded events, oldest first')
+      .option('--cluster <name>', 'one cluster, as configured')
+      .option('--all-clusters', 'every cluster (through the byDay index; default range: the last 7 days)')
+      .option('--since <time>', 'ISO-8601 time, or a duration ago such as 2h or 30m', (v) => parseTime(v))
+      .option('--until <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+      .option('--type <types>', 'only these event types, comma-separated', eventTypes)
+      .option('--format <format>', 'table | json | csv (default: table in a terminal, json otherwise)', format(['table', 'json', 'csv'] as const))
+      .option('--json', 'same as --format json: one JSON object per line per event'),
+  ).action(async (opts) => {
+    const store = await openStore(opts);
+    const events = (await readEvents(store, opts, opts)).filter((e) => !opts.type || opts.type.includes(e.type));
+    const chosen = opts.json ? 'json' : (opts.format ?? (process.stdout.isTTY ? 'table' : 'json'));
+    process.stdout.write(renderEvents(events, chosen));
+  });
+
+  storeOptions(
+    program
+      .command('incidents')
+      .description("a cluster's incidents with their measured write downtime and its bounds")
+      .option('--cluster <name>', 'one cluster, as configured')
+      .option('--all-clusters', 'every cluster')
+      .option('--since <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+      .option('--until <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+      .option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table'),
+  ).action(async (opts) => {
+    const store = await openStore(opts);
+    const since = opts.since ?? 0;
+    const events = await readEvents(store, opts, { since: Math.max(0, since - LOOKBACK_MS), until: opts.until });
+    const incidents = incidentsFromEvents(events).filter((i) => (i.end ?? Number.POSITIVE_INFINITY) >= since && (opts.until === undefined || i.start <= opts.until));
+    process.stdout.write(renderIncidents(incidents, opts.format));
+  });
+
+  storeOptions(
+    program
+      .command('sla')
+      .description('availability over a month or range against an SLO, with every incident and its bounds')
+      .option('--cluster <name>', 'one cluster, as configured')
+      .option('--all-clusters', 'every cluster')
+      .option('--month <YYYY-MM>', 'a calendar month in UTC')
+      .option('--since <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+      .option('--until <time>', 'ISO-8601 time, or a duration ago (default now)', (v) => parseTime(v))
+      .option('--slo <percent>', 'availability objective in percent', (v) => {
+        const n = Number(v);
+        if (!(n > 0 && n <= 100)) throw new InvalidArgumentError(`must be a percentage in (0, 100] (got "${v}")`);
+        return n;
+      }, 99.95)
+      .option('--format <format>', 'table | md | json | csv | html', format(['table', 'md', 'json', 'csv', 'html'] as const), 'table')
+      .option('--out <file>', 'write the report to a file instead of the terminal'),
+  ).action(async (opts) => {
+    const period = reportPeriod(opts);
+    const store = await openStore(opts);
+    const events = await readEvents(store, opts, { since: period.start - LOOKBACK_MS, until: period.end });
+    const report = slaReport(incidentsFromEvents(events), period, opts.slo, Date.now());
+    const scope = opts.allClusters ? 'all clusters' : opts.cluster;
+    const text = renderSla(report, opts.format, `Availability of ${scope}, ${opts.month ?? `${new Date(period.start).toISOString()} - ${new Date(period.end).toISOString()}`}`, events);
+    if (opts.out) {
+      writeFileSync(opts.out, text);
+      process.stderr.write(`wrote ${opts.out}\n`);
+    } else {
+      process.stdout.write(text);
+    }
+  });
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent } from '../../../lambdas/core/events.js';
+import { memberTimelines, renderSla, toCsv } from '../../../lambdas/core/reportFormats.js';
+import { monthPeriod, slaReport, type Incident } from '../../../lambdas/core/sla.js';
+
+const NOV = monthPeriod('2026-11');
+const incident: Incident = {
+  cluster: 'denemek',
+  id: 'denemek:0000000002:000',
+  kind: 'failover',
+  planned: false,
+  start: NOV.start + 86_400_000,
+  end: NOV.start + 86_400_000 + 21_000,
+  downtimeMs: 21_000,
+  downtimeMinMs: 19_500,
+  downtimeMaxMs: 22_300,
+  measuredBy: 'write_verified',
+  from: 'pg_node1',
+  to: 'pg_node2',
+  walBytesAtRisk: 80,
+};
+const report = slaReport([incident], NOV, 99.95);
+const base = { cluster: 'denemek', previousObservedAt: null, happenedAt: null, reconciled: false };
+const events = [
+  { ...base, id: 'a', type: 'watch_started', observedAt: NOV.start, leader: 'pg_node1', timeline: 1, members: ['pg_node1', 'pg_node2'] },
+  { ...base, id: 'b', type: 'member_unreachable', observedAt: incident.start, member: 'pg_node1', url: 'u', status: 'unreachable', error: 'refused', wasLeader: true },
+  { ...base, id: 'c', type: 'leader_changed', observedAt: incident.start + 20_000, from: 'pg_node1', to: 'pg_node2', oldTimeline: 1, newTimeline: 2, kind: 'failover', evidence: { cause: 'old_leader_unreachable', detail: '' }, oldLeaderWalPosition: null, switchLsn: null, walBytesAtRisk: null },
+] as ClusterEvent[];
+
+describe('Function: renderSla', () => {
+  it('gives JSON whose incidents carry start, end, downtime and its bounds, and kind', () => {
+    const json = JSON.parse(renderSla(report, 'json', 't'));
+    expect(json.incidents).toEqual([
+      expect.objectContaining({ start: '2026-11-02T00:00:00.000Z', end: '2026-11-02T00:00:21.000Z', downtimeSeconds: 21, downtimeMinSeconds: 19.5, downtimeMaxSeconds: 22.3, kind: 'failover' }),
+    ]);
+    expect(json.availabilityPercent).toBeCloseTo(100 * (1 - 21 / 2_592_000), 10);
+  });
+
+  it('writes one self-contained HTML file: no script and nothing fetched from the network', () => {
+    const html = renderSla(report, 'html', 'November <2026>', events);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|https?:\/\/|@import|url\(/i);
+    expect(html).toContain('November &lt;2026&gt;');
+    expect(html).toContain('writes out');
+    expect(html.match(/<rect /g)?.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('renders a Markdown summary with the incident table', () => {
+    const md = renderSla(report, 'md', 'November');
+    expect(md).toContain('# November');
+    expect(md).toContain('| denemek | 2026-11-02T00:00:00.000Z | 2026-11-02T00:00:21.000Z | 21.0 | 19.5 | 22.3 | failover |');
+  });
+});
+
+describe('Function: memberTimelines', () => {
+  it('shows who was leader, replica or down, when', () => {
+    const timelines = memberTimelines(events, NOV);
+    expect(timelines.get('pg_node1')!.map((s) => s.role)).toEqual(['leader', 'down']);
+    expect(timelines.get('pg_node2')!.map((s) => s.role)).toEqual(['replica', 'leader']);
+  });
+});
+
+describe('Function: toCsv', () => {
+  it('quotes cells with commas, quotes and line breaks', () => {
+    expect(toCsv(['a', 'b'], [['x, y', 'say "hi"']])).toBe('a,b\n"x, y","say ""hi"""\n');
+  });
+});
