@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -8,6 +8,8 @@ import { SecurityGroup, Vpc, type IVpc, type ISecurityGroup } from 'aws-cdk-lib/
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Architecture, FilterCriteria, FilterRule, Runtime, Tracing, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -32,6 +34,10 @@ export interface FailoverPipelineProps {
   readonly topic: ITopic;
   /** The key that encrypts the table, topic and secrets. */
   readonly encryptionKey: IKey;
+  /** Bucket for the monthly reports. @default no monthly report */
+  readonly reportBucket?: IBucket;
+  /** Availability objective of the monthly reports, in percent. @default 99.95 */
+  readonly reportSloPercent?: number;
   /** Secret holding the Slack webhook URL or bot token. @default no Slack messages from the notifier */
   readonly slackSecret?: ISecret;
   /** Clusters per poller function; the clusters are split into shards of this size. @default 100 */
@@ -57,6 +63,8 @@ export class FailoverPipeline extends Construct {
   public readonly pollers: NodejsFunction[];
   public readonly notifier: NodejsFunction;
   public readonly prober: NodejsFunction;
+  /** Writes last month's report on the 1st; absent without a report bucket. */
+  public readonly reporter: NodejsFunction | undefined;
   /** Stream records the notifier gave up on (the event source mapping's on-failure destination). */
   public readonly deadLetterQueue: Queue;
   /** Failed asynchronous invocations: schedule ticks the poller could not run, probes that could not start. */
@@ -138,13 +146,14 @@ export class FailoverPipeline extends Construct {
         filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { itemType: { S: FilterRule.isEqual('event') } } } })],
       }),
     );
+    this.reporter = props.reportBucket ? this.monthlyReporter(props, props.reportBucket) : undefined;
     this.dashboard = this.alarmsAndDashboard(props);
     this.acknowledgeDesignDecisions();
   }
 
   /** cdk-nag findings this design accepts, each with the reason, next to the resources they concern. */
   private acknowledgeDesignDecisions(): void {
-    for (const fn of [...this.pollers, this.notifier, this.prober]) {
+    for (const fn of [...this.pollers, this.notifier, this.prober, ...(this.reporter ? [this.reporter] : [])]) {
       Validations.of(fn).acknowledge(
         { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWS\'s minimal policy for writing the function\'s own logs.' },
         { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', reason: 'AWS\'s minimal policy for the network interfaces of a function in a VPC.' },
@@ -152,6 +161,14 @@ export class FailoverPipeline extends Construct {
         { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by grant* on the one pipeline key only (encrypt/decrypt grant).' },
         { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource other than *.' },
       );
+    }
+    if (this.reporter) {
+      const stack = Stack.of(this);
+      const render = (value: string) => (Token.isUnresolved(value) ? (value === stack.account ? '<AWS::AccountId>' : '<AWS::Region>') : value);
+      Validations.of(this.reporter).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::failover-reports-${render(stack.account)}-${render(stack.region)}/reports/*]`,
+        reason: 'Report objects are keyed by month under reports/; the policy allows PutObject there and nowhere else.',
+      });
     }
     const proberLogicalId = Stack.of(this).getLogicalId(this.prober.node.defaultChild as CfnFunction);
     Validations.of(this.notifier).acknowledge(
@@ -168,6 +185,28 @@ export class FailoverPipeline extends Construct {
       id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
       reason: 'The functions need subnet ids only; the user\'s route tables are not ours to reference.',
     });
+  }
+
+  private monthlyReporter(props: FailoverPipelineProps, bucket: IBucket): NodejsFunction {
+    const fn = this.functionFor('Reporter', 'reporter.ts', props, props.config, {
+      timeout: Duration.minutes(5),
+      inVpc: false,
+      environment: { REPORT_BUCKET: bucket.bucketName, TOPIC_ARN: props.topic.topicArn, SLO_PERCENT: String(props.reportSloPercent ?? 99.95) },
+      deadLetterQueue: this.invocationFailures,
+    });
+    props.table.grantReadData(fn);
+    // The report reads every cluster's month through the byDay index, and nothing else of it.
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/byDay`] }));
+    // Only new report objects under reports/: no read, no delete, no other prefix.
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('reports/*')] }));
+    props.topic.grantPublish(fn);
+    props.encryptionKey.grantEncryptDecrypt(fn);
+    new Rule(this, 'ReporterSchedule', {
+      description: "Writes last month's availability report at 06:00 UTC on the 1st",
+      schedule: Schedule.cron({ minute: '0', hour: '6', day: '1' }),
+      targets: [new LambdaFunction(fn, { retryAttempts: 2, deadLetterQueue: this.invocationFailures })],
+    });
+    return fn;
   }
 
   private poller(props: FailoverPipelineProps, clusters: ClusterConfig[], index: number, count: number): NodejsFunction {

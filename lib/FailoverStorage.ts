@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { SlackChannelConfiguration, LoggingLevel } from 'aws-cdk-lib/aws-chatbot';
 import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
@@ -31,6 +32,8 @@ export class FailoverStorage extends Construct {
   public readonly table: TableV2;
   public readonly topic: Topic;
   public readonly slackSecret: Secret | undefined;
+  /** Monthly availability reports (HTML, CSV, JSON). */
+  public readonly reports: Bucket;
   /** Alerts SNS could not deliver to an email or SMS subscriber. */
   public readonly undeliveredAlerts: Queue | undefined;
 
@@ -86,6 +89,24 @@ export class FailoverStorage extends Construct {
         guardrailPolicies: [ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
       });
     }
+    this.reports = new Bucket(this, 'Reports', {
+      // A name people can find (account and region make it unique), and one the reporter's policy can name exactly.
+      bucketName: reportBucketName(Stack.of(this)),
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      versioned: true,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Reports stay readable for a year of audits; replaced versions (a re-run month) go after 30 days.
+      lifecycleRules: [{ transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }], expiration: Duration.days(400), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy,
+    });
+    Validations.of(this.reports).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'One function writes this bucket; S3 access logs would need a second bucket that itself has no logs. CloudTrail data events cover audits.',
+    });
     this.acknowledgeDesignDecisions(subscriptions);
     this.slackSecret = props.slackSecret
       ? new Secret(this, 'SlackSecret', {
@@ -116,4 +137,9 @@ export class FailoverStorage extends Construct {
       });
     }
   }
+}
+
+/** `failover-reports-<account>-<region>` (CloudFormation pseudo parameters where the stack is environment-agnostic). */
+export function reportBucketName(stack: Stack): string {
+  return `failover-reports-${stack.account}-${stack.region}`;
 }

@@ -5,8 +5,9 @@ import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { FailoverPipeline } from './FailoverPipeline.js';
-import { FailoverStorage } from './FailoverStorage.js';
+import { FailoverStorage, reportBucketName } from './FailoverStorage.js';
 
 export type DeployConfig = ReturnType<typeof validateForDeployment>;
 
@@ -60,6 +61,8 @@ export class FailoverServiceStack extends Stack {
       encryptionKey,
       slackSecret: storage.slackSecret ? Secret.fromSecretAttributes(this, 'SlackSecret', { secretCompleteArn: storage.slackSecret.secretArn, encryptionKey }) : undefined,
       clustersPerPoller: props.config.aws.clustersPerPoller,
+      reportBucket: Bucket.fromBucketAttributes(this, 'Reports', { bucketName: reportBucketName(this), encryptionKey }),
+      reportSloPercent: props.config.aws.reportSloPercent,
     });
     Validations.of(this).acknowledge({
       id: 'Annotation::@aws-cdk/core:crossStackReferencesDefaultStrong',

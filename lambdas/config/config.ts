@@ -111,6 +111,8 @@ const awsSchema = z.strictObject({
   chatbot: z.strictObject({ slackWorkspaceId: z.string().min(1), slackChannelId: z.string().min(1) }).optional(),
   /** Create a Secrets Manager secret for the Slack webhook URL or bot token, read by the notifier at run time. */
   slackSecret: z.boolean().default(false),
+  /** The availability objective of the monthly reports, in percent. */
+  reportSloPercent: z.number().gt(0).max(100).default(99.95),
 });
 
 export const configSchema = z

@@ -12,6 +12,7 @@ import type { ClusterEvent } from '../../lambdas/core/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
+import { runFailover } from '../helpers/cli.js';
 import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
@@ -27,6 +28,8 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
   const recorded: ClusterEvent[] = [];
   const alerts: Alert[] = [];
   const sqsMessages: Message[] = [];
+  const writerOutages = new Map<FailoverMode, { start: number; end: number; seconds: number }>();
+  const testStartedAt = Date.now();
   let sqs: SQSClient;
   let queueUrl: string;
 
@@ -95,6 +98,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     );
     await sleep(1_000);
     const outage = writer.outageAfter(injectedAt);
+    if (outage) writerOutages.set(mode, outage);
     if (mode === 'stop' || mode === 'kill') await labRejoin(BASE, result.oldLeader);
     // Assess: the probe saw writes come back when the writer did, and its bounds hold the writer's outage.
     expect(outage, 'the independent writer saw the outage').not.toBeNull();
@@ -110,6 +114,27 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + writerResolutionMs);
     expect(verified.servedBy.port).toBe(options.ports.postgres[['pg_node1', 'pg_node2', 'pg_node3'].indexOf(result.newLeader)]);
     expect(verified.servedBy.timeline).toBe(result.newTimeline);
+  });
+
+  it('`failover sla --format json` reports the kill -9 incident with bounds that contain the writer\'s outage', async () => {
+    // Act
+    const result = await runFailover(
+      ['sla', '--cluster', 'denemek', '--since', new Date(testStartedAt).toISOString(), '--format', 'json', '--table', 'notifier-events'],
+      60_000,
+      { ...process.env, AWS_ENDPOINT_URL: aws.endpoint },
+    );
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    const killed = writerOutages.get('kill')!;
+    const incident = report.incidents.find((i: { start: string; end: string }) => Date.parse(i.start) <= killed.end && Date.parse(i.end) >= killed.start);
+    expect(incident, JSON.stringify(report.incidents)).toBeDefined();
+    expect(incident.kind).toBe('failover');
+    const resolution = 0.1; // the writer writes every 100 ms
+    expect(killed.seconds).toBeGreaterThanOrEqual(incident.downtimeMinSeconds - resolution);
+    expect(killed.seconds).toBeLessThanOrEqual(incident.downtimeMaxSeconds + resolution);
+    expect(report.incidents.filter((i: { kind: string }) => i.kind === 'switchover')).toHaveLength(1);
+    expect(report.availabilityUnplannedPercent).toBeGreaterThan(report.availabilityPercent);
   });
 
   it('delivered every alert once to the SQS pager and once to Slack, with the right attributes, threaded per incident', async () => {

@@ -48,6 +48,16 @@ describe('Stack: FailoverState', () => {
     });
   });
 
+  it('keeps monthly reports in a KMS-encrypted, versioned, private bucket with a lifecycle', () => {
+    state.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'failover-reports-123456789012-eu-west-1',
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400, NoncurrentVersionExpiration: { NoncurrentDays: 30 } })] },
+    });
+  });
+
   it('keeps the Slack webhook in a KMS-encrypted secret', () => {
     state.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: Match.anyValue() });
   });
@@ -67,6 +77,13 @@ describe('Stack: FailoverService', () => {
         DeadLetterConfig: expect.anything(),
       });
     }
+  });
+
+  it('writes the monthly report at 06:00 UTC on the 1st, allowed to put objects under reports/ only', () => {
+    pipeline.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 6 1 * ? *)' });
+    pipeline.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:PutObject', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':s3:::failover-reports-123456789012-eu-west-1/reports/*']) ]) }) })]) },
+    });
   });
 
   it('starts every poller once a minute', () => {
