@@ -28,7 +28,7 @@ describe('CDK app: synth of examples/aws.yaml', () => {
     const bundles = readdirSync(out)
       .filter((d) => d.startsWith('asset.'))
       .map((d) => readFileSync(join(out, d, 'index.mjs'), 'utf8'));
-    expect(bundles).toHaveLength(3);
+    expect(bundles).toHaveLength(4); // poller, notifier, prober, reporter
     for (const bundle of bundles) {
       expect(bundle).toContain('orders-db');
       expect(bundle).toContain('failover/orders-db/probe');
