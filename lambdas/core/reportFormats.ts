@@ -119,9 +119,9 @@ export function renderSla(report: SlaReport, format: Format, title: string, even
     case 'csv':
       return renderIncidents(report.incidents, 'csv');
     case 'md':
-      return `# ${title}\n\n${toMarkdown(['', ''], summaryRows(report))}\n## Incidents\n\n${renderIncidents(report.incidents, 'md')}`;
+      return `# ${title}\n\n${toMarkdown(['measure', 'value'], summaryRows(report))}\n## Incidents\n\n${renderIncidents(report.incidents, 'md')}`;
     case 'table':
-      return `${title}\n${toTable(['', ''], summaryRows(report))}${renderIncidents(report.incidents, 'table')}`;
+      return `${title}\n${toTable(['measure', 'value'], summaryRows(report))}${renderIncidents(report.incidents, 'table')}`;
     case 'html':
       return slaHtml(report, title, events);
   }
