@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../lab/errors.js';
+import { UsageError } from './errors.js';
 import { ConfigError } from '../lambdas/config/config.js';
 import { AwsTargetError } from '../local/aws.js';
 import { EmulatorError } from '../local/emulator.js';
@@ -28,6 +29,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`failover: ${error.message}\n`);
+      process.exitCode = 2;
       return;
     }
     if ([LabError, ConfigError, AwsTargetError, EmulatorError, StoreError, RangeError].some((type) => error instanceof type)) {

@@ -7,6 +7,7 @@ import { EVENT_TYPES, type ClusterEvent, type EventType } from '../lambdas/core/
 import { renderEvents, renderIncidents, renderSla, type Format } from '../lambdas/core/reportFormats.js';
 import { incidentsFromEvents, monthPeriod, slaReport, type Interval } from '../lambdas/core/sla.js';
 import { resolveAws } from '../local/aws.js';
+import { UsageError } from './errors.js';
 import { parseTime } from './time.js';
 
 /** Incidents can start before the period they are reported in: read this much further back. */
@@ -37,12 +38,17 @@ async function openStore(opts: StoreOptions): Promise<DynamoEventStore> {
   return new DynamoEventStore({ tableName, client: new DynamoDBClient(aws.clientConfig) });
 }
 
+function requireScope(opts: { cluster?: string; allClusters?: boolean }): void {
+  if (!opts.cluster && !opts.allClusters) throw new UsageError('give --cluster NAME or --all-clusters');
+  if (opts.cluster && opts.allClusters) throw new UsageError('give --cluster NAME or --all-clusters, not both');
+}
+
 /** One cluster's events (paged through), or every cluster's of the range through the index. */
 async function readEvents(store: DynamoEventStore, scope: { cluster?: string; allClusters?: boolean }, range: { since?: number; until?: number }): Promise<ClusterEvent[]> {
   if (scope.allClusters) {
     return store.listAllEvents({ since: range.since ?? Date.now() - 7 * 86_400_000, until: range.until ?? Date.now() });
   }
-  if (!scope.cluster) throw new InvalidArgumentError('give --cluster NAME or --all-clusters');
+  if (!scope.cluster) throw new UsageError('give --cluster NAME or --all-clusters');
   const events: ClusterEvent[] = [];
   let cursor: string | undefined;
   do {
@@ -59,25 +65,29 @@ function storeOptions(command: Command): Command {
     .option('--table <name>', "DynamoDB table (default: the configuration's, or failover-events)");
 }
 
+/** `--cluster` or `--all-clusters`, and the time range: the same on every reading command. */
+function scopeAndRange(command: Command): Command {
+  return command
+    .option('--cluster <name>', 'one cluster, as configured')
+    .option('--all-clusters', 'every cluster (through the byDay index)')
+    .option('--since <time>', 'ISO-8601 time, or a duration ago such as 2h, 30m or 7d', (v) => parseTime(v))
+    .option('--until <time>', 'ISO-8601 time, or a duration ago (default now)', (v) => parseTime(v));
+}
+
 function reportPeriod(opts: { month?: string; since?: number; until?: number }): Interval {
   if (opts.month) return monthPeriod(opts.month);
-  if (opts.since === undefined) throw new InvalidArgumentError('give --month YYYY-MM, or --since (and --until, default now)');
+  if (opts.since === undefined) throw new UsageError('give --month YYYY-MM, or --since (and --until, default now)');
   return { start: opts.since, end: opts.until ?? Date.now() };
 }
 
 export function registerReportCommands(program: Command): void {
   storeOptions(
-    program
-      .command('history')
-      .description('recorded events, oldest first')
-      .option('--cluster <name>', 'one cluster, as configured')
-      .option('--all-clusters', 'every cluster (through the byDay index; default range: the last 7 days)')
-      .option('--since <time>', 'ISO-8601 time, or a duration ago such as 2h or 30m', (v) => parseTime(v))
-      .option('--until <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+    scopeAndRange(program.command('history').description('recorded events, oldest first (--all-clusters: the last 7 days by default)'))
       .option('--type <types>', 'only these event types, comma-separated', eventTypes)
       .option('--format <format>', 'table | json | csv (default: table in a terminal, json otherwise)', format(['table', 'json', 'csv'] as const))
       .option('--json', 'same as --format json: one JSON object per line per event'),
   ).action(async (opts) => {
+    requireScope(opts);
     const store = await openStore(opts);
     const events = (await readEvents(store, opts, opts)).filter((e) => !opts.type || opts.type.includes(e.type));
     const chosen = opts.json ? 'json' : (opts.format ?? (process.stdout.isTTY ? 'table' : 'json'));
@@ -85,15 +95,10 @@ export function registerReportCommands(program: Command): void {
   });
 
   storeOptions(
-    program
-      .command('incidents')
-      .description("a cluster's incidents with their measured write downtime and its bounds")
-      .option('--cluster <name>', 'one cluster, as configured')
-      .option('--all-clusters', 'every cluster')
-      .option('--since <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
-      .option('--until <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
+    scopeAndRange(program.command('incidents').description("a cluster's incidents with their measured write downtime and its bounds"))
       .option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table'),
   ).action(async (opts) => {
+    requireScope(opts);
     const store = await openStore(opts);
     const since = opts.since ?? 0;
     const events = await readEvents(store, opts, { since: Math.max(0, since - LOOKBACK_MS), until: opts.until });
@@ -102,14 +107,8 @@ export function registerReportCommands(program: Command): void {
   });
 
   storeOptions(
-    program
-      .command('sla')
-      .description('availability over a month or range against an SLO, with every incident and its bounds')
-      .option('--cluster <name>', 'one cluster, as configured')
-      .option('--all-clusters', 'every cluster')
-      .option('--month <YYYY-MM>', 'a calendar month in UTC')
-      .option('--since <time>', 'ISO-8601 time, or a duration ago', (v) => parseTime(v))
-      .option('--until <time>', 'ISO-8601 time, or a duration ago (default now)', (v) => parseTime(v))
+    scopeAndRange(program.command('sla').description('availability over a month or range against an SLO, with every incident and its bounds'))
+      .option('--month <YYYY-MM>', 'a calendar month in UTC (instead of --since/--until)')
       .option('--slo <percent>', 'availability objective in percent', (v) => {
         const n = Number(v);
         if (!(n > 0 && n <= 100)) throw new InvalidArgumentError(`must be a percentage in (0, 100] (got "${v}")`);
@@ -118,6 +117,7 @@ export function registerReportCommands(program: Command): void {
       .option('--format <format>', 'table | md | json | csv | html', format(['table', 'md', 'json', 'csv', 'html'] as const), 'table')
       .option('--out <file>', 'write the report to a file instead of the terminal'),
   ).action(async (opts) => {
+    requireScope(opts);
     const period = reportPeriod(opts);
     const store = await openStore(opts);
     const events = await readEvents(store, opts, { since: period.start - LOOKBACK_MS, until: period.end });
