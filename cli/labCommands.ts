@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { labDown, labFailover, labRejoin, labSetPaused, labStatus, labUp, parseFailoverMode, type LabStatus } from '../lab/lab.js';
 import { readLabState } from '../lab/state.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
-import { renderTable } from './table.js';
+import { toTable } from '../lambdas/core/reportFormats.js';
 
 const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
 
@@ -51,9 +51,9 @@ export function renderLabStatus(status: LabStatus): string {
     m.role === 'leader' ? '' : m.lagBytes === null ? 'unknown' : String(Math.round(m.lagBytes / 1024 / 1024)),
     m.haproxy,
   ]);
-  const table = renderTable(['Member', 'Host', 'Role', 'State', 'TL', 'Lag in MB', 'HAProxy'], rows);
+  const table = toTable(['Member', 'Host', 'Role', 'State', 'TL', 'Lag in MB', 'HAProxy'], rows);
   const routes = status.haproxyRoutesTo.length > 0 ? status.haproxyRoutesTo.join(', ') : 'nowhere (no server UP)';
-  return `Cluster: ${status.scope ?? '?'}${status.paused ? ' (maintenance mode: on)' : ''}\n${table}\nHAProxy routes writes to: ${routes}\n`;
+  return `Cluster: ${status.scope ?? '?'}${status.paused ? ' (maintenance mode: on)' : ''}\n${table}HAProxy routes writes to: ${routes}\n`;
 }
 
 export function registerLabCommands(program: Command): void {
