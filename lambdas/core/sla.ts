@@ -61,7 +61,39 @@ function clusterIncidents(events: readonly ClusterEvent[]): Incident[] {
     return incident;
   });
   const unmeasured = changes.filter((c) => !claimed.has(c.id) && !coveredBy(c, measured)).map((c) => fromLeaderChange(c, sorted));
-  return [...measured, ...unmeasured];
+  return mergeOverlapping([...measured, ...unmeasured]);
+}
+
+const KIND_WEIGHT: Record<LeaderChangeKind, number> = { failover: 2, unknown: 1, switchover: 0 };
+
+/** One cluster's incidents that overlap in time are one incident: the writes were down once. */
+function mergeOverlapping(incidents: readonly Incident[]): Incident[] {
+  const merged: Incident[] = [];
+  for (const next of [...incidents].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (!last || (last.end !== null && next.start > last.end)) {
+      merged.push(next);
+      continue;
+    }
+    const end = last.end === null || next.end === null ? null : Math.max(last.end, next.end);
+    const span = end === null ? null : end - last.start;
+    const kind = KIND_WEIGHT[next.kind] > KIND_WEIGHT[last.kind] ? next.kind : last.kind;
+    const minMs = Math.max(last.downtimeMinMs, next.downtimeMinMs);
+    const maxMs = Math.max(last.downtimeMaxMs, next.downtimeMaxMs, span ?? 0);
+    merged[merged.length - 1] = {
+      ...last,
+      kind,
+      planned: last.planned && next.planned,
+      end,
+      downtimeMs: span === null ? maxMs : clamp(span, minMs, maxMs),
+      downtimeMinMs: minMs,
+      downtimeMaxMs: maxMs,
+      from: last.from ?? next.from,
+      to: next.to ?? last.to,
+      walBytesAtRisk: last.walBytesAtRisk === null && next.walBytesAtRisk === null ? null : (last.walBytesAtRisk ?? 0) + (next.walBytesAtRisk ?? 0),
+    };
+  }
+  return merged;
 }
 
 function fromVerdict(verdict: Verdict, laterVerified: Verdict | undefined, changes: readonly LeaderChanged[]): { incident: Incident; change: LeaderChanged | undefined } {

@@ -147,6 +147,13 @@ describe('Function: incidentsFromEvents', () => {
     ]);
   });
 
+  it('merges one cluster\'s overlapping incidents into one, so the listing never shows an outage twice', () => {
+    const second = { ...verified, id: 'c:3:0/probe', incident: 'c:3:0', outage: { ...(verified as { outage: object }).outage, startedAfter: 9_000, startedBefore: 10_000 } } as ClusterEvent;
+    const incidents = incidentsFromEvents([change, verified, second]);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ id: 'c:2:0', kind: 'failover', start: 7_500 });
+  });
+
   it('makes an unmeasured incident of a leader change no probe covered, at its upper bound', () => {
     expect(incidentsFromEvents([change])).toEqual([expect.objectContaining({ measuredBy: 'unmeasured', downtimeMinMs: 0, downtimeMaxMs: 1_000, start: 9_000, end: 10_000 })]);
   });
