@@ -288,9 +288,10 @@ function trackLeaderAndTimeline(
   const timeline = highestTimeline(view, reports);
   const timelineMoved = timeline !== null && state.timeline !== null && timeline > state.timeline;
   const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
-  const reconciled = history ? reconcile(history.intermediate, state.leader ?? state.lastLeader, drafts) : (state.leader ?? state.lastLeader);
+  // The leader just before the change this poll saw: after any promotions recovered from /history.
+  const leaderBeforeThisPoll = history ? reconcile(history.intermediate, state.leader ?? state.lastLeader, drafts) : (state.leader ?? state.lastLeader);
   let next = state;
-  if (leader !== undefined) next = applyLeader(previous, state, leader, reconciled, timeline, history?.last ?? null, observation, members, drafts, noLeaderAfterMs);
+  if (leader !== undefined) next = applyLeader(previous, state, leader, leaderBeforeThisPoll, timeline, history?.last ?? null, observation, members, drafts, noLeaderAfterMs);
   if (timelineMoved) {
     const missed = timeline - state.timeline! - 1;
     drafts.push({

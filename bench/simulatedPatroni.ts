@@ -1,0 +1,79 @@
+// Simulated Patroni members for the poll-scale benchmark: one tiny HTTP server per member, each on its own
+// loopback address (127.0.x.y:8008, as real members have their own hosts), serving bodies recorded from real
+// Patroni 3.0.2 and 4.1.5 labs. Runs in its own process so that its CPU is not counted as the poller's.
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Options {
+  readonly clusters: number;
+  readonly latencyMs: number;
+  /** Members that accept the connection and never answer, as a hung Patroni does. */
+  readonly silentMembers: number;
+}
+
+const fixtures = (major: 3 | 4) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
+const v3 = fixtures(3);
+const v4 = fixtures(4);
+
+/** Member m of cluster c: 127.<1 + (3c+m) / 250>.<1 + (3c+m) % 250>, port 8008. */
+export function memberAddress(cluster: number, member: number): string {
+  const n = cluster * 3 + member;
+  return `127.${1 + Math.floor(n / 250)}.${1 + (n % 250)}.1`;
+}
+
+function bodies(cluster: number, member: number) {
+  const recorded = cluster % 2 === 0 ? v4 : v3;
+  const leader = member === 0;
+  const patroni = leader ? (recorded.patroni_primary_running ?? recorded.patroni_master_running) : recorded.patroni_replica_running;
+  const view = {
+    scope: `c${cluster}`,
+    members: [0, 1, 2].map((m) => ({
+      name: `pg_node${m + 1}`,
+      role: m === 0 ? 'leader' : 'replica',
+      state: m === 0 ? 'running' : 'streaming',
+      api_url: `http://${memberAddress(cluster, m)}:8008/patroni`,
+      host: memberAddress(cluster, m),
+      port: 5432,
+      timeline: 1,
+      lag: 0,
+    })),
+  };
+  const named = { ...patroni, patroni: { ...patroni.patroni, scope: `c${cluster}`, ...(cluster % 2 === 0 ? { name: `pg_node${member + 1}` } : {}) } };
+  return { '/patroni': JSON.stringify(named), '/cluster': JSON.stringify(view), '/history': '[]' } as Record<string, string>;
+}
+
+async function main(): Promise<void> {
+  const options: Options = JSON.parse(process.argv[2] ?? '{}');
+  const servers: Server[] = [];
+  let silent = options.silentMembers;
+  for (let c = 0; c < options.clusters; c++) {
+    for (let m = 0; m < 3; m++) {
+      const replies = bodies(c, m);
+      const hang = silent-- > 0 && m === 1;
+      const server = createServer((req, res) => {
+        if (hang) return; // accept, never answer
+        const body = replies[req.url ?? ''] ?? '{}';
+        setTimeout(() => {
+          // Patroni answers HTTP/1.0 and closes the connection after each reply.
+          res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+          res.end(body);
+        }, options.latencyMs);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(8008, memberAddress(c, m), () => resolve());
+      });
+      servers.push(server);
+    }
+  }
+  process.send?.({ ready: servers.length });
+  process.on('message', (message) => {
+    if (message === 'stop') {
+      for (const server of servers) server.close();
+      process.exit(0);
+    }
+  });
+}
+
+await main();
