@@ -46,11 +46,11 @@ function bodies(cluster: number, member: number) {
 async function main(): Promise<void> {
   const options: Options = JSON.parse(process.argv[2] ?? '{}');
   const servers: Server[] = [];
-  let silent = options.silentMembers;
   for (let c = 0; c < options.clusters; c++) {
     for (let m = 0; m < 3; m++) {
       const replies = bodies(c, m);
-      const hang = silent-- > 0 && m === 1;
+      // The first `silentMembers` clusters each have a replica that accepts and never answers.
+      const hang = c < options.silentMembers && m === 1;
       const server = createServer((req, res) => {
         if (hang) return; // accept, never answer
         const body = replies[req.url ?? ''] ?? '{}';

@@ -74,12 +74,17 @@ export class PatroniClient implements ClusterObserver {
     this.clients.clear();
   }
 
-  /** One connection pool per cluster, reused across poll rounds. */
+  /**
+   * One connection pool per distinct set of HTTP options, reused across poll rounds: a thousand clusters with
+   * the same timeout and no TLS or auth of their own share one pool instead of holding a thousand.
+   */
   private httpFor(target: ClusterTarget): PatroniHttp {
-    let http = this.clients.get(target.name);
+    const options = { ...this.defaults, ...target.http };
+    const key = JSON.stringify(options);
+    let http = this.clients.get(key);
     if (!http) {
-      http = this.makeHttp({ ...this.defaults, ...target.http });
-      this.clients.set(target.name, http);
+      http = this.makeHttp(options);
+      this.clients.set(key, http);
     }
     return http;
   }
