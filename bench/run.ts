@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PatroniClient, type ClusterTarget } from '../lambdas/adapters/patroni/PatroniClient.js';
 import type { EventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
@@ -12,6 +12,7 @@ import { detect } from '../lambdas/core/detector.js';
 import type { ClusterState } from '../lambdas/core/clusterState.js';
 import { ClusterWatcher } from '../lambdas/poller/ClusterWatcher.js';
 import { failed, healthy, observation, primary, replica, view } from '../test/helpers/factories.js';
+import { endToEnd, type EndToEndRow } from './endToEnd.js';
 import { memberAddress } from './simulatedPatroni.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -178,7 +179,67 @@ async function steadyStateWrites(): Promise<{ polls: number; writes: number; wri
   return { polls, writes, writesPerMinute: writes / (polls / 60) };
 }
 
-function markdown(results: { scale: ScaleResult[]; silent: Awaited<ReturnType<typeof silentMember>>; detector: ReturnType<typeof detectorThroughput>; writes: Awaited<ReturnType<typeof steadyStateWrites>> }): string {
+/** Prices used for the cost table (us-east-1; check them against the current price list). */
+const PRICES = { lambdaGbSecond: 0.0000133334, lambdaRequest: 0.2e-6, dynamoWriteUnit: 0.625e-6, crossAzGb: 0.02, snsPublish: 0.5e-6 };
+const SECONDS_PER_MONTH = 30 * 86_400;
+
+/**
+ * Monthly cost from measured figures: a 512 MB poller per 100 clusters awake 58 s of every minute (a 100-cluster
+ * round was measured well under 1 s, so one shard keeps a 1 s interval), the measured steady writes per cluster
+ * (two units each: a transaction), two of three members' replies (their measured size) crossing AZs, alerts at
+ * the measured count per failover for one failover per cluster a week.
+ */
+function costTable(writesPerMinute: number, replyBytes: number, alertsPerFailover: number): string {
+  const rows = [10, 100, 1000].flatMap((clusters) =>
+    [1, 5].map((interval) => {
+      const shards = Math.ceil(clusters / 100);
+      const lambda = shards * (0.5 * 58 * 60 * 24 * 30 * PRICES.lambdaGbSecond + 43_200 * PRICES.lambdaRequest);
+      const dynamo = clusters * writesPerMinute * 60 * 24 * 30 * 2 * PRICES.dynamoWriteUnit;
+      // Four replies a poll (three /patroni, one /cluster); two members of three in another AZ.
+      const transfer = ((clusters * ((4 * 2) / 3) * replyBytes * (SECONDS_PER_MONTH / interval)) / 1e9) * PRICES.crossAzGb;
+      const sns = clusters * 4.3 * alertsPerFailover * PRICES.snsPublish;
+      const total = lambda + dynamo + transfer + sns;
+      return `| ${clusters} | ${interval} s | ${shards} | $${lambda.toFixed(2)} | $${dynamo.toFixed(2)} | $${transfer.toFixed(2)} | $${sns.toFixed(4)} | **$${total.toFixed(2)}** | $${(total / clusters).toFixed(3)} |`;
+    }),
+  );
+  return `
+## Monthly cost from the measured figures
+
+Prices: Lambda arm64 $${PRICES.lambdaGbSecond} per GB-second and $0.20 per million requests; DynamoDB on-demand $0.625 per million
+write units; cross-AZ transfer $0.01 per GB each way; SNS $0.50 per million publishes. Measured here: ${writesPerMinute.toFixed(2)} store
+writes per cluster a minute in steady state, ${replyBytes} bytes per Patroni reply (a recorded 4.x \`/patroni\`), ${alertsPerFailover} alerts per
+failover (kill -9 on the lab). CloudWatch metrics, alarms, dashboard and the key add about $5.40 a month whatever the fleet.
+
+| clusters | interval | pollers | Lambda | DynamoDB | transfer | SNS | total a month | per cluster |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+function endToEndMarkdown(rows: readonly EndToEndRow[]): string {
+  if (rows.length === 0) return '';
+  const lines = rows
+    .map((r) => `| ${r.mode} | ${(r.detection1sMs / 1000).toFixed(2)} | ${(r.detection15sMs / 1000).toFixed(2)} | **${(r.detection15sMs / Math.max(r.detection1sMs, 100)).toFixed(1)}×** | ${(r.alertAfterEventMs / 1000).toFixed(2)} | ${r.restoreErrorMs >= 0 ? '+' : ''}${r.restoreErrorMs.toFixed(0)} | ${r.writerOutageS.toFixed(2)} |`)
+    .join('\n');
+  return `
+## End to end on the lab (Patroni 4, ttl 20, loop_wait 2, HAProxy inter 1)
+
+Times from \`/cluster\` first showing the new leader (the bench polls it every 100 ms) to the \`leader_changed\` being in
+DynamoDB (moto), for our poller at 1 s and, in the same run, a poller at 15 s (the best anchor's default); from the event
+to its alert leaving for SNS; and \`write_verified.restoredAt\` against an independent writer's first good write through
+HAProxy (writes every 100 ms).
+
+| failure | detection, 1 s poller (s) | detection, 15 s poller (s) | 15 s / 1 s | alert after event (s) | restoredAt − writer (ms) | writer's outage (s) |
+|---|---|---|---|---|---|---|
+${lines}
+
+Targets: detection within the poll interval plus 0.3 s; alert within 1 s of the event; write-restore error under 0.3 s.
+A negative detection means our poller recorded the change before the bench's own 100 ms \`/cluster\` poll saw it; the
+ratio floors the 1 s poller's time at that 100 ms resolution.
+`;
+}
+
+function markdown(results: { scale: ScaleResult[]; silent: Awaited<ReturnType<typeof silentMember>>; detector: ReturnType<typeof detectorThroughput>; writes: Awaited<ReturnType<typeof steadyStateWrites>>; endToEnd: EndToEndRow[]; replyBytes: number; alertsPerFailover: number }): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
   const rows = results.scale
     .map((r) => `| ${r.clusters} | ${r.requests} | ${r.oursMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | **${r.speedup.toFixed(1)}×** | ${r.requestsPerSecond.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`)
@@ -220,7 +281,7 @@ loop in the poller, so the silent one delays nobody else.
 |---|---|---|---|
 | observations through the detector per second | ${results.detector.perSecond.toFixed(0)} | ${results.detector.baselinePerSecond.toFixed(0)} (structured copy of the observation) | ${results.detector.ratio.toFixed(2)} |
 | store writes per minute, one cluster polled every second, steady | ${results.writes.writesPerMinute.toFixed(2)} (${results.writes.writes} in ${results.writes.polls} polls) | 60 (a write per poll) | ${(60 / results.writes.writesPerMinute).toFixed(0)}× fewer |
-`;
+${endToEndMarkdown(results.endToEnd)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
 }
 
 async function main(): Promise<void> {
@@ -233,7 +294,14 @@ async function main(): Promise<void> {
   const silent = await silentMember();
   const detector = detectorThroughput();
   const writes = await steadyStateWrites();
-  const results = { scale, silent, detector, writes };
+  // The lab part needs `npm run setup`; `npm run bench -- --no-lab` skips it.
+  const withLab = !process.argv.includes('--no-lab');
+  if (withLab) process.stderr.write('end to end on the lab\n');
+  const e2e = withLab ? await endToEnd() : [];
+  const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
+  const replyBytes = Buffer.byteLength(JSON.stringify(recorded4.patroni_primary_running));
+  const alertsPerFailover = e2e.find((r) => r.mode === 'kill')?.alertsSent ?? 3;
+  const results = { scale, silent, detector, writes, endToEnd: e2e, replyBytes, alertsPerFailover };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`);
   const md = markdown(results);
