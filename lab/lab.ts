@@ -6,6 +6,7 @@ import { parseClusterView } from '../lambdas/adapters/patroni/parse.js';
 import type { ClusterView, ClusterViewMember } from '../lambdas/core/model.js';
 import { LabError, PortInUseError } from './errors.js';
 import {
+  commandLineMentions,
   isAlive,
   isPortFree,
   portHolder,
@@ -294,17 +295,19 @@ function postmasterPid(dataDir: string): number | undefined {
 /** Every PostgreSQL process of one member's data directory (postmaster and backends). */
 function postgresProcesses(dir: string, name: string): number[] {
   const pid = postmasterPid(memberPaths(dir, name).dataDir);
-  return pid === undefined ? [] : processTree(pid);
+  return pid === undefined || !commandLineMentions(pid, dir) ? [] : processTree(pid);
 }
 
 /** `failover lab down`: stops exactly what `up` recorded, removes its data, leaves no process or port behind. */
 export async function labDown(haproxyPort: number, report: Reporter = silent): Promise<void> {
   const state = readLabState(haproxyPort);
-  const patroniTrees = Object.values(state.patroniPids).filter(isAlive).flatMap((pid) => processTree(pid));
+  // Only processes that are still this lab's (their command line names its directory), then their children.
+  const ours = (pid: number) => pid > 0 && isAlive(pid) && commandLineMentions(pid, state.dir);
+  const patroniTrees = Object.values(state.patroniPids).filter(ours).flatMap((pid) => processTree(pid));
   const postgres = MEMBER_NAMES.flatMap((name) => postgresProcesses(state.dir, name));
   report(`stopping ${patroniTrees.length + postgres.length} Patroni/PostgreSQL processes`);
   await terminate([...new Set([...patroniTrees, ...postgres])], 15_000);
-  const infra = [state.haproxyPid, state.etcdPid].filter((pid) => pid > 0 && isAlive(pid));
+  const infra = [state.haproxyPid, state.etcdPid].filter(ours);
   await terminate(infra, 5_000);
   await waitFor('every lab port to be free', 10_000, 100, async () => {
     for (const port of allPorts(state.options.ports)) if (!(await isPortFree(port))) return undefined;

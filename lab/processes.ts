@@ -47,6 +47,18 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/**
+ * True when the process's command line mentions `needle` (the lab's directory). A recorded PID outlives its
+ * process: after a reboot or a crashed run it may belong to something else, which must never be killed.
+ */
+export function commandLineMentions(pid: number, needle: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+  } catch {
+    return false;
+  }
+}
+
 /** The PID and every descendant, read from /proc (no `ps` parsing). */
 export function processTree(rootPid: number): number[] {
   const children = new Map<number, number[]>();

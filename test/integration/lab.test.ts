@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labFailover, labRejoin, labStatus, type FailoverMode } from '../../lab/lab.js';
 import { isAlive, isPortFree } from '../../lab/processes.js';
 import { writeSucceeds, writesWorkWithin } from '../../lab/sql.js';
-import { labStateExists, readLabState } from '../../lab/state.js';
+import { labStateExists, readLabState, writeLabState } from '../../lab/state.js';
 import { allPorts, labDirectory, portsFromBase, type PatroniMajor } from '../../lab/topology.js';
 import { runFailover } from '../helpers/cli.js';
 import { freshLab, processesMentioning, testLabOptions } from '../helpers/lab.js';
@@ -102,6 +104,21 @@ describe('CLI: failover lab, bad input', () => {
     const result = await runFailover(['lab', 'failover', '--mode', 'reboot', '--base-port', '23100']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('unknown --mode "reboot": valid modes are stop, kill, switchover, failover, crash');
+  });
+
+  it('never kills a process that merely reuses a PID a stale lab recorded', async () => {
+    // Prepare: the state of a lab that died with the machine, whose PIDs now belong to someone else.
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const options = testLabOptions(4, 23300);
+    const dir = labDirectory(options.ports.haproxy);
+    mkdirSync(dir, { recursive: true });
+    writeLabState({ options, dir, etcdPid: bystander.pid!, haproxyPid: bystander.pid!, patroniPids: { pg_node1: bystander.pid! }, startedAt: new Date().toISOString() });
+    // Act
+    await labDown(options.ports.haproxy);
+    // Assess
+    expect(isAlive(bystander.pid!)).toBe(true);
+    expect(labStateExists(options.ports.haproxy)).toBe(false);
+    bystander.kill();
   });
 
   it('rejects timings that break Patroni\'s rule before starting anything', async () => {
