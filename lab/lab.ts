@@ -415,9 +415,21 @@ export async function labFailover(
   const { options, dir } = state;
   const http = new PatroniHttp({ timeoutMs: 3_000 });
   try {
-    const before = await readClusterView(options, http);
-    const leader = leaderOf(before);
-    if (!leader || leader.timeline === null) throw new LabError(`the lab has no running leader right now (${describeView(before)})`);
+    // Right after a previous failover the DCS can list the leader for a moment without its timeline: wait briefly.
+    let before: ClusterView | null = null;
+    const leader = await waitFor(
+      'a running leader with a timeline to fail over',
+      30_000,
+      250,
+      async () => {
+        before = await readClusterView(options, http);
+        const current = leaderOf(before);
+        return current && current.state === 'running' && current.timeline !== null ? current : undefined;
+      },
+      () => describeView(before),
+    ).catch((error: unknown) => {
+      throw new LabError(`the lab has no running leader right now: ${(error as Error).message}`);
+    });
     if (target !== undefined) memberIndex(target);
     const candidate = target ?? (mode === 'switchover' || mode === 'failover' ? await healthyCandidate(options, http) : undefined);
     const startTimeBefore = await postmasterStartTime(http, restUrl(options, memberIndex(leader.name), '/patroni'));
@@ -456,7 +468,7 @@ export async function labFailover(
       mode,
       oldLeader: leader.name,
       newLeader: after.name,
-      oldTimeline: leader.timeline,
+      oldTimeline: leader.timeline!,
       newTimeline: after.timeline!,
       injectedAt,
       writeRestoredAfterSeconds,

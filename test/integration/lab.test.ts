@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labFailover, labRejoin, labStatus, type FailoverMode } from '../../lab/lab.js';
-import { isAlive, isPortFree } from '../../lab/processes.js';
+import { isAlive, isPortFree, waitFor } from '../../lab/processes.js';
 import { writeSucceeds, writesWorkWithin } from '../../lab/sql.js';
 import { labStateExists, readLabState, writeLabState } from '../../lab/state.js';
 import { allPorts, labDirectory, portsFromBase, type PatroniMajor } from '../../lab/topology.js';
@@ -46,11 +46,18 @@ describe('Module: Patroni lab', () => {
     const modes: FailoverMode[] = ['stop', 'kill', 'switchover', 'failover', 'crash'];
     it.each(modes)(`fails the leader over with --mode %s (Patroni ${patroni})`, async (mode) => {
       // Prepare
-      const before = await labStatus(basePort);
-      const leaderTimeline = before.members.find((m) => m.role === 'leader')!.timeline;
-      const replica = before.members.find((m) => m.role !== 'leader' && m.timeline === leaderTimeline)!.name;
+      // A named candidate for `failover --to`: a replica on the leader's timeline (right after the previous mode
+      // the replicas may still be catching up).
+      const replica =
+        mode === 'failover'
+          ? await waitFor('a replica on the leader\'s timeline', 60_000, 500, async () => {
+              const status = await labStatus(basePort);
+              const leaderTimeline = status.members.find((m) => m.role === 'leader')?.timeline;
+              return status.members.find((m) => m.role !== 'leader' && m.timeline === leaderTimeline && ['running', 'streaming'].includes(m.state))?.name;
+            })
+          : undefined;
       // Act
-      const result = await labFailover(basePort, mode, mode === 'failover' ? replica : undefined);
+      const result = await labFailover(basePort, mode, replica);
       // Assess
       expect(result.newLeader).not.toBe(result.oldLeader);
       expect(result.newTimeline).toBeGreaterThan(result.oldTimeline);
