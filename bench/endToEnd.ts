@@ -2,7 +2,7 @@
 // in DynamoDB, to the alert leaving for SNS, to `write_verified`; the probe's restoredAt against an independent
 // writer; and the same detection with a poller at 15 s, the best anchor's default, in the same run.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { labDown, labFailover, labRejoin, readClusterView, type FailoverMode } from '../lab/lab.js';
+import { labDown, labFailover, labRejoin, readClusterView, watchForNewLeader, type FailoverMode } from '../lab/lab.js';
 import { waitFor } from '../lab/processes.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import type { EventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
@@ -85,18 +85,12 @@ export async function endToEnd(): Promise<EndToEndRow[]> {
       await sleep(16_000); // let the 15 s poller see the healthy cluster first
       const before = await readClusterView(options, http);
       const oldLeader = before!.members.find((m) => m.role === 'leader')!.name;
-      let firstSeen = 0;
-      let newLeader = '';
-      const watching = (async () => {
-        for (let i = 0; i < 1_200 && firstSeen === 0; i++) {
-          const leader = (await readClusterView(options, http).catch(() => null))?.members.find((m) => m.role === 'leader')?.name;
-          if (leader && leader !== oldLeader) [firstSeen, newLeader] = [Date.now(), leader];
-          else await sleep(100);
-        }
-      })();
+      const watching = watchForNewLeader(options, http, oldLeader, 1_200);
       const injectedAt = Date.now();
       const result = await labFailover(BASE, mode);
-      await watching;
+      const seen = await watching;
+      if (!seen) throw new Error(`/cluster never showed a new leader after ${mode}`);
+      const { at: firstSeen, leader: newLeader } = seen;
       const change = await waitFor('leader_changed', 60_000, 100, () => recorded.find((r) => r.event.type === 'leader_changed' && r.event.to === newLeader && r.at >= injectedAt));
       const verdict = await waitFor('write_verified', 120_000, 100, () => recorded.find((r) => r.event.type === 'write_verified' && r.at >= injectedAt));
       const alert = await waitFor('the alert', 30_000, 100, () => alerts.find((a) => a.eventId === change.event.id));

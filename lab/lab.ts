@@ -1,5 +1,6 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { parseClusterView } from '../lambdas/adapters/patroni/parse.js';
@@ -129,6 +130,50 @@ export async function readClusterView(options: LabOptions, http: PatroniHttp): P
   return null;
 }
 
+/**
+ * Polls `/cluster` until `pick` finds what it waits for; on time-out the error shows the last view seen.
+ * Every lab wait on the cluster's shape goes through here.
+ */
+async function waitForView<T>(
+  options: LabOptions,
+  http: PatroniHttp,
+  what: string,
+  timeoutMs: number,
+  intervalMs: number,
+  pick: (view: ClusterView | null) => T | undefined | Promise<T | undefined>,
+  hint = '',
+): Promise<T> {
+  let last: ClusterView | null = null;
+  return waitFor(
+    what,
+    timeoutMs,
+    intervalMs,
+    async () => {
+      last = await readClusterView(options, http);
+      return pick(last);
+    },
+    () => `${describeView(last)}${hint}`,
+  );
+}
+
+/**
+ * Reads `/cluster` every 100 ms (at most `maxPolls` times) and resolves with the first leader other than
+ * `oldLeader` and when it was seen, or null. Benchmarks and tests time the pipeline against it.
+ */
+export async function watchForNewLeader(
+  options: LabOptions,
+  http: PatroniHttp,
+  oldLeader: string,
+  maxPolls = 600,
+): Promise<{ at: number; leader: string } | null> {
+  for (let i = 0; i < maxPolls; i++) {
+    const leader = leaderOf(await readClusterView(options, http).catch(() => null))?.name;
+    if (leader && leader !== oldLeader) return { at: Date.now(), leader };
+    await sleep(100);
+  }
+  return null;
+}
+
 function leaderOf(view: ClusterView | null): ClusterViewMember | undefined {
   return view?.members.find((m) => m.role === 'leader');
 }
@@ -140,27 +185,19 @@ function describeView(view: ClusterView | null): string {
 
 /** Waits until a leader runs and both replicas stream from it: what `patronictl list` shows for a healthy cluster. */
 async function waitHealthy(options: LabOptions, http: PatroniHttp, timeoutMs: number): Promise<ClusterView> {
-  let last: ClusterView | null = null;
-  return waitFor(
-    'a leader with both replicas streaming',
-    timeoutMs,
-    500,
-    async () => {
-      last = await readClusterView(options, http);
-      const leader = leaderOf(last);
-      if (!last || !leader || leader.state !== 'running' || leader.timeline === null) return undefined;
-      const healthyReplicas = last.members.filter(
-        (m) => m.role !== 'leader' && (m.state === 'streaming' || m.state === 'running') && m.timeline === leader.timeline,
-      );
-      // Patroni 3.0.2 shows replicas as `running`; ask the leader's /patroni for real streaming connections.
-      const status = await http.getJson(`${leader.apiUrl ?? restUrl(options, 0, '/patroni')}`);
-      const streaming = status.ok
-        ? ((status.body as { replication?: { state?: string }[] }).replication ?? []).filter((r) => r.state === 'streaming')
-        : [];
-      return healthyReplicas.length === 2 && streaming.length === 2 ? last : undefined;
-    },
-    () => describeView(last),
-  );
+  return waitForView(options, http, 'a leader with both replicas streaming', timeoutMs, 500, async (view) => {
+    const leader = leaderOf(view);
+    if (!view || !leader || leader.state !== 'running' || leader.timeline === null) return undefined;
+    const healthyReplicas = view.members.filter(
+      (m) => m.role !== 'leader' && (m.state === 'streaming' || m.state === 'running') && m.timeline === leader.timeline,
+    );
+    // Patroni 3.0.2 shows replicas as `running`; ask the leader's /patroni for real streaming connections.
+    const status = await http.getJson(`${leader.apiUrl ?? restUrl(options, 0, '/patroni')}`);
+    const streaming = status.ok
+      ? ((status.body as { replication?: { state?: string }[] }).replication ?? []).filter((r) => r.state === 'streaming')
+      : [];
+    return healthyReplicas.length === 2 && streaming.length === 2 ? view : undefined;
+  });
 }
 
 /**
@@ -169,21 +206,13 @@ async function waitHealthy(options: LabOptions, http: PatroniHttp, timeoutMs: nu
  * 60 s for a fit one rather than asking Patroni for the impossible.
  */
 async function healthyCandidate(options: LabOptions, http: PatroniHttp): Promise<string> {
-  let last: ClusterView | null = null;
-  return waitFor(
-    'a replica streaming on the leader\'s timeline to hand over to',
-    60_000,
-    500,
-    async () => {
-      last = await readClusterView(options, http);
-      const leader = leaderOf(last);
-      const fit = (last?.members ?? [])
-        .filter((m) => m.role !== 'leader' && ['running', 'streaming'].includes(m.state) && m.timeline === leader?.timeline && m.lagBytes !== null)
-        .sort((a, b) => a.lagBytes! - b.lagBytes!);
-      return fit[0]?.name;
-    },
-    () => describeView(last),
-  );
+  return waitForView(options, http, "a replica streaming on the leader's timeline to hand over to", 60_000, 500, (view) => {
+    const leader = leaderOf(view);
+    const fit = (view?.members ?? [])
+      .filter((m) => m.role !== 'leader' && ['running', 'streaming'].includes(m.state) && m.timeline === leader?.timeline && m.lagBytes !== null)
+      .sort((a, b) => a.lagBytes! - b.lagBytes!);
+    return fit[0]?.name;
+  });
 }
 
 async function waitWritable(options: LabOptions, timeoutMs: number): Promise<number> {
@@ -249,10 +278,10 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
       state = { ...state, patroniPids: { ...patroniPids } };
       writeLabState(state);
       if (index === 0) {
-        await waitFor(`${name} to bootstrap and become leader`, 90_000, 500, async () => {
-          const leader = leaderOf(await readClusterView(options, http));
+        await waitForView(options, http, `${name} to bootstrap and become leader`, 90_000, 500, (view) => {
+          const leader = leaderOf(view);
           return leader?.name === name && leader.state === 'running' ? true : undefined;
-        }, () => `see ${memberPaths(dir, name).logFile}`);
+        }, `; see ${memberPaths(dir, name).logFile}`);
       }
     }
     report(`starting HAProxy on ${LAB_HOST}:${options.ports.haproxy} (stats on ${options.ports.haproxyStats})`);
@@ -416,45 +445,37 @@ export async function labFailover(
   const http = new PatroniHttp({ timeoutMs: 3_000 });
   try {
     // Right after a previous failover the DCS can list the leader for a moment without its timeline: wait briefly.
-    let before: ClusterView | null = null;
-    const leader = await waitFor(
-      'a running leader with a timeline to fail over',
-      30_000,
-      250,
-      async () => {
-        before = await readClusterView(options, http);
-        const current = leaderOf(before);
-        return current && current.state === 'running' && current.timeline !== null ? current : undefined;
-      },
-      () => describeView(before),
-    ).catch((error: unknown) => {
+    const leader = await waitForView(options, http, 'a running leader with a timeline to fail over', 30_000, 250, (view) => {
+      const current = leaderOf(view);
+      return current && current.state === 'running' && current.timeline !== null ? current : undefined;
+    }).catch((error: unknown) => {
       throw new LabError(`the lab has no running leader right now: ${(error as Error).message}`);
     });
     if (target !== undefined) memberIndex(target);
     const candidate = target ?? (mode === 'switchover' || mode === 'failover' ? await healthyCandidate(options, http) : undefined);
     const startTimeBefore = await postmasterStartTime(http, restUrl(options, memberIndex(leader.name), '/patroni'));
-    let lastView: ClusterView | null = before;
     report(`injecting ${mode} on leader ${leader.name} (timeline ${leader.timeline})`);
     const injectedAt = Date.now();
     await inject(state, mode, leader.name, candidate, http);
     // A new leader, or a higher timeline, ends every mode. A crash may also end with the same leader's
     // PostgreSQL restarted in place: Patroni >= 3.0.4 does that without a timeline bump (primary_start_timeout > 0).
-    const after = await waitFor(
+    const after = await waitForView(
+      options,
+      http,
       mode === 'crash'
         ? `${leader.name}'s PostgreSQL to restart, or a new leader`
         : `a new leader on a timeline above ${leader.timeline} after ${mode}`,
       Math.max(120_000, options.timings.ttl * 4_000),
       250,
-      async () => {
-        lastView = await readClusterView(options, http);
-        const next = leaderOf(lastView);
+      async (view) => {
+        const next = leaderOf(view);
         if (!next || next.state !== 'running' || next.timeline === null) return undefined;
         if (next.timeline > leader.timeline!) return next;
         if (mode !== 'crash' || next.name !== leader.name) return undefined;
         const startTime = await postmasterStartTime(http, restUrl(options, memberIndex(next.name), '/patroni'));
         return startTime !== null && startTime !== startTimeBefore ? next : undefined;
       },
-      () => `${describeView(lastView)}; see the members' patroni.log in ${dir}`,
+      `; see the members' patroni.log in ${dir}`,
     );
     await waitWritable(options, 120_000);
     const writeRestoredAfterSeconds = (Date.now() - injectedAt) / 1000;
@@ -537,10 +558,9 @@ export async function labSetPaused(haproxyPort: number, paused: boolean): Promis
       try {
         const reply = await http.send('PATCH', restUrl(options, i, '/config'), { pause: paused });
         if (reply.status === 200) {
-          await waitFor(`every member to report pause=${paused}`, 30_000, 250, async () => {
-            const view = await readClusterView(options, http);
-            return view && view.paused === paused ? true : undefined;
-          });
+          await waitForView(options, http, `every member to report pause=${paused}`, 30_000, 250, (view) =>
+            view && view.paused === paused ? true : undefined,
+          );
           return;
         }
         lastError = `HTTP ${reply.status}: ${reply.text.trim()}`;

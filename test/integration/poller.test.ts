@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, readClusterView, type FailoverMode } from '../../lab/lab.js';
+import { labDown, labFailover, labRejoin, readClusterView, watchForNewLeader, type FailoverMode } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
@@ -162,18 +162,11 @@ describe.each([
     const before = await readClusterView(options, http);
     const oldLeader = before!.members.find((m) => m.role === 'leader')!.name;
     // Act: our own /cluster poll every 100 ms notes when the new leader first shows.
-    let firstSeenAt = 0;
-    let newLeader = '';
-    const watching = (async () => {
-      for (let i = 0; i < 600 && firstSeenAt === 0; i++) {
-        const view = await readClusterView(options, http).catch(() => null);
-        const leader = view?.members.find((m) => m.role === 'leader')?.name;
-        if (leader && leader !== oldLeader) [firstSeenAt, newLeader] = [Date.now(), leader];
-        else await sleep(100);
-      }
-    })();
+    const watching = watchForNewLeader(options, http, oldLeader);
     await labFailover(basePort, 'switchover');
-    await watching;
+    const seen = await watching;
+    expect(seen, '/cluster showed a new leader').not.toBeNull();
+    const { at: firstSeenAt, leader: newLeader } = seen!;
     const line = await waitFor('the printed leader_changed', 10_000, 50, () =>
       printed.find((p) => p.event.type === 'leader_changed' && p.event.to === newLeader),
     );
