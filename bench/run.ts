@@ -6,6 +6,7 @@ import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { PatroniClient, type ClusterTarget } from '../lambdas/adapters/patroni/PatroniClient.js';
 import type { EventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
 import { detect } from '../lambdas/core/detector.js';
@@ -26,7 +27,12 @@ interface ScaleResult {
   speedup: number;
   requestsPerSecond: number;
   cpuMs: number;
+  /** CPU the simulated members spent serving our round: the other core's share of the machine. */
+  simulatorCpuMs: number;
   peakRssMb: number;
+  /** The same requests all at once with bare undici and with node:http (a new connection each): the transport's floor. */
+  bareUndiciMs: number;
+  nodeHttpMs: number;
 }
 
 async function startMembers(clusters: number, silentMembers = 0): Promise<ChildProcess> {
@@ -49,6 +55,45 @@ function stopMembers(child: ChildProcess): Promise<void> {
   });
 }
 
+/** CPU time the simulated members' process has used so far, in ms. */
+function simulatorCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (message: { cpu: NodeJS.CpuUsage }) => resolve((message.cpu.user + message.cpu.system) / 1000));
+    child.send('cpu');
+  });
+}
+
+function roundUrls(list: readonly ClusterTarget[]): string[] {
+  return list.flatMap((t) => [...t.members.map((m) => `${m}/patroni`), `${t.members[0]}/cluster`]);
+}
+
+/** Every request of a round at once, bare undici (no parsing, no timeouts, no checks): what our client adds to. */
+async function bareUndiciRound(list: readonly ClusterTarget[], dispatcher: Agent): Promise<void> {
+  await Promise.all(roundUrls(list).map(async (url) => (await request(url, { dispatcher })).body.text().catch(() => '')));
+}
+
+/** Every request of a round at once with node:http and no agent: the other HTTP client Node ships. */
+async function nodeHttpRound(list: readonly ClusterTarget[]): Promise<void> {
+  await Promise.all(roundUrls(list).map((url) => fetchWithNodeHttp(url)));
+}
+
+function fetchWithNodeHttp(url: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = get(url, { agent: false, timeout: 3_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', () => resolve());
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
 function targets(clusters: number): ClusterTarget[] {
   return Array.from({ length: clusters }, (_, c) => ({ name: `c${c}`, members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`) }));
 }
@@ -67,19 +112,7 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakM
 
 /** The naive poller: members one after another, a new connection for each request. */
 async function naiveRound(list: readonly ClusterTarget[]): Promise<void> {
-  const fetchOnce = (url: string) =>
-    new Promise<void>((resolve) => {
-      const req = get(url, { agent: false, timeout: 3_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
-      req.on('error', () => resolve());
-      req.on('timeout', () => req.destroy());
-    });
-  for (const target of list) {
-    for (const member of target.members) await fetchOnce(`${member}/patroni`);
-    await fetchOnce(`${target.members[0]}/cluster`);
-  }
+  for (const url of roundUrls(list)) await fetchWithNodeHttp(url);
 }
 
 async function pollScale(clusters: number): Promise<ScaleResult> {
@@ -89,14 +122,19 @@ async function pollScale(clusters: number): Promise<ScaleResult> {
     const client = new PatroniClient(Date.now, { timeoutMs: 3_000 });
     await Promise.all(list.map((t) => client.observe(t, null))); // warm-up
     const cpuBefore = process.cpuUsage();
+    const simulatorBefore = await simulatorCpu(child);
     const started = performance.now();
     const { peakMb } = await withPeakRss(() => Promise.all(list.map((t) => client.observe(t, null))));
     const oursMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    const simulatorCpuMs = (await simulatorCpu(child)) - simulatorBefore;
     await client.close();
-    const baselineStart = performance.now();
-    await naiveRound(list);
-    const baselineMs = performance.now() - baselineStart;
+    const baselineMs = await timed(() => naiveRound(list));
+    const dispatcher = new Agent();
+    await bareUndiciRound(list, dispatcher); // warm-up, as ours had
+    const bareUndiciMs = await timed(() => bareUndiciRound(list, dispatcher));
+    await dispatcher.close();
+    const nodeHttpMs = await timed(() => nodeHttpRound(list));
     const requests = clusters * 4;
     return {
       clusters,
@@ -106,7 +144,10 @@ async function pollScale(clusters: number): Promise<ScaleResult> {
       speedup: baselineMs / oursMs,
       requestsPerSecond: requests / (oursMs / 1000),
       cpuMs: (cpu.user + cpu.system) / 1000,
+      simulatorCpuMs,
       peakRssMb: peakMb,
+      bareUndiciMs,
+      nodeHttpMs,
     };
   } finally {
     await stopMembers(child);
@@ -242,7 +283,10 @@ ratio floors the 1 s poller's time at that 100 ms resolution.
 function markdown(results: { scale: ScaleResult[]; silent: Awaited<ReturnType<typeof silentMember>>; detector: ReturnType<typeof detectorThroughput>; writes: Awaited<ReturnType<typeof steadyStateWrites>>; endToEnd: EndToEndRow[]; replyBytes: number; alertsPerFailover: number }): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
   const rows = results.scale
-    .map((r) => `| ${r.clusters} | ${r.requests} | ${r.oursMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | **${r.speedup.toFixed(1)}×** | ${r.requestsPerSecond.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`)
+    .map((r) => `| ${r.clusters} | ${r.requests} | ${r.oursMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | **${r.speedup.toFixed(1)}×** | ${r.requestsPerSecond.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.simulatorCpuMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`)
+    .join('\n');
+  const floors = results.scale
+    .map((r) => `| ${r.clusters} | ${r.oursMs.toFixed(0)} | ${r.bareUndiciMs.toFixed(0)} | ${(r.oursMs / r.bareUndiciMs).toFixed(2)} | ${r.nodeHttpMs.toFixed(0)} | ${(r.bareUndiciMs / r.nodeHttpMs).toFixed(2)} |`)
     .join('\n');
   return `# Benchmarks
 
@@ -256,20 +300,32 @@ real Patroni 3.0.2 and 4.1.5 labs after ${LATENCY_MS} ms and closing the connect
 round reads \`/patroni\` of every member and \`/cluster\` once per cluster. Ours: \`PatroniClient\`, every cluster at once.
 Baseline: members one after another, a new connection each time.
 
-| clusters | requests | ours (ms) | baseline (ms) | speed-up | requests/s | CPU (ms) | peak RSS (MB) |
-|---|---|---|---|---|---|---|---|
+| clusters | requests | ours (ms) | baseline (ms) | speed-up | requests/s | CPU (ms) | simulator CPU (ms) | peak RSS (MB) |
+|---|---|---|---|---|---|---|---|---|
 ${rows}
 
+The transport's floor, same run: the same requests all at once with bare undici (no parsing, no timeout, no checks)
+and with node:http without an agent, each a new connection.
+
+| clusters | ours (ms) | bare undici (ms) | ours / bare undici | node:http (ms) | bare undici / node:http |
+|---|---|---|---|---|---|
+${floors}
+
 Targets: 1,000 clusters in at most 1 s a round on 2 cores, at least 20 times the baseline, peak memory under 256 MB.
-Where they are missed, what limits it (profiled with \`--cpu-prof\`, 1,000 clusters): the round is CPU-bound on one
-core, spread over connection set-up and tear-down (Patroni closes every connection, so each request is a new TCP
-connection: \`net\` connect/close, undici's per-origin pools and its "other side closed" errors, garbage collection);
-parsing with zod is about 2 % and the detector is not in the round. Disabling keep-alive (undici \`pipelining: 0\`)
-changed nothing. On AWS a poller serves \`aws.clustersPerPoller\` clusters (100 by default), so 1,000 clusters are ten
-functions of about 0.2 s a round each. Tried and dropped: bounding requests in flight (1,024 or 256 at once) made the
-1,000-cluster round 20-25 % slower and cut the peak memory by only about 2 %, so the memory is not the sockets in
-flight (about 110 MB of it is Node and the loaded modules; the rest grows with the 3,000 per-origin pools and the
-garbage of a CPU-bound round). Not yet done: spreading one process's round over both cores (worker threads).
+What limits the 1,000-cluster round (profiled with \`--cpu-prof\`): it is CPU-bound, spread over connection set-up and
+tear-down (Patroni closes every connection, so each request is a new TCP connection: \`net\` connect/close, undici's
+per-origin pools and parser, garbage collection); parsing with zod is about 2 % and the detector is not in the round.
+The floor table shows that at 1,000 clusters our client costs what bare undici costs for the same requests: what is
+left is the HTTP client's per-connection cost, and node:http (no agent) does the same round about 1.5 times faster.
+The guide names undici and the product keeps it (timeouts, body caps, TLS options and one pool per option set in one
+place); at the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`), the round is about 0.2-0.3 s, so
+1,000 clusters are ten functions well inside the target. The simulated members use the other core (the simulator
+CPU column), so spreading our round over worker threads could at best share out the same ~2 s of CPU between two
+busy cores on this machine: not built. Tried and dropped: disabling keep-alive (undici \`pipelining: 0\`, no change),
+bounding requests in flight (1,024 or 256 at once: 20-25 % slower, about 2 % less memory). The peak memory is not
+ours either: about 110 MB is Node and the loaded modules, the rest is garbage from thousands of short connections that
+V8 collects lazily in a CPU-bound round (bare undici in a process of its own, four rounds, peaked at 560-790 MB
+when we tried it by hand).
 
 One member of 100 clusters never answers: the round took ${results.silent.roundMs.toFixed(0)} ms with a ${results.silent.timeoutMs} ms timeout,
 and a healthy cluster's observation was ready after ${results.silent.healthyClusterMs.toFixed(0)} ms: each cluster runs its own

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface Options {
   readonly clusters: number;
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   }
   process.send?.({ ready: servers.length });
   process.on('message', (message) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
     if (message === 'stop') {
       for (const server of servers) server.close();
       process.exit(0);
@@ -76,4 +78,5 @@ async function main(): Promise<void> {
   });
 }
 
-await main();
+// Imported by the benchmark for `memberAddress`; serves only when forked as a process of its own.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
