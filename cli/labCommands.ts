@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { tlsFiles } from '../lab/tls.js';
 import { labDown, labFailover, labRejoin, labSetPaused, labStatus, labUp, parseFailoverMode, type LabStatus } from '../lab/lab.js';
 import { readLabState } from '../lab/state.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
@@ -70,8 +71,10 @@ export function registerLabCommands(program: Command): void {
     .option('--haproxy-inter <s>', "HAProxy's check interval", positiveNumber('--haproxy-inter'), GUIDE_TIMINGS.haproxyInterSeconds)
     .option('--primary-start-timeout <s>', 'seconds a crashed primary may take to restart before failover (0 = at once)', nonNegativeNumber('--primary-start-timeout'), GUIDE_TIMINGS.primaryStartTimeout)
     .option('--scope <name>', 'Patroni scope (cluster name)', 'denemek')
+    .option('--tls', "TLS (a CA made for the lab, in its tls/ directory) on the REST API, with basic auth on its unsafe endpoints, and on PostgreSQL")
     .action(async (opts) => {
       const options: LabOptions = {
+        tls: opts.tls === true,
         patroni: opts.patroni,
         scope: opts.scope,
         ports: opts.basePort === undefined ? GUIDE_PORTS : portsFromBase(opts.basePort),
@@ -79,6 +82,7 @@ export function registerLabCommands(program: Command): void {
       };
       const result = await labUp(options, progress);
       process.stdout.write(`lab up in ${result.seconds.toFixed(1)} s, leader ${result.leader}\n`);
+      if (options.tls) process.stdout.write(`CA: ${tlsFiles(result.state.dir).caCert}\n`);
     });
 
   lab

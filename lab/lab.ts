@@ -18,9 +18,10 @@ import {
   waitFor,
 } from './processes.js';
 import { labStateExists, readLabState, writeLabState, type LabState } from './state.js';
-import { haproxyConfig, LAB_HOST, patroniConfig, type MemberPaths } from './templates.js';
+import { haproxyConfig, LAB_CREDENTIALS, LAB_HOST, patroniConfig, type MemberPaths } from './templates.js';
 import { allPorts, labDirectory, MEMBER_NAMES, validateTimings, type LabOptions } from './topology.js';
-import { writeSucceeds } from './sql.js';
+import { createProbeRole, writeSucceeds } from './sql.js';
+import { makeLabCertificates, tlsFiles, type TlsFiles } from './tls.js';
 
 export type Reporter = (line: string) => void;
 const silent: Reporter = () => undefined;
@@ -100,19 +101,25 @@ function startPatroni(options: LabOptions, dir: string, name: string): number {
   });
 }
 
-function writeMemberFiles(options: LabOptions, dir: string): void {
+function writeMemberFiles(options: LabOptions, dir: string, tls: TlsFiles | null): void {
   const { uid, gid } = postgresIds();
   MEMBER_NAMES.forEach((name, index) => {
     const paths = memberPaths(dir, name);
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-    writeFileSync(paths.configFile, patroniConfig(options, index, paths), { mode: 0o600 });
+    writeFileSync(paths.configFile, patroniConfig(options, index, paths, tls), { mode: 0o600 });
     writeFileSync(paths.logFile, '');
     for (const file of [paths.dir, paths.configFile, paths.logFile]) chownSync(file, uid, gid);
   });
 }
 
 function restUrl(options: LabOptions, memberIndex: number, path: string): string {
-  return `http://${LAB_HOST}:${options.ports.restApi[memberIndex]}${path}`;
+  return `${options.tls ? 'https' : 'http'}://${LAB_HOST}:${options.ports.restApi[memberIndex]}${path}`;
+}
+
+/** The lab's own client of the REST API: trusts the lab's CA and sends basic auth when the lab runs with TLS. */
+export function labHttp(options: LabOptions, timeoutMs: number): PatroniHttp {
+  if (!options.tls) return new PatroniHttp({ timeoutMs });
+  return new PatroniHttp({ timeoutMs, caFile: tlsFiles(labDirectory(options.ports.haproxy)).caCert, basicAuth: LAB_CREDENTIALS.restApi });
 }
 
 function memberIndex(name: string): number {
@@ -257,14 +264,15 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
   const dir = labDirectory(options.ports.haproxy);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  writeMemberFiles(options, dir);
-  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(options));
+  const tls = options.tls ? makeLabCertificates(dir, postgresIds()) : null;
+  writeMemberFiles(options, dir, tls);
+  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(options, tls));
 
   report(`starting etcd on ${LAB_HOST}:${options.ports.etcdClient}`);
   const etcdPid = startEtcd(options, dir);
   let state: LabState = { options, dir, etcdPid, haproxyPid: 0, patroniPids: {}, startedAt: new Date().toISOString() };
   writeLabState(state);
-  const http = new PatroniHttp({ timeoutMs: 2_000 });
+  const http = labHttp(options, 2_000);
   try {
     await waitFor(`etcd on ${LAB_HOST}:${options.ports.etcdClient}`, 20_000, 200, async () => {
       const reply = await http.getJson(`http://${LAB_HOST}:${options.ports.etcdClient}/health`);
@@ -294,6 +302,7 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
     writeLabState(state);
     const view = await waitHealthy(options, http, 120_000);
     await waitWritable(options, 60_000);
+    await createProbeRole(options.ports.haproxy);
     const leader = leaderOf(view)!.name;
     await waitRoutedTo(options, leader);
     report(`lab is up: leader ${leader}, writes through ${LAB_HOST}:${options.ports.haproxy} work`);
@@ -387,7 +396,7 @@ async function haproxyServers(options: LabOptions): Promise<Map<string, string>>
 /** `failover lab status`: what `patronictl list` shows, plus where HAProxy routes. */
 export async function labStatus(haproxyPort: number): Promise<LabStatus> {
   const { options } = readLabState(haproxyPort);
-  const http = new PatroniHttp({ timeoutMs: 2_000 });
+  const http = labHttp(options, 2_000);
   try {
     const [view, servers] = await Promise.all([readClusterView(options, http), haproxyServers(options)]);
     const members = MEMBER_NAMES.map((name, i): MemberStatusRow => {
@@ -442,7 +451,7 @@ export async function labFailover(
 ): Promise<FailoverResult> {
   const state = readLabState(haproxyPort);
   const { options, dir } = state;
-  const http = new PatroniHttp({ timeoutMs: 3_000 });
+  const http = labHttp(options, 3_000);
   try {
     // Right after a previous failover the DCS can list the leader for a moment without its timeline: wait briefly.
     const leader = await waitForView(options, http, 'a running leader with a timeline to fail over', 30_000, 250, (view) => {
@@ -539,7 +548,7 @@ export async function labRejoin(haproxyPort: number, name: string, report: Repor
   const newPid = startPatroni(state.options, state.dir, name);
   writeLabState({ ...state, patroniPids: { ...state.patroniPids, [name]: newPid } });
   report(`started ${name} again (pid ${newPid}); waiting for it to stream`);
-  const http = new PatroniHttp({ timeoutMs: 2_000 });
+  const http = labHttp(state.options, 2_000);
   try {
     // Back means the whole cluster is healthy again: both replicas streaming from the leader on its timeline.
     await waitHealthy(state.options, http, 120_000);
@@ -551,7 +560,7 @@ export async function labRejoin(haproxyPort: number, name: string, report: Repor
 /** `failover lab pause|resume`: Patroni's maintenance mode, through `PATCH /config` on any member. */
 export async function labSetPaused(haproxyPort: number, paused: boolean): Promise<void> {
   const { options } = readLabState(haproxyPort);
-  const http = new PatroniHttp({ timeoutMs: 3_000 });
+  const http = labHttp(options, 3_000);
   try {
     let lastError = 'no member answered';
     for (let i = 0; i < MEMBER_NAMES.length; i++) {
@@ -569,6 +578,48 @@ export async function labSetPaused(haproxyPort: number, paused: boolean): Promis
       }
     }
     throw new LabError(`could not ${paused ? 'pause' : 'resume'} the cluster: ${lastError}`);
+  } finally {
+    await http.close();
+  }
+}
+
+/** Stops one member's Patroni gracefully (it stops its PostgreSQL first), as a reboot of that host does. */
+export async function labStopMember(haproxyPort: number, name: string): Promise<void> {
+  const state = readLabState(haproxyPort);
+  memberIndex(name);
+  const pid = state.patroniPids[name];
+  if (pid === undefined || !isAlive(pid)) throw new LabError(`${name}'s Patroni is not running`);
+  signal([pid], 'SIGTERM');
+  await waitFor(`Patroni of ${name} to stop`, 60_000, 100, () => (isAlive(pid) ? undefined : true));
+}
+
+/** Kills one member's PostgreSQL (every process) and leaves its Patroni running: a PostgreSQL-only crash. */
+export function labKillPostgres(haproxyPort: number, name: string): void {
+  const state = readLabState(haproxyPort);
+  memberIndex(name);
+  const victims = postgresProcesses(state.dir, name);
+  if (victims.length === 0) throw new LabError(`${name} has no PostgreSQL process to kill`);
+  signal(victims, 'SIGKILL');
+}
+
+/** Stops the lab's etcd: every Patroni loses the DCS, and a leader demotes itself after retry_timeout. */
+export async function labStopEtcd(haproxyPort: number): Promise<void> {
+  const state = readLabState(haproxyPort);
+  if (!isAlive(state.etcdPid)) throw new LabError('the lab\'s etcd is not running');
+  signal([state.etcdPid], 'SIGTERM');
+  await waitFor('etcd to stop', 30_000, 100, () => (isAlive(state.etcdPid) ? undefined : true));
+}
+
+/** Starts the lab's etcd again on its old data directory; returns once the whole cluster is healthy again. */
+export async function labStartEtcd(haproxyPort: number): Promise<void> {
+  const state = readLabState(haproxyPort);
+  if (isAlive(state.etcdPid)) throw new LabError(`the lab's etcd is already running (pid ${state.etcdPid})`);
+  const etcdPid = startEtcd(state.options, state.dir);
+  writeLabState({ ...state, etcdPid });
+  const http = labHttp(state.options, 2_000);
+  try {
+    await waitHealthy(state.options, http, 120_000);
+    await waitWritable(state.options, 60_000);
   } finally {
     await http.close();
   }

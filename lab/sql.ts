@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { LAB_CREDENTIALS, LAB_HOST } from './templates.js';
 
@@ -54,4 +56,16 @@ export async function writesWorkWithin(port: number, withinMs: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 250));
   } while (Date.now() < deadline);
   return false;
+}
+
+/** The probe role's script that operators run (lambdas/adapters/postgres/probe-role.sql), with psql's variable filled in. */
+export function probeRoleStatements(password: string): string[] {
+  const script = readFileSync(join(import.meta.dirname, '..', 'lambdas', 'adapters', 'postgres', 'probe-role.sql'), 'utf8');
+  const literal = `'${password.replace(/'/g, "''")}'`;
+  return [script.replace(/^--.*$/gm, '').replace(":'probe_password'", literal)];
+}
+
+/** Creates the write probe's least-privilege role on the lab, as operators do with the same script. */
+export async function createProbeRole(port: number): Promise<void> {
+  await runSql(port, probeRoleStatements(LAB_CREDENTIALS.probe.password));
 }

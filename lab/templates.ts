@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import type { TlsFiles } from './tls.js';
 import { MEMBER_NAMES, type LabOptions } from './topology.js';
 
 /**
@@ -9,6 +10,10 @@ export const LAB_CREDENTIALS = {
   superuser: { username: 'postgres', password: 'lab-superuser-secret' },
   replication: { username: 'replicator', password: 'lab-replication-secret' },
   rewind: { username: 'rewind_user', password: 'lab-rewind-secret' },
+  /** Basic auth on the REST API's unsafe endpoints (switchover, config), when the lab runs with TLS. */
+  restApi: { username: 'patroni', password: 'lab-restapi-secret' },
+  /** The write probe's own role: it may insert into and read its probe table, nothing else. */
+  probe: { username: 'failover_probe', password: 'lab-probe-secret' },
 } as const;
 
 export const LAB_HOST = '127.0.0.1';
@@ -20,7 +25,7 @@ export interface MemberPaths {
   readonly logFile: string;
 }
 
-export function patroniConfig(options: LabOptions, memberIndex: number, paths: MemberPaths): string {
+export function patroniConfig(options: LabOptions, memberIndex: number, paths: MemberPaths, tls: TlsFiles | null): string {
   const name = MEMBER_NAMES[memberIndex]!;
   const pgPort = options.ports.postgres[memberIndex]!;
   const restPort = options.ports.restApi[memberIndex]!;
@@ -28,7 +33,15 @@ export function patroniConfig(options: LabOptions, memberIndex: number, paths: M
   const config = {
     scope: options.scope,
     name,
-    restapi: { listen: `${LAB_HOST}:${restPort}`, connect_address: `${LAB_HOST}:${restPort}` },
+    restapi: {
+      listen: `${LAB_HOST}:${restPort}`,
+      connect_address: `${LAB_HOST}:${restPort}`,
+      ...(tls
+        ? { certfile: tls.serverCert, keyfile: tls.serverKey, cafile: tls.caCert, authentication: { ...LAB_CREDENTIALS.restApi } }
+        : {}),
+    },
+    // Patroni's own calls to the other members' REST API (and patronictl) trust the lab's CA.
+    ...(tls ? { ctl: { cacert: tls.caCert } } : {}),
     // etcd 3.4 ships with its v2 API off: the etcd3 section talks to the v3 gRPC gateway.
     etcd3: { hosts: [`${LAB_HOST}:${options.ports.etcdClient}`] },
     bootstrap: {
@@ -60,15 +73,20 @@ export function patroniConfig(options: LabOptions, memberIndex: number, paths: M
       data_dir: paths.dataDir,
       bin_dir: '/usr/lib/postgresql/15/bin',
       pgpass: `${paths.dir}/pgpass`,
-      authentication: LAB_CREDENTIALS,
+      authentication: { superuser: LAB_CREDENTIALS.superuser, replication: LAB_CREDENTIALS.replication, rewind: LAB_CREDENTIALS.rewind },
       parameters: {
         unix_socket_directories: paths.dir,
         shared_buffers: '16MB',
         max_connections: 50,
         listen_addresses: LAB_HOST,
+        ...(tls ? { ssl: 'on', ssl_cert_file: tls.serverCert, ssl_key_file: tls.serverKey, ssl_ca_file: tls.caCert } : {}),
       },
       pg_hba: [
         'local all all trust',
+        // The probe role over TLS only, when the lab has it: a probe with sslmode=disable is refused.
+        ...(tls
+          ? [`hostssl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 scram-sha-256`, `hostnossl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 reject`]
+          : []),
         `host replication ${LAB_CREDENTIALS.replication.username} ${LAB_HOST}/32 scram-sha-256`,
         `host all all ${LAB_HOST}/32 scram-sha-256`,
       ],
@@ -79,11 +97,13 @@ export function patroniConfig(options: LabOptions, memberIndex: number, paths: M
 }
 
 /** The guide's HAProxy: TCP on the VIP port, routed to whichever node answers 200 on Patroni's `/primary`. */
-export function haproxyConfig(options: LabOptions): string {
+export function haproxyConfig(options: LabOptions, tls: TlsFiles | null): string {
   const inter = options.timings.haproxyInterSeconds;
+  // With TLS on the REST API, the health check speaks HTTPS and verifies the members' certificate.
+  const checkTls = tls ? ` check-ssl verify required ca-file ${tls.caCert}` : '';
   const servers = MEMBER_NAMES.map(
     (name, i) =>
-      `    server ${name} ${LAB_HOST}:${options.ports.postgres[i]} maxconn 100 check port ${options.ports.restApi[i]}`,
+      `    server ${name} ${LAB_HOST}:${options.ports.postgres[i]} maxconn 100 check port ${options.ports.restApi[i]}${checkTls}`,
   );
   return [
     'global',

@@ -33,6 +33,11 @@ export interface LabOptions {
   readonly scope: string;
   readonly ports: LabPorts;
   readonly timings: LabTimings;
+  /**
+   * TLS on every member's REST API (with basic auth on its unsafe endpoints) and on PostgreSQL, signed by a CA
+   * made for the lab; the probe role may then log in over TLS only. @default false
+   */
+  readonly tls?: boolean;
 }
 
 /** The failover guide's layout: HAProxy on 5000, Patroni REST on 8008-8010, stats on 7000. */

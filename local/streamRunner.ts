@@ -16,10 +16,12 @@ export interface StreamRunnerOptions {
   readonly batchSize?: number;
   /** Pause between GetRecords calls on an idle shard. @default 200 */
   readonly pollMs?: number;
-  /** Redeliveries of a failing record before it is set aside (the on-failure destination). @default 5 */
+  /** Redeliveries of a failing record before it is set aside (the on-failure destination), as the mapping's retryAttempts. @default 10 */
   readonly maxRetries?: number;
-  /** First backoff between redeliveries, doubled each time. @default 500 */
+  /** First backoff between redeliveries, doubled each time up to maxRetryDelayMs: 10 retries span about 4 minutes. @default 500 */
   readonly retryDelayMs?: number;
+  /** @default 60000 */
+  readonly maxRetryDelayMs?: number;
 }
 
 /**
@@ -58,22 +60,46 @@ export class LocalStreamRunner {
     await this.running;
   }
 
+  /**
+   * Reads one shard until stopped. A failed read (the emulator unreachable, an expired iterator) is logged and
+   * retried from the last record handed over, with backoff up to 5 s: the reader never dies while the pipeline runs.
+   */
   private async readShard(streamArn: string, shardId: string, position: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
-    const first = await this.streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: position }));
-    let iterator = first.ShardIterator;
-    while (!this.stopped && iterator) {
-      const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
-      iterator = page.NextShardIterator;
-      const events = (page.Records ?? []).filter(isEventRecord).map((r) => r as unknown as DynamoDBRecord);
-      await this.deliver(events);
-      if ((page.Records ?? []).length === 0) await sleep(this.options.pollMs ?? 200);
+    let lastSequenceNumber: string | undefined;
+    let iterator: string | undefined;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        iterator ??= (
+          await this.streams.send(
+            new GetShardIteratorCommand(
+              lastSequenceNumber
+                ? { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: lastSequenceNumber }
+                : { StreamArn: streamArn, ShardId: shardId, ShardIteratorType: position },
+            ),
+          )
+        ).ShardIterator;
+        if (!iterator) return; // the shard is closed
+        const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+        iterator = page.NextShardIterator;
+        failures = 0;
+        const records = page.Records ?? [];
+        await this.deliver(records.filter(isEventRecord).map((r) => r as unknown as DynamoDBRecord));
+        lastSequenceNumber = records.at(-1)?.dynamodb?.SequenceNumber ?? lastSequenceNumber;
+        if (records.length === 0) await sleep(this.options.pollMs ?? 200);
+      } catch (error) {
+        failures++;
+        iterator = undefined;
+        this.log.warn('reading the stream failed; retrying', { shardId, failures, error: (error as Error).message });
+        await sleep(Math.min(5_000, 200 * 2 ** Math.min(failures, 5)));
+      }
     }
   }
 
   /** Hands records over in batches; on a failure, redelivers from the lowest failed record with backoff. */
   private async deliver(records: DynamoDBRecord[]): Promise<void> {
     const batchSize = this.options.batchSize ?? 10;
-    const maxRetries = this.options.maxRetries ?? 5;
+    const maxRetries = this.options.maxRetries ?? 10;
     let pending = records;
     let retries = 0;
     while (pending.length > 0) {
@@ -95,7 +121,7 @@ export class LocalStreamRunner {
       }
       retries++;
       pending = pending.slice(firstFailed);
-      await sleep((this.options.retryDelayMs ?? 500) * 2 ** (retries - 1));
+      await sleep(Math.min(this.options.maxRetryDelayMs ?? 60_000, (this.options.retryDelayMs ?? 500) * 2 ** (retries - 1)));
       if (this.stopped) return;
     }
   }

@@ -1,5 +1,6 @@
 import { describeEvent } from './describe.js';
 import type { ClusterEvent, EventType } from './events.js';
+import { POSTGRES_CRASH_STATES } from './model.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -25,9 +26,14 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   write_verified: 'info',
 };
 
-/** Null for audit-only events. A switchover is planned (info); any other leader change is not (warning). */
+/**
+ * Null for audit-only events. A switchover is planned (info); any other leader change is not (warning). The
+ * leader's PostgreSQL crashing is critical on its own: in maintenance mode Patroni does nothing about it, and
+ * otherwise it is the earliest sign of the failover to come.
+ */
 export function severityOf(event: ClusterEvent): Severity | null {
   if (event.type === 'leader_changed') return event.kind === 'switchover' ? 'info' : 'warning';
+  if (event.type === 'member_state_changed') return event.wasLeader && POSTGRES_CRASH_STATES.has(event.to) ? 'critical' : null;
   return SEVERITY[event.type] ?? null;
 }
 

@@ -9,6 +9,11 @@ export interface MemberMemory {
   readonly state: string | null;
   /** Reported another scope or system identifier: excluded from every cluster-level decision. */
   readonly foreign: boolean;
+  /**
+   * Its PostgreSQL crashed while it was primary, and it has not run since: a later hand-over of the lock is a
+   * failover even though its Patroni answers "demoted" as in a switchover. Absent in states written before.
+   */
+  readonly crashedAsPrimary?: boolean;
 }
 
 /**

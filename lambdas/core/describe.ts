@@ -26,7 +26,7 @@ export function describeEvent(event: ClusterEvent): string {
     case 'member_role_changed':
       return `${event.member}: role ${event.from} → ${event.to}`;
     case 'member_state_changed':
-      return `${event.member}: state ${event.from} → ${event.to}`;
+      return `${event.member}${event.wasLeader ? ' (leader)' : ''}: state ${event.from} → ${event.to}`;
     case 'member_unreachable':
       return `${event.member} unreachable (${event.status}): ${event.error}`;
     case 'member_reachable':

@@ -1,6 +1,6 @@
 import type { ClusterState, MemberMemory } from './clusterState.js';
 import { eventId, type ClusterEvent, type EventPayload, type LeaderChangeEvidence, type LeaderChangeKind } from './events.js';
-import type { ClusterView, HistoryEntry, MemberObservation, MemberReport, Observation } from './model.js';
+import { POSTGRES_CRASH_STATES, type ClusterView, type HistoryEntry, type MemberObservation, type MemberReport, type Observation } from './model.js';
 
 /** What the operator configured about a cluster's identity; unset fields are learnt from the first poll. */
 export interface IdentityExpectation {
@@ -216,14 +216,15 @@ function trackMembers(
     const name = nameOf(member, previous);
     const foreign = foreignUrls.has(member.url);
     if (member.status !== 'ok') {
-      members[member.url] = { name, status: member.status, role: before?.role ?? null, state: before?.state ?? null, foreign };
+      members[member.url] = { name, status: member.status, role: before?.role ?? null, state: before?.state ?? null, foreign, ...(before?.crashedAsPrimary ? { crashedAsPrimary: true } : {}) };
       if (before?.status === 'ok' && !foreign) {
         drafts.push({ type: 'member_unreachable', member: name, url: member.url, status: member.status, error: member.error, wasLeader: name === previous.leader });
       }
       continue;
     }
     const { role, state } = member.report;
-    members[member.url] = { name, status: 'ok', role, state, foreign };
+    const crashedAsPrimary = (role === 'primary' && POSTGRES_CRASH_STATES.has(state)) || (before?.crashedAsPrimary === true && state !== 'running' && state !== 'streaming');
+    members[member.url] = { name, status: 'ok', role, state, foreign, ...(crashedAsPrimary ? { crashedAsPrimary: true } : {}) };
     if (!before || foreign) continue;
     if (before.status !== 'ok') drafts.push({ type: 'member_reachable', member: name, url: member.url });
     const wasLeader = name === previous.leader;
@@ -385,7 +386,8 @@ export function classifyLeaderChange(
   }
   const before = previous.members[url];
   const { role, state } = now.report;
-  const crashedBefore = before?.role === 'primary' && before.state !== null && POSTGRES_DOWN_STATES.has(before.state);
+  const crashedBefore =
+    members[url]?.crashedAsPrimary === true || (before?.role === 'primary' && before.state !== null && POSTGRES_DOWN_STATES.has(before.state));
   if (role === 'primary' && POSTGRES_DOWN_STATES.has(state)) {
     return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader} reports primary/${state}` } };
   }
@@ -393,7 +395,7 @@ export function classifyLeaderChange(
     return { kind: 'failover', evidence: { cause: 'old_leader_still_primary', detail: `${oldLeader} still runs as a primary without the leader lock` } };
   }
   if (crashedBefore) {
-    return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader} was primary/${before!.state} before it lost the lock` } };
+    return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader}'s PostgreSQL went down while it was primary (last ${before?.role}/${before?.state}), before it lost the lock` } };
   }
   if (role === 'demoted' || role === 'replica' || state === 'stopping') {
     return { kind: 'switchover', evidence: { cause: 'old_leader_demoted', detail: `${oldLeader} handed over while its Patroni kept answering (${role}/${state})` } };

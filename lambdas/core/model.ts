@@ -19,6 +19,12 @@ export type ClusterRole = 'leader' | 'standby_leader' | 'sync_standby' | 'quorum
 /** How one member's `/patroni` read ended. Never an exception: the poller must keep going. */
 export type ReadFailure = 'unreachable' | 'timeout' | 'invalid_reply';
 
+/**
+ * PostgreSQL states Patroni reports when PostgreSQL died rather than being stopped on purpose (a switchover
+ * passes through `stopping` and `stopped`, never these).
+ */
+export const POSTGRES_CRASH_STATES: ReadonlySet<string> = new Set(['crashed', 'unknown', 'start failed', 'restart failed', 'stop failed']);
+
 /** `/patroni` of one member, normalised. */
 export interface MemberReport {
   readonly role: MemberRole;

@@ -49,17 +49,21 @@ export class Notifier {
   constructor(private readonly deps: NotifierDeps) {}
 
   async handle(event: ClusterEvent): Promise<void> {
-    const before = await this.deps.store.loadNotifierState(event.cluster);
-    let state = openIncidentIfNeeded(before, event);
+    let saved = await this.deps.store.loadNotifierState(event.cluster);
+    let state = openIncidentIfNeeded(saved, event);
     const incidentKey = incidentOf(state, event);
-    const alert = buildAlert(event);
-    if (alert) state = await this.deliver(alert, incidentKey, state);
     if (event.type === 'write_verified' || event.type === 'write_unavailable') state = this.closeProbe(state, event);
+    // The probe starts before any alert is sent, and that is saved at once: the outage is measured even while SNS
+    // or Slack are down, and a redelivery after a failed send does not start a second probe.
     if (this.shouldProbe(state, event)) {
       await this.deps.probes!.launch(event, incidentKey);
       state = { ...state, probeStartedAt: this.deps.clock() };
+      await this.deps.store.saveNotifierState(event.cluster, state);
+      saved = state;
     }
-    if (state !== before) await this.deps.store.saveNotifierState(event.cluster, state);
+    const alert = buildAlert(event);
+    if (alert) state = await this.deliver(alert, incidentKey, state);
+    if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
   }
 
   private async deliver(alert: Alert, incidentKey: string, state: NotifierState): Promise<NotifierState> {

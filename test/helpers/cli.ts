@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { captureLog } from './logCapture.js';
 
 export interface CliResult {
   readonly code: number;
@@ -14,6 +15,7 @@ export function runFailover(args: readonly string[], timeoutMs = 180_000, env: N
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      captureLog('cli', `${stdout}${stderr}`);
       resolve({ code, stdout, stderr });
     });
   });

@@ -13,6 +13,8 @@ import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emula
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { runFailover } from '../helpers/cli.js';
+import { capturedLog } from '../helpers/logCapture.js';
+import { TEST_SECRETS } from '../helpers/secrets.js';
 import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
@@ -45,7 +47,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     aws = await startLocalAws();
     const slackUrl = await slack.start();
     process.env.NOTIFIER_TEST_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
-    process.env.NOTIFIER_TEST_SLACK_TOKEN = 'xoxb-test-token';
+    process.env.NOTIFIER_TEST_SLACK_TOKEN = TEST_SECRETS.slackBotToken;
     // The pager's queue, subscribed to the alert topic before the pipeline starts.
     const sns = new SNSClient(awsClientConfig(aws));
     sqs = new SQSClient(awsClientConfig(aws));
@@ -70,7 +72,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     pipeline = await startLocalPipeline({
       config,
       aws: { clientConfig: awsClientConfig(aws), description: 'test emulator', ownedEmulator: null },
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m, ...e) => console.error(m, ...e) },
+      log: capturedLog('pipeline', (m, e) => console.error(m, ...e)),
       onRecorded: (event) => recorded.push(event),
       onAlert: (alert) => alerts.push(alert),
     });
@@ -158,6 +160,6 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     const verdicts = slack.requests.filter((r) => JSON.stringify(r.body).includes('write_verified') || JSON.stringify(r.body).includes('writes work again'));
     expect(verdicts.length).toBe(3);
     for (const verdict of verdicts) expect(verdict.body.thread_ts).toMatch(/^1700000000\.\d+$/);
-    expect(slack.requests.every((r) => r.headers.authorization === 'Bearer xoxb-test-token')).toBe(true);
+    expect(slack.requests.every((r) => r.headers.authorization === `Bearer ${TEST_SECRETS.slackBotToken}`)).toBe(true);
   });
 });

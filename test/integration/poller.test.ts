@@ -16,11 +16,12 @@ import { ClusterWatcher } from '../../lambdas/poller/ClusterWatcher.js';
 import { runPollLoop } from '../../lambdas/poller/runPoller.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { runFailover } from '../helpers/cli.js';
+import { capturedLog } from '../helpers/logCapture.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const quietLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string, ...e: unknown[]) => console.error('POLLER ERROR', m, JSON.stringify(e)) };
+const quietLog = capturedLog('pipeline-poller', (m, e) => console.error('POLLER ERROR', m, JSON.stringify(e)));
 
 function memberUrls(options: LabOptions): string[] {
   return options.ports.restApi.map((port) => `http://127.0.0.1:${port}`);

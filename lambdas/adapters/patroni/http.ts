@@ -130,7 +130,7 @@ function classifyError(error: unknown, url: string, timeoutMs: number): JsonRepl
     return {
       ok: false,
       failure: 'unreachable',
-      message: `${url}: TLS certificate rejected (${code}); check the cluster's tls.caFile and the certificate's host name`,
+      message: `${url}: TLS certificate rejected (${code}); check the cluster's patroni.caFile and the certificate's host name`,
     };
   }
   if (code === 'ECONNREFUSED') return { ok: false, failure: 'unreachable', message: `${url}: connection refused` };

@@ -62,7 +62,7 @@ export class PgWriteProber implements WriteProber {
       const row = result.rows[0];
       return { at, ok: true, servedBy: { address: row?.address ?? null, port: row?.port ?? null, timeline: row?.timeline ?? null } };
     } catch (error) {
-      return { at, ok: false, errorClass: classifyWriteError(error), message: (error as Error).message };
+      return { at, ok: false, errorClass: classifyWriteError(error), message: describeWriteError(error, target) };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -75,7 +75,7 @@ function connectionConfig(target: VipTarget): pg.ClientConfig {
       ? false
       : target.sslMode === 'require'
         ? { rejectUnauthorized: false }
-        : { rejectUnauthorized: true, ...(target.caFile ? { ca: readFileSync(target.caFile, 'utf8') } : {}), servername: target.host };
+        : { rejectUnauthorized: true, ...(target.caFile ? { ca: readFileSync(target.caFile, 'utf8') } : {}) };
   return {
     host: target.host,
     port: target.port,
@@ -100,6 +100,17 @@ async function ensureProbeTable(client: pg.Client): Promise<void> {
        cluster text NOT NULL,
        trigger_id text NOT NULL)`,
   );
+}
+
+const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|IP_MISMATCH/;
+
+/** The driver's message, except for a rejected certificate: that one says which setting to check. */
+function describeWriteError(error: unknown, target: VipTarget): string {
+  const err = error as { code?: string; message?: string };
+  if (TLS_ERROR.test(err.code ?? '')) {
+    return `TLS: the server certificate was rejected (${err.code}: ${err.message}); check the VIP's caFile and that the certificate names ${target.host}`;
+  }
+  return err.message ?? String(error);
 }
 
 /** SQLSTATEs and socket errors, by what they mean for a client during a failover. */

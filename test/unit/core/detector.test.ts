@@ -210,6 +210,27 @@ describe('Function: detect', () => {
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
     });
 
+    it('failover when the old leader crashed two polls earlier and was demoted before it lost the lock (seen on Patroni 4)', () => {
+      // Lab sequence after kill -9 of the leader's postmaster: primary/unknown, then demoted/stopped, then a new leader.
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(3_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(4_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+      );
+      expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
+    });
+
+    it('a crash is forgotten once the member runs again: its next hand-over is a switchover', () => {
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        healthy(3_000, 'pg_node1', 3),
+        observation(4_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+      );
+      expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
+    });
+
     it('failover with a split-brain warning when the old leader still runs as a primary', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),

@@ -31,6 +31,19 @@ describe('Function: severityOf', () => {
     expect(severityOf({ ...find(failoverEvents, 'leader_changed'), type: 'no_leader', lastLeader: 'a', since: 1 } as ClusterEvent)).toBe('critical');
   });
 
+  it('pages at once when the leader\'s PostgreSQL crashes (Patroni does nothing about it in maintenance mode), not for a planned stop', () => {
+    const crash = eventsOf(
+      healthy(1_000, 'pg_node1', 3, true),
+      observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null, paused: true }), replica('pg_node2', 3, { paused: true }), replica('pg_node3', 3, { paused: true })], view('pg_node1', 3, undefined, true)),
+    );
+    const down = find(crash, 'member_state_changed');
+    expect(down).toMatchObject({ member: 'pg_node1', from: 'running', to: 'unknown', wasLeader: true });
+    expect(severityOf(down)).toBe('critical');
+    expect(isWriteLossEvidence(down)).toBe(true);
+    expect(severityOf(find(switchoverEvents, 'member_state_changed'))).toBeNull();
+    expect(severityOf({ ...down, wasLeader: false } as ClusterEvent)).toBeNull();
+  });
+
   it('takes the old leader going away as evidence of lost writes, a replica going away not', () => {
     const unreachable = find(failoverEvents, 'member_unreachable');
     expect(isWriteLossEvidence(unreachable)).toBe(true);

@@ -1,0 +1,227 @@
+// The scenario suite's harness: a real Patroni lab, the moto emulator behind a proxy the suite can cut, the whole
+// local pipeline (poller, stream, notifier, probe) with an SQS pager and a Slack stand-in, and an independent
+// writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { labDown } from '../../lab/lab.js';
+import { waitFor } from '../../lab/processes.js';
+import { labStateExists } from '../../lab/state.js';
+import { LAB_CREDENTIALS } from '../../lab/templates.js';
+import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
+import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
+import { parseHistory } from '../../lambdas/adapters/patroni/parse.js';
+import type { DynamoEventStore } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { validateConfig, type PipelineConfig } from '../../lambdas/config/config.js';
+import type { Alert } from '../../lambdas/core/alerts.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import type { HistoryEntry } from '../../lambdas/core/model.js';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
+import { freshLab, testLabOptions } from '../helpers/lab.js';
+import { capturedLog } from '../helpers/logCapture.js';
+import { TEST_SECRETS } from '../helpers/secrets.js';
+import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
+import { CuttableProxy } from '../helpers/tcpProxy.js';
+
+export const CLUSTER = 'denemek';
+
+export interface ScenarioWindow {
+  readonly startedAt: number;
+  /** Every event the store holds for the cluster from the scenario's start, in order. */
+  readonly events: ClusterEvent[];
+  /** `/history` rows Patroni added during the scenario. */
+  readonly newHistory: HistoryEntry[];
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly expected: string;
+  readonly observed: string[];
+  readonly leaderChanges: number;
+  readonly historyRows: number;
+  readonly alerts: number;
+  readonly writerOutageSeconds: number | null;
+  readonly probeBoundsSeconds: readonly [number, number] | null;
+  readonly restoreErrorMs: number | null;
+  readonly seconds: number;
+  passed: boolean;
+}
+
+/** One event as a line of the scenario table: type and the fields that tell what happened. */
+export function describeEvent(event: ClusterEvent): string {
+  switch (event.type) {
+    case 'leader_changed':
+      return `leader_changed ${event.from}→${event.to} ${event.kind}${event.reconciled ? ' (reconciled)' : ''}`;
+    case 'timeline_changed':
+      return `timeline_changed ${event.from}→${event.to}`;
+    case 'member_role_changed':
+      return `member_role_changed ${event.member} ${event.from}→${event.to}`;
+    case 'member_state_changed':
+      return `member_state_changed ${event.member} ${event.from}→${event.to}`;
+    case 'member_unreachable':
+    case 'member_reachable':
+    case 'member_added':
+    case 'member_removed':
+      return `${event.type} ${event.member}`;
+    case 'identity_mismatch':
+      return `identity_mismatch ${event.field}`;
+    default:
+      return event.type;
+  }
+}
+
+export class ScenarioLab {
+  readonly options: LabOptions;
+  readonly alerts: Alert[] = [];
+  readonly writer: IndependentWriter;
+  readonly slack = new SlackStandIn();
+  readonly results: ScenarioResult[] = [];
+  private aws!: LocalAws;
+  private proxy!: CuttableProxy;
+  private pipeline: LocalPipeline | null = null;
+  private config!: PipelineConfig;
+  private sqs!: SQSClient;
+  private queueUrl!: string;
+  private readonly pagerMessages: Alert[] = [];
+  private readonly http = new PatroniHttp({ timeoutMs: 2_000 });
+
+  constructor(readonly patroni: PatroniMajor, readonly base: number) {
+    this.options = testLabOptions(patroni, base);
+    this.writer = new IndependentWriter(base);
+  }
+
+  get awsEndpoint(): string {
+    return this.aws.endpoint;
+  }
+
+  get proxyControl(): CuttableProxy {
+    return this.proxy;
+  }
+
+  get store(): DynamoEventStore {
+    return this.pipeline!.store;
+  }
+
+  pipelineConfig(): PipelineConfig {
+    return this.config;
+  }
+
+  /** The pipeline's AWS clients go through the proxy, so a scenario can take "AWS" away from the poller. */
+  clientConfig() {
+    return { ...awsClientConfig(this.aws), endpoint: this.proxyEndpoint };
+  }
+
+  private proxyEndpoint = '';
+
+  async start(): Promise<void> {
+    this.aws = await startLocalAws();
+    this.proxy = new CuttableProxy(Number(new URL(this.aws.endpoint).port));
+    this.proxyEndpoint = await this.proxy.start();
+    const slackUrl = await this.slack.start();
+    process.env.SCENARIO_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
+    process.env.SCENARIO_SLACK_TOKEN = TEST_SECRETS.scenarioSlackBotToken;
+    await this.subscribePager();
+    await freshLab(this.options);
+    this.config = validateConfig({
+      clusters: [
+        {
+          name: CLUSTER,
+          scope: this.options.scope,
+          members: this.options.ports.restApi.map((p) => `http://127.0.0.1:${p}`),
+          vip: { host: '127.0.0.1', port: this.base, database: 'postgres', user: 'postgres', passwordEnv: 'SCENARIO_PGPASSWORD' },
+        },
+      ],
+      poll: { intervalSeconds: 1 },
+      notify: { slack: { botTokenEnv: 'SCENARIO_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl }, probe: { deadlineSeconds: 90 } },
+      store: { tableName: `scenarios-${this.patroni}` },
+    });
+    await this.startPipeline();
+    this.writer.start(1_800);
+  }
+
+  private async subscribePager(): Promise<void> {
+    const sns = new SNSClient(awsClientConfig(this.aws));
+    this.sqs = new SQSClient(awsClientConfig(this.aws));
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
+    this.queueUrl = (await this.sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
+    const attributes = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }));
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn!, Attributes: { RawMessageDelivery: 'true' } }));
+  }
+
+  async startPipeline(): Promise<void> {
+    const startedAt = Date.now();
+    this.pipeline = await startLocalPipeline({
+      config: this.config,
+      aws: { clientConfig: this.clientConfig(), description: 'scenario emulator', ownedEmulator: null },
+      log: capturedLog(`pipeline-scenarios-${this.patroni}`),
+      onAlert: (alert) => this.alerts.push(alert),
+    });
+    // The poller has read the cluster once it has written its state (the first poll of a new table, or a heartbeat).
+    await waitFor('the poller to read the cluster', 20_000, 250, async () => ((await this.store.loadState(CLUSTER))?.observedAt ?? 0) >= startedAt || undefined);
+  }
+
+  async stopPipeline(): Promise<void> {
+    await this.pipeline?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.writer.stop();
+    await this.pipeline?.stop().catch(() => undefined);
+    if (labStateExists(this.base)) await labDown(this.base);
+    await this.http.close();
+    await this.slack.stop();
+    await this.proxy?.stop();
+    await this.aws?.stop();
+  }
+
+  async history(): Promise<HistoryEntry[]> {
+    for (const port of this.options.ports.restApi) {
+      const reply = await this.http.getJson(`http://127.0.0.1:${port}/history`).catch(() => null);
+      if (reply?.ok) return parseHistory(reply.body, `port ${port}`);
+    }
+    throw new Error('no member answered /history');
+  }
+
+  async events(since: number): Promise<ClusterEvent[]> {
+    const events: ClusterEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.pipeline!.store.listEvents(CLUSTER, { since, ...(cursor ? { cursor } : {}) });
+      events.push(...page.events);
+      cursor = page.cursor;
+    } while (cursor);
+    return events;
+  }
+
+  /** Runs `act`, then waits until `done` holds for the scenario's events and 3 s pass without a new event. */
+  async window(act: () => Promise<void>, done: (events: ClusterEvent[]) => boolean, timeoutMs = 150_000): Promise<ScenarioWindow> {
+    await sleep(1_500);
+    const historyBefore = await this.history();
+    const startedAt = Date.now();
+    await act();
+    const settled = await waitFor('the scenario to settle', timeoutMs, 500, async () => {
+      const events = await this.events(startedAt);
+      return done(events) ? events : undefined;
+    });
+    let events = settled;
+    for (let quiet = 0; quiet < 20; quiet++) {
+      await sleep(3_000);
+      const again = await this.events(startedAt);
+      if (again.length === events.length) break;
+      events = again;
+    }
+    const historyAfter = await this.history();
+    return { startedAt, events, newHistory: historyAfter.slice(historyBefore.length) };
+  }
+
+  /** Every SQS pager message so far (the queue is drained into memory). */
+  async pager(): Promise<Alert[]> {
+    for (let i = 0; i < 50; i++) {
+      const page = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (!page.Messages?.length) break;
+      this.pagerMessages.push(...page.Messages.map((m) => JSON.parse(m.Body!) as Alert));
+    }
+    return this.pagerMessages;
+  }
+}

@@ -1,0 +1,341 @@
+// The scenario suite (`npm run test:scenarios`): real failures of a real Patroni lab, faults in our own path,
+// on Patroni 3 and 4. Each scenario asserts the events it must leave in the audit trail, in order, cross-checks
+// every leader_changed against the rows Patroni added to /history, checks that every alert left exactly once,
+// and where writes were lost compares the probe's measurement with an independent writer. The results are
+// written to docs/scenarios.md.
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember, readClusterView } from '../../lab/lab.js';
+import { waitFor } from '../../lab/processes.js';
+import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
+import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
+import { severityOf } from '../../lambdas/core/alerts.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { freshLab } from '../helpers/lab.js';
+import { describeEvent, ScenarioLab, type ScenarioResult, type ScenarioWindow } from './harness.js';
+import { writeScenarioReport } from './report.js';
+
+type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
+
+/** The events a scenario is judged on, in order; member-level detail is shown but judged by each scenario. */
+const CLUSTER_LEVEL = new Set<ClusterEvent['type']>([
+  'leader_changed', 'timeline_changed', 'no_leader', 'leader_restored', 'split_brain', 'split_brain_resolved',
+  'cluster_paused', 'cluster_resumed', 'cluster_unreachable', 'cluster_reachable', 'identity_mismatch',
+  'write_verified', 'write_unavailable', 'canary_failed',
+]);
+
+const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);
+const has = (events: ClusterEvent[], type: ClusterEvent['type']) => events.some((e) => e.type === type);
+const leaderNow = async (lab: ScenarioLab): Promise<string> => {
+  const http = new PatroniHttp({ timeoutMs: 2_000 });
+  try {
+    const view = await readClusterView(lab.options, http);
+    const leader = view?.members.find((m) => m.role === 'leader');
+    if (!leader) throw new Error('the lab has no leader');
+    return leader.name;
+  } finally {
+    await http.close();
+  }
+};
+
+for (const patroni of [3, 4] as PatroniMajor[]) {
+  describe.sequential(`Patroni ${patroni}`, () => {
+    const lab = new ScenarioLab(patroni, patroni === 3 ? 31000 : 32000);
+
+    beforeAll(() => lab.start());
+    afterAll(async () => {
+      await lab.stop();
+      writeScenarioReport(patroni, lab.results);
+    });
+
+    /** Judges one scenario's window and records it in the report, passed or not. */
+    async function judge(name: string, expected: string, window: ScenarioWindow, started: number, check: (w: ScenarioWindow) => void): Promise<void> {
+      const leaderChanges = window.events.filter((e) => e.type === 'leader_changed');
+      const verified = window.events.find((e): e is WriteVerified => e.type === 'write_verified');
+      const outage = lab.writer.outageAfter(window.startedAt);
+      const result: ScenarioResult = {
+        name,
+        expected,
+        observed: window.events.map(describeEvent),
+        leaderChanges: leaderChanges.length,
+        historyRows: window.newHistory.length,
+        alerts: lab.alerts.filter((a) => window.events.some((e) => e.id === a.eventId)).length,
+        writerOutageSeconds: outage?.seconds ?? null,
+        probeBoundsSeconds: verified ? [verified.outage.downtimeMinMs / 1000, verified.outage.downtimeMaxMs / 1000] : null,
+        restoreErrorMs: verified && outage ? Date.parse(verified.restoredAt) - outage.end : null,
+        seconds: (Date.now() - started) / 1000,
+        passed: false,
+      };
+      lab.results.push(result);
+      const context = `${name} on Patroni ${patroni}: ${result.observed.join(' | ')}`;
+      // None doubled: one id per event, and at most one leader_changed per new timeline.
+      expect(new Set(window.events.map((e) => e.id)).size, context).toBe(window.events.length);
+      // None missed: one leader_changed per promotion Patroni recorded, to the member it names.
+      expect(leaderChanges.length, context).toBe(window.newHistory.length);
+      window.newHistory.forEach((row, i) => {
+        if (row.newLeader) expect((leaderChanges[i] as Extract<ClusterEvent, { type: 'leader_changed' }>).to, context).toBe(row.newLeader);
+      });
+      // Every event worth an alert left once, and nothing else did.
+      const alerted = window.events.filter((e) => severityOf(e) !== null).map((e) => e.id).sort();
+      const sent = lab.alerts.filter((a) => window.events.some((e) => e.id === a.eventId)).map((a) => a.eventId).sort();
+      expect(sent, context).toEqual(alerted);
+      if (verified && outage) {
+        // The writer's outage lies within the probe's bounds (the writer writes every 100 ms).
+        expect(outage.end - outage.start, context).toBeGreaterThanOrEqual(verified.outage.downtimeMinMs - 100);
+        expect(outage.end - outage.start, context).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + 100);
+      }
+      check(window);
+      result.passed = true;
+    }
+
+    async function scenario(name: string, expected: string, act: () => Promise<void>, done: (events: ClusterEvent[]) => boolean, check: (w: ScenarioWindow) => void): Promise<void> {
+      const started = Date.now();
+      const window = await lab.window(act, done);
+      await judge(name, expected, window, started, check);
+    }
+
+    it('switchover', async () => {
+      const leader = await leaderNow(lab);
+      await scenario(
+        'switchover',
+        'leader_changed (switchover), timeline_changed, write_verified',
+        async () => void (await labFailover(lab.base, 'switchover')),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d switchover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+        },
+      );
+    });
+
+    it('failover to a named member', async () => {
+      const leader = await leaderNow(lab);
+      const target = MEMBER_NAMES.filter((m) => m !== leader).at(-1)!;
+      await scenario(
+        'failover --to a named member',
+        `leader_changed to the named member, timeline_changed, write_verified`,
+        async () => void (await labFailover(lab.base, 'failover', target)),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→${target} `)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+        },
+      );
+    });
+
+    let stoppedLeader = '';
+    it('leader graceful stop', async () => {
+      stoppedLeader = await leaderNow(lab);
+      await scenario(
+        'leader graceful stop',
+        'leader_changed (failover), timeline_changed, write_verified; the old leader unreachable',
+        async () => void (await labFailover(lab.base, 'stop')),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([`member_unreachable ${stoppedLeader}`]);
+        },
+      );
+    });
+
+    it('the old leader rejoins', async () => {
+      await scenario(
+        'the old leader rejoins',
+        'member_reachable and its role back as a replica; no leader change, no probe',
+        () => labRejoin(lab.base, stoppedLeader),
+        (events) => events.some((e) => e.type === 'member_reachable'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([]);
+          expect(w.events.filter((e) => e.type === 'member_reachable').map(describeEvent)).toEqual([`member_reachable ${stoppedLeader}`]);
+        },
+      );
+    });
+
+    it('leader kill -9', async () => {
+      const leader = await leaderNow(lab);
+      await scenario(
+        'leader kill -9',
+        'leader_changed (failover) after the leader key expires, timeline_changed, write_verified',
+        async () => void (await labFailover(lab.base, 'kill')),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+        },
+      );
+      await labRejoin(lab.base, leader);
+    });
+
+    it('PostgreSQL-only crash on the leader', async () => {
+      const leader = await leaderNow(lab);
+      await scenario(
+        'PostgreSQL-only crash on the leader',
+        'leader_changed (failover), timeline_changed, write_verified (primary_start_timeout 0)',
+        async () => void (await labFailover(lab.base, 'crash')),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+        },
+      );
+      await labRejoin(lab.base, leader).catch(() => undefined);
+    });
+
+    it('a replica down and back', async () => {
+      const leader = await leaderNow(lab);
+      const replica = MEMBER_NAMES.find((m) => m !== leader)!;
+      await scenario(
+        'a replica down and back',
+        'member_unreachable then member_reachable for the replica; no leader change, no probe',
+        async () => {
+          await labStopMember(lab.base, replica);
+          await waitFor('member_unreachable', 30_000, 250, async () => (await lab.events(Date.now() - 60_000)).some((e) => e.type === 'member_unreachable') || undefined);
+          await labRejoin(lab.base, replica);
+        },
+        (events) => has(events, 'member_reachable'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([]);
+          expect(w.events.filter((e) => e.type === 'member_unreachable' || e.type === 'member_reachable').map(describeEvent)).toEqual([`member_unreachable ${replica}`, `member_reachable ${replica}`]);
+        },
+      );
+    });
+
+    it('maintenance mode, and the leader\'s PostgreSQL dies', async () => {
+      const leader = await leaderNow(lab);
+      await scenario(
+        'paused cluster, leader PostgreSQL dies',
+        'cluster_paused; the leader\'s PostgreSQL down is alerted and probed although Patroni does nothing; cluster_resumed; write_verified',
+        async () => {
+          await labSetPaused(lab.base, true);
+          labKillPostgres(lab.base, leader);
+          // Patroni stays quiet while paused: we must not. Let the poller see it, then hand back to Patroni.
+          await waitFor('the leader\'s PostgreSQL down in the trail', 30_000, 250, async () =>
+            (await lab.events(Date.now() - 60_000)).some((e) => e.type === 'member_state_changed' && e.member === leader && e.to !== 'running') || undefined);
+          await sleep(5_000);
+          await labSetPaused(lab.base, false);
+        },
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          const levels = clusterLevel(w.events);
+          expect(levels[0]).toBe('cluster_paused');
+          expect(levels).toContain('cluster_resumed');
+          expect(levels.at(-1)).toBe('write_verified');
+          const down = w.events.find((e) => e.type === 'member_state_changed' && e.member === leader && e.to !== 'running')!;
+          expect(severityOf(down)).not.toBeNull();
+          // Writes were lost while paused: the outage covers the seconds Patroni was told to do nothing.
+          const verified = w.events.find((e): e is WriteVerified => e.type === 'write_verified')!;
+          expect(verified.outage.downtimeMinMs).toBeGreaterThanOrEqual(5_000);
+        },
+      );
+      await waitFor('a healthy cluster', 120_000, 500, async () => (await leaderNow(lab).catch(() => undefined)) && true);
+    });
+
+    it('etcd down: the leader demotes itself', async () => {
+      await scenario(
+        'etcd down, then back',
+        'the leader\'s demotion seen (no_leader or its role), writes lost and probed; leader back; write_verified',
+        async () => {
+          await labStopEtcd(lab.base);
+          await waitFor('the leader to demote itself', 60_000, 250, async () =>
+            (await lab.events(Date.now() - 120_000)).some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary')) || undefined);
+          await labStartEtcd(lab.base);
+        },
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          const levels = clusterLevel(w.events);
+          expect(levels.at(-1)).toBe('write_verified');
+          expect(w.events.some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary'))).toBe(true);
+        },
+      );
+    });
+
+    it('two promotions between two polls (the poller was down)', async () => {
+      await scenario(
+        'two promotions between two polls',
+        'one reconciled leader_changed from /history, the live leader_changed, timeline_changed by 2',
+        async () => {
+          await lab.stopPipeline();
+          await labFailover(lab.base, 'switchover');
+          await labFailover(lab.base, 'switchover');
+          await lab.startPipeline();
+        },
+        (events) => has(events, 'timeline_changed'),
+        (w) => {
+          const levels = clusterLevel(w.events);
+          expect(levels.slice(0, 3)).toEqual([expect.stringMatching(/^leader_changed .* \(reconciled\)$/), expect.stringMatching(/^leader_changed (?!.*reconciled)/), expect.stringMatching(/^timeline_changed (\d+)→(\d+)$/)]);
+          const timeline = w.events.find((e) => e.type === 'timeline_changed') as Extract<ClusterEvent, { type: 'timeline_changed' }>;
+          expect(timeline.to - timeline.from).toBe(2);
+        },
+      );
+    });
+
+    it('AWS unreachable during a switchover', async () => {
+      let restoredAt = 0;
+      await scenario(
+        'AWS unreachable during a switchover',
+        'nothing recorded while the store is unreachable; the leader_changed recorded once on the next good poll',
+        async () => {
+          lab.proxyControl.cut();
+          await labFailover(lab.base, 'switchover');
+          await sleep(5_000);
+          restoredAt = Date.now();
+          lab.proxyControl.restore();
+        },
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          const changes = w.events.filter((e) => e.type === 'leader_changed');
+          expect(changes).toHaveLength(1);
+          expect(changes[0]!.observedAt).toBeGreaterThanOrEqual(restoredAt - 1_000);
+        },
+      );
+    });
+
+    it('the poller killed between observing and recording', async () => {
+      await scenario(
+        'poller killed between observing and recording',
+        'the killed poller recorded nothing; the next poller records the leader_changed once',
+        async () => {
+          await lab.stopPipeline();
+          const child = fork(join(import.meta.dirname, 'killablePoller.ts'), [JSON.stringify(lab.pipelineConfig()), JSON.stringify(lab.clientConfig())], {
+            execArgv: ['--import', 'tsx'],
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
+          const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+          await new Promise((resolve) => child.once('message', resolve));
+          await sleep(2_000);
+          await labFailover(lab.base, 'switchover');
+          const signal = await Promise.race([exited, sleep(30_000, 'still running')]);
+          if (signal !== 'SIGKILL') child.kill('SIGKILL');
+          expect(signal).toBe('SIGKILL');
+          await lab.startPipeline();
+        },
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(w.events.filter((e) => e.type === 'leader_changed')).toHaveLength(1);
+        },
+      );
+    });
+
+    it('the cluster re-bootstrapped (new system identifier)', async () => {
+      await scenario(
+        'cluster re-bootstrapped',
+        'cluster_unreachable while it is down, identity_mismatch (system_identifier) when it is back',
+        async () => {
+          await labDown(lab.base);
+          await freshLab(lab.options);
+        },
+        (events) => has(events, 'identity_mismatch'),
+        (w) => {
+          const levels = clusterLevel(w.events);
+          expect(levels).toContain('cluster_unreachable');
+          expect(levels).toContain('identity_mismatch system_identifier');
+        },
+      );
+    });
+
+    it('every alert reached the SQS pager exactly once', async () => {
+      await sleep(3_000);
+      const paged = (await lab.pager()).map((a) => a.eventId).sort();
+      expect(paged).toEqual(lab.alerts.map((a) => a.eventId).sort());
+      expect(new Set(lab.slack.eventIds()).size).toBe(lab.slack.eventIds().length);
+    });
+  });
+}

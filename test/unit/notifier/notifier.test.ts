@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../lambdas/adapters/dynamodb/EventStore.js';
+import { detect } from '../../../lambdas/core/detector.js';
+import type { ClusterEvent } from '../../../lambdas/core/events.js';
+import { Notifier, type Idempotent } from '../../../lambdas/notifier/Notifier.js';
+import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
+
+const first = detect(null, healthy(1_000, 'pg_node1', 3));
+const failover = detect(first.state, observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));
+const leaderChanged = failover.events.find((e) => e.type === 'leader_changed')!;
+
+/** An in-memory notifier state and idempotency store, as DynamoDB keeps them between deliveries. */
+function fakes() {
+  const states = new Map<string, NotifierState>();
+  const done = new Map<string, unknown>();
+  const idempotent: Idempotent = async (key, fn) => {
+    if (done.has(key)) return done.get(key) as never;
+    const value = await fn();
+    done.set(key, value);
+    return value;
+  };
+  const store = {
+    recordEvent: async () => true,
+    loadNotifierState: async (cluster: string) => states.get(cluster) ?? EMPTY_NOTIFIER_STATE,
+    saveNotifierState: async (cluster: string, state: NotifierState) => void states.set(cluster, state),
+  };
+  return { store, idempotent };
+}
+
+describe('Class: Notifier', () => {
+  it('starts the write probe even while SNS fails, and only once over the redeliveries', async () => {
+    // Prepare: SNS fails twice, then works.
+    const { store, idempotent } = fakes();
+    let snsFailures = 2;
+    const published: string[] = [];
+    const launched: ClusterEvent[] = [];
+    const notifier = new Notifier({
+      store,
+      channels: {
+        sns: {
+          publish: async (alert) => {
+            if (snsFailures-- > 0) throw new Error('SNS: Service Unavailable');
+            published.push(alert.eventId);
+            return 'message-id';
+          },
+        },
+      },
+      idempotent,
+      probes: { launch: async (trigger) => void launched.push(trigger) },
+      clock: () => 3_000,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    // Act: the stream delivers the record until the handler succeeds.
+    const outcomes: string[] = [];
+    const probesAfterEachDelivery: number[] = [];
+    for (let delivery = 0; delivery < 3; delivery++) {
+      outcomes.push(await notifier.handle(leaderChanged).then(() => 'ok', (error: Error) => error.message));
+      probesAfterEachDelivery.push(launched.length);
+    }
+    // Assess
+    expect(outcomes).toEqual(['SNS: Service Unavailable', 'SNS: Service Unavailable', 'ok']);
+    expect(probesAfterEachDelivery).toEqual([1, 1, 1]);
+    expect(launched.map((e) => e.id)).toEqual([leaderChanged.id]);
+    expect(published).toEqual([leaderChanged.id]);
+  });
+});
