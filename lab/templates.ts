@@ -97,7 +97,7 @@ export function patroniConfig(options: LabOptions, memberIndex: number, paths: M
 }
 
 /** The guide's HAProxy: TCP on the VIP port, routed to whichever node answers 200 on Patroni's `/primary`. */
-export function haproxyConfig(options: LabOptions, tls: TlsFiles | null): string {
+export function haproxyConfig(options: LabOptions, tls: TlsFiles | null, bindAddress: string = LAB_HOST): string {
   const inter = options.timings.haproxyInterSeconds;
   // With TLS on the REST API, the health check speaks HTTPS and verifies the members' certificate.
   const checkTls = tls ? ` check-ssl verify required ca-file ${tls.caCert}` : '';
@@ -121,7 +121,7 @@ export function haproxyConfig(options: LabOptions, tls: TlsFiles | null): string
     '    stats enable',
     '    stats uri /',
     'listen postgres',
-    `    bind ${LAB_HOST}:${options.ports.haproxy}`,
+    `    bind ${bindAddress}:${options.ports.haproxy}`,
     '    option httpchk OPTIONS /primary',
     '    http-check expect status 200',
     `    default-server inter ${inter}s fall 3 rise 2 on-marked-down shutdown-sessions`,

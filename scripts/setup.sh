@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 # FAILOVER_SETUP_PACKAGES replaces the list (the tests use it to check the messages for what is missing).
-read -r -a DEBIAN_PACKAGES <<< "${FAILOVER_SETUP_PACKAGES:-patroni etcd-server haproxy postgresql-15 python3-venv iproute2 procps}"
+read -r -a DEBIAN_PACKAGES <<< "${FAILOVER_SETUP_PACKAGES:-patroni etcd-server haproxy postgresql-15 keepalived openssl python3-venv iproute2 procps}"
 
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -31,7 +31,7 @@ install_debian_packages() {
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
   # Debian may start the packaged services where an init system runs; the lab starts its own on other ports.
-  for svc in etcd haproxy patroni postgresql; do
+  for svc in etcd haproxy keepalived patroni postgresql; do
     if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$svc" >/dev/null 2>&1 || true
     fi

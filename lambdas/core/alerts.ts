@@ -51,6 +51,9 @@ export function isWriteLossEvidence(event: ClusterEvent): boolean {
       return event.wasLeader;
     case 'member_state_changed':
       return event.wasLeader && event.to !== 'running';
+    case 'member_role_changed':
+      // The leader demoting itself (an etcd outage): writes stop before any no_leader or new leader shows.
+      return event.wasLeader && event.from === 'primary';
     default:
       return false;
   }

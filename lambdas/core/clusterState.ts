@@ -24,6 +24,8 @@ export interface ClusterState {
   readonly cluster: string;
   /** Incremented by every write of the state; events of that write carry it in their ids. */
   readonly version: number;
+  /** When the last poll round started (absent in states written before it was kept): see Observation.startedAt. */
+  readonly observedFrom?: number;
   /** Epoch ms of the last observation applied. */
   readonly observedAt: number;
   readonly scope: string | null;

@@ -78,7 +78,7 @@ export function detect(
   const identity = resolveIdentity(previous, observation, expectation, drafts);
   const members = trackMembers(previous, observation, identity.foreignUrls, drafts);
   const reachable = observation.members.some((m) => m.status === 'ok' && !identity.foreignUrls.has(m.url));
-  let next: ClusterState = { ...previous, ...identity.state, members, observedAt: observation.observedAt, reachable };
+  let next: ClusterState = { ...previous, ...identity.state, members, observedAt: observation.observedAt, observedFrom: observation.startedAt ?? observation.observedAt, reachable };
   if (previous.reachable && !reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
   if (!previous.reachable && reachable) drafts.push({ type: 'cluster_reachable' });
   if (reachable) {
@@ -103,6 +103,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
     cluster: observation.cluster,
     version: 0,
     observedAt: observation.observedAt,
+    observedFrom: observation.startedAt ?? observation.observedAt,
     scope,
     systemIdentifier,
     reachable: true,
@@ -142,7 +143,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
   drafts.unshift({ type: 'watch_started', leader: leader ?? null, timeline, members: Object.values(members).map((m) => m.name) });
   if (!reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
   if (state.paused) drafts.push({ type: 'cluster_paused' });
-  const events = stamp(drafts, { ...state, version: 0, observedAt: Number.NaN }, observation);
+  const events = stamp(drafts, { ...state, version: 0, observedAt: Number.NaN, observedFrom: Number.NaN }, observation);
   return { state: { ...state, version: 1 }, events, stateChanged: true };
 }
 
@@ -521,13 +522,14 @@ function mostCommon(values: readonly (string | null)[]): string | null {
 }
 
 /** Turns drafts into events with ids from the version this detection writes. */
-function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt'>, observation: Observation): ClusterEvent[] {
+function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt' | 'observedFrom'>, observation: Observation): ClusterEvent[] {
   const version = previous.version + 1;
+  const previousFrom = previous.observedFrom ?? previous.observedAt;
   return drafts.map(({ happenedAt, reconciled, ...payload }, index) => ({
     id: eventId(observation.cluster, version, index),
     cluster: observation.cluster,
     observedAt: observation.observedAt,
-    previousObservedAt: Number.isNaN(previous.observedAt) ? null : previous.observedAt,
+    previousObservedAt: Number.isNaN(previousFrom) ? null : previousFrom,
     happenedAt: happenedAt ?? null,
     reconciled: reconciled ?? false,
     ...payload,

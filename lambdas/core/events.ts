@@ -26,7 +26,10 @@ export interface EventEnvelope {
   readonly cluster: string;
   /** Epoch ms of the poll that saw it. */
   readonly observedAt: number;
-  /** Epoch ms of the poll before it: the change happened between the two (null on the first poll). */
+  /**
+   * Epoch ms when the poll before it started: the change happened after this and before `observedAt` (null on the
+   * first poll).
+   */
   readonly previousObservedAt: number | null;
   /** Patroni's own ISO-8601 timestamp of the change, where it gives one. */
   readonly happenedAt: string | null;

@@ -90,6 +90,11 @@ export interface Observation {
   readonly cluster: string;
   /** When the poll round completed, epoch ms. The detector never reads a clock: time arrives as data. */
   readonly observedAt: number;
+  /**
+   * When the round's first request left, epoch ms. The replies describe the cluster somewhere between this and
+   * `observedAt` (seconds apart when a member is slow), so "last seen healthy" must use this one.
+   */
+  readonly startedAt?: number;
   readonly members: readonly MemberObservation[];
   /** `/cluster` from the first member that answered; null when none did. */
   readonly view: ClusterView | null;

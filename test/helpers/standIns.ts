@@ -7,6 +7,8 @@ export class SlackStandIn {
   readonly requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
   /** Status codes to answer with, in order, before answering 200 (e.g. [429, 500]). */
   failures: number[] = [];
+  /** Until this epoch ms, every request gets 503, as during a Slack outage. */
+  unavailableUntil = 0;
   private server: Server | null = null;
   private counter = 0;
 
@@ -15,7 +17,7 @@ export class SlackStandIn {
       let raw = '';
       req.on('data', (chunk) => (raw += chunk));
       req.on('end', () => {
-        const status = this.failures.shift();
+        const status = Date.now() < this.unavailableUntil ? 503 : this.failures.shift();
         if (status) {
           res.writeHead(status, status === 429 ? { 'retry-after': '1' } : {});
           res.end(status === 429 ? 'rate_limited' : 'internal_error');

@@ -3,7 +3,7 @@
 // writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, DeleteTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
@@ -32,6 +32,10 @@ export interface ScenarioWindow {
   readonly events: ClusterEvent[];
   /** `/history` rows Patroni added during the scenario. */
   readonly newHistory: HistoryEntry[];
+  /** False when the scenario's end condition did not hold before its time limit. */
+  readonly settled: boolean;
+  /** The leader `/history` named last before the scenario (null on a fresh cluster). */
+  readonly leaderBefore: string | null;
 }
 
 export interface ScenarioResult {
@@ -113,6 +117,7 @@ export class ScenarioLab {
   }
 
   private proxyEndpoint = '';
+  private initialLeader: string | null = null;
 
   async start(): Promise<void> {
     this.aws = await startLocalAws();
@@ -138,6 +143,18 @@ export class ScenarioLab {
     });
     await this.startPipeline();
     this.writer.start(1_800);
+  }
+
+  /** An SNS outage as the notifier sees it: the alert topic is gone, so every publish fails. */
+  async breakSns(): Promise<void> {
+    const sns = new SNSClient(awsClientConfig(this.aws));
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
+    await sns.send(new DeleteTopicCommand({ TopicArn: topicArn }));
+  }
+
+  /** The topic back under the same ARN, with the pager subscribed again. */
+  async repairSns(): Promise<void> {
+    await this.subscribePager();
   }
 
   private async subscribePager(): Promise<void> {
@@ -194,25 +211,30 @@ export class ScenarioLab {
     return events;
   }
 
-  /** Runs `act`, then waits until `done` holds for the scenario's events and 3 s pass without a new event. */
+  /**
+   * Runs `act`, then waits until `done` holds for the scenario's events and 3 s pass without a new event. A
+   * scenario that does not settle in time returns what it left, marked unsettled, so the report shows it.
+   */
   async window(act: () => Promise<void>, done: (events: ClusterEvent[]) => boolean, timeoutMs = 150_000): Promise<ScenarioWindow> {
     await sleep(1_500);
     const historyBefore = await this.history();
+    this.initialLeader = (await this.store.loadState(CLUSTER))?.leader ?? null;
     const startedAt = Date.now();
     await act();
-    const settled = await waitFor('the scenario to settle', timeoutMs, 500, async () => {
-      const events = await this.events(startedAt);
-      return done(events) ? events : undefined;
-    });
-    let events = settled;
-    for (let quiet = 0; quiet < 20; quiet++) {
+    let events: ClusterEvent[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !done((events = await this.events(startedAt)))) await sleep(500);
+    const settled = done(events);
+    for (let quiet = 0; settled && quiet < 20; quiet++) {
       await sleep(3_000);
       const again = await this.events(startedAt);
       if (again.length === events.length) break;
       events = again;
     }
-    const historyAfter = await this.history();
-    return { startedAt, events, newHistory: historyAfter.slice(historyBefore.length) };
+    const historyAfter = await this.history().catch(() => historyBefore);
+    // A re-bootstrapped cluster starts a new /history: every row in it is new.
+    const newHistory = historyAfter.length >= historyBefore.length ? historyAfter.slice(historyBefore.length) : historyAfter;
+    return { startedAt, events, newHistory, settled, leaderBefore: this.initialLeader };
   }
 
   /** Every SQS pager message so far (the queue is drained into memory). */

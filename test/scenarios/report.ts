@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { PatroniMajor } from '../../lab/topology.js';
 import type { ScenarioResult } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS = join(import.meta.dirname, 'results');
 
 interface VersionRun {
-  readonly patroni: PatroniMajor;
+  /** Which lab: "Patroni 3", "Patroni 4", "Patroni 4, VIP". */
+  readonly lab: string;
   readonly finishedAt: string;
   readonly results: ScenarioResult[];
 }
@@ -19,20 +19,20 @@ function row(run: VersionRun, r: ScenarioResult): string {
   const bounds = r.probeBoundsSeconds ? `[${r.probeBoundsSeconds[0].toFixed(2)}, ${r.probeBoundsSeconds[1].toFixed(2)}] s` : '–';
   const restore = r.restoreErrorMs === null ? '–' : `${r.restoreErrorMs > 0 ? '+' : ''}${r.restoreErrorMs} ms`;
   const observed = r.observed.map((e) => `\`${e}\``).join('<br>');
-  return `| ${run.patroni} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${r.passed ? 'pass' : '**FAIL**'} |`;
+  return `| ${run.lab} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${r.passed ? 'pass' : '**FAIL**'} |`;
 }
 
-/** Saves one Patroni version's results and regenerates docs/scenarios.md from every version's last run. */
-export function writeScenarioReport(patroni: PatroniMajor, results: ScenarioResult[]): void {
+/** Saves one lab's results (`file` names it) and regenerates docs/scenarios.md from every lab's last run. */
+export function writeScenarioReport(file: string, lab: string, results: ScenarioResult[]): void {
   mkdirSync(RESULTS, { recursive: true });
-  const run: VersionRun = { patroni, finishedAt: new Date().toISOString(), results };
-  writeFileSync(join(RESULTS, `patroni-${patroni}.json`), `${JSON.stringify(run, null, 2)}\n`);
-  const runs = ([3, 4] as const)
-    .map((major) => join(RESULTS, `patroni-${major}.json`))
-    .filter((file) => existsSync(file))
-    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as VersionRun);
+  const run: VersionRun = { lab, finishedAt: new Date().toISOString(), results };
+  writeFileSync(join(RESULTS, `${file}.json`), `${JSON.stringify(run, null, 2)}\n`);
+  const runs = readdirSync(RESULTS)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(join(RESULTS, name), 'utf8')) as VersionRun);
   const rows = runs.flatMap((r) => r.results.map((result) => row(r, result))).join('\n');
-  const when = runs.map((r) => `Patroni ${r.patroni}: ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ');
+  const when = runs.map((r) => `${r.lab}: ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ');
   writeFileSync(
     join(ROOT, 'docs', 'scenarios.md'),
     `# Failure scenarios
@@ -47,7 +47,7 @@ every event it left in the audit trail, in order; leader_changed events against 
 (none missed, none doubled); alerts sent (each exactly once, checked against the SQS pager); the independent writer's
 outage; the probe's bounds on the outage; \`write_verified.restoredAt\` minus the writer's first good write.
 
-| Patroni | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | result |
+| lab | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | result |
 |---|---|---|---|---|---|---|---|---|---|
 ${rows}
 `,

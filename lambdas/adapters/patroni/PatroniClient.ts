@@ -43,16 +43,13 @@ export class PatroniClient implements ClusterObserver {
 
   async observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation> {
     const http = this.httpFor(target);
+    const startedAt = this.clock();
     // `/cluster` from the first member is read alongside the `/patroni` reads so that a healthy poll is one round trip.
     const [members, firstView] = await Promise.all([
       Promise.all(target.members.map((url) => readMember(http, url))),
       readView(http, target.members[0]!),
     ]);
-    let view = firstView;
-    for (const member of members) {
-      if (view.view || member.url === target.members[0]) continue;
-      if (member.status === 'ok') view = await readView(http, member.url);
-    }
+    const view = firstView.view ? firstView : await fallbackView(http, members, target.members[0]!, firstView);
     const named = nameMembers(members, view.view);
     const timeline = highestTimeline(view.view, named);
     const history =
@@ -62,6 +59,7 @@ export class PatroniClient implements ClusterObserver {
     return {
       cluster: target.name,
       observedAt: this.clock(),
+      startedAt,
       members: named,
       view: view.view,
       viewError: view.error,
@@ -90,6 +88,19 @@ export class PatroniClient implements ClusterObserver {
   }
 }
 
+/**
+ * `/cluster` from the other members that answered, all at once (one timeout in all, not one per member), the
+ * first in configuration order that gives a view. None are asked when the first member answered `/patroni` but
+ * gave no reply to `/cluster`: its Patroni cannot read the DCS, and then neither can the others (an etcd outage
+ * makes every `/cluster` hang for seconds), while the `/patroni` replies already tell the detector what it needs.
+ */
+async function fallbackView(http: PatroniHttp, members: readonly MemberObservation[], first: string, firstView: ViewRead): Promise<ViewRead> {
+  if (firstView.noReply && members.find((m) => m.url === first)?.status === 'ok') return firstView;
+  const others = members.filter((m) => m.status === 'ok' && m.url !== first);
+  const views = await Promise.all(others.map((m) => readView(http, m.url)));
+  return views.find((v) => v.view) ?? firstView;
+}
+
 function endpoint(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
 }
@@ -105,9 +116,16 @@ async function readMember(http: PatroniHttp, url: string): Promise<MemberObserva
   }
 }
 
-async function readView(http: PatroniHttp, url: string): Promise<{ view: ClusterView | null; error: string | null }> {
+interface ViewRead {
+  readonly view: ClusterView | null;
+  readonly error: string | null;
+  /** The member's Patroni gave no reply at all (closed the connection or timed out), as it does without its DCS. */
+  readonly noReply?: boolean;
+}
+
+async function readView(http: PatroniHttp, url: string): Promise<ViewRead> {
   const reply = await http.getJson(endpoint(url, '/cluster'));
-  if (!reply.ok) return { view: null, error: reply.message };
+  if (!reply.ok) return { view: null, error: reply.message, noReply: reply.failure !== 'invalid_reply' };
   try {
     return { view: parseClusterView(reply.body, endpoint(url, '/cluster')), error: null };
   } catch (error) {

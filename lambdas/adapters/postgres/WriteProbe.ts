@@ -30,7 +30,12 @@ export interface WriteProber {
 /** The only table the probe ever writes; created on first use where the role may create it. */
 export const PROBE_TABLE = 'failover_probe';
 
-const CONNECT_TIMEOUT_MS = 1_000;
+/**
+ * Longer than TCP's first SYN retransmission (1 s): while a VIP moves, a connection whose first SYN went to the
+ * old host succeeds on the retransmit, as an application's would. Attempts overlap, so this does not coarsen
+ * the measurement. (With 1 s, the VIP scenario counted such attempts as failures: restoredAt 0.7 s late.)
+ */
+const CONNECT_TIMEOUT_MS = 2_000;
 const STATEMENT_TIMEOUT_MS = 2_000;
 
 /**

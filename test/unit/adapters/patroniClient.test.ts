@@ -125,6 +125,19 @@ describe('Class: PatroniClient', () => {
     expect(observation.history).toBeNull();
   });
 
+  it('asks no other member for /cluster when the first answers /patroni but not /cluster (its DCS is down, theirs too)', async () => {
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_master_running));
+    agent.get('http://10.0.0.4:8008').intercept({ path: '/cluster' }).reply(200, '{}').delay(1_000);
+    for (const url of ['http://10.0.0.5:8008', 'http://10.0.0.6:8008']) {
+      agent.get(url).intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_replica_running));
+      agent.get(url).intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster));
+    }
+    const observation = await client().observe({ name: 'c', members }, null);
+    expect(observation.members.map((m) => m.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(observation.view).toBeNull();
+    expect(observation.viewError).toContain('did not answer within 200 ms');
+  });
+
   it('records a cluster no member of which answers, with no view and the reason', async () => {
     for (const url of members) {
       agent.get(url).intercept({ path: '/patroni' }).reply(200, '{}').delay(1_000);

@@ -185,6 +185,12 @@ describe('Function: detect', () => {
       expect(only(events, 'timeline_changed')).toMatchObject({ from: 3, to: 4, leader: 'pg_node2', missedPromotions: 0 });
     });
 
+    it('dates the change after the previous round started, not after it ended: a slow reply may be seconds old', () => {
+      const first = detect(null, { ...healthy(10_000, 'pg_node1', 3), startedAt: 7_000 });
+      const { events } = detect(first.state, { ...observation(14_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), startedAt: 13_000 });
+      expect(only(events, 'leader_changed')).toMatchObject({ previousObservedAt: 7_000, observedAt: 14_000 });
+    });
+
     it('switchover when the old leader was demoted while its Patroni kept answering', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),

@@ -44,6 +44,17 @@ describe('Function: severityOf', () => {
     expect(severityOf({ ...down, wasLeader: false } as ClusterEvent)).toBeNull();
   });
 
+  it('takes the leader demoting itself (etcd down, no new leader yet) as evidence of lost writes', () => {
+    const demoted = eventsOf(
+      healthy(1_000, 'pg_node1', 3),
+      observation(2_000, [replica('pg_node1', 3, { clusterUnlocked: true }), replica('pg_node2', 3, { clusterUnlocked: true }), replica('pg_node3', 3, { clusterUnlocked: true })], null),
+    );
+    const role = find(demoted, 'member_role_changed');
+    expect(role).toMatchObject({ member: 'pg_node1', from: 'primary', to: 'replica', wasLeader: true });
+    expect(isWriteLossEvidence(role)).toBe(true);
+    expect(isWriteLossEvidence(find(failoverEvents, 'member_role_changed'))).toBe(false);
+  });
+
   it('takes the old leader going away as evidence of lost writes, a replica going away not', () => {
     const unreachable = find(failoverEvents, 'member_unreachable');
     expect(isWriteLossEvidence(unreachable)).toBe(true);
