@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { LAB_CREDENTIALS, LAB_HOST } from './templates.js';
 
-/** Connection settings for the lab's superuser through any lab port (HAProxy's, or one member's). */
-export function labConnection(port: number, database = 'postgres'): pg.ClientConfig {
+/** Connection settings for the lab's superuser through any lab port (HAProxy's, or one member's, or a VIP's). */
+export function labConnection(port: number, database = 'postgres', host: string = LAB_HOST): pg.ClientConfig {
   return {
-    host: LAB_HOST,
+    host,
     port,
     database,
     user: LAB_CREDENTIALS.superuser.username,
@@ -21,8 +21,9 @@ export function labConnection(port: number, database = 'postgres'): pg.ClientCon
 export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
   port: number,
   statements: readonly string[],
+  host: string = LAB_HOST,
 ): Promise<pg.QueryResult<T> | undefined> {
-  const client = new pg.Client(labConnection(port));
+  const client = new pg.Client(labConnection(port, 'postgres', host));
   // A dying server emits 'error' on an idle client; without a listener Node would crash the process.
   client.on('error', () => undefined);
   try {
@@ -36,12 +37,12 @@ export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
 }
 
 /** One write through the port, as a client would do it: true if it committed on a writable primary. */
-export async function writeSucceeds(port: number): Promise<boolean> {
+export async function writeSucceeds(port: number, host: string = LAB_HOST): Promise<boolean> {
   try {
     await runSql(port, [
       'CREATE TABLE IF NOT EXISTS lab_write_check (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())',
       'INSERT INTO lab_write_check DEFAULT VALUES',
-    ]);
+    ], host);
     return true;
   } catch {
     return false;

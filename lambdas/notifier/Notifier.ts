@@ -35,7 +35,7 @@ export interface NotifierDeps {
   readonly log: Log;
   /** A probe silent for this long is taken as dead (its Lambda timed out) and may be started again. @default 180000 */
   readonly probeStaleAfterMs?: number;
-  /** Called after each alert is delivered (the CLI prints them). */
+  /** Called once per alert, after the call that delivered it (the CLI prints them); never for a redelivery. */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
 }
 
@@ -68,14 +68,16 @@ export class Notifier {
 
   private async deliver(alert: Alert, incidentKey: string, state: NotifierState): Promise<NotifierState> {
     const { sns, slack } = this.deps.channels;
-    if (sns) await this.deps.idempotent(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey));
+    // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
+    let sent = false;
+    if (sns) await this.deps.idempotent(`sns:${alert.eventId}`, () => ((sent = true), sns.publish(alert, incidentKey)));
     let next = state;
     if (slack) {
       const threadTs = state.threads[incidentKey] ?? null;
-      const posted = await this.deps.idempotent(`slack:${alert.eventId}`, () => slack.post(alert, threadTs));
+      const posted = await this.deps.idempotent(`slack:${alert.eventId}`, () => ((sent = true), slack.post(alert, threadTs)));
       if (posted.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
     }
-    this.deps.onAlert?.(alert, incidentKey);
+    if (sent) this.deps.onAlert?.(alert, incidentKey);
     return next;
   }
 

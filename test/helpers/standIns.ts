@@ -55,7 +55,7 @@ export class IndependentWriter {
   private running = false;
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly port: number) {}
+  constructor(private readonly port: number, private readonly host?: string) {}
 
   /**
    * Starts a write every 100 ms whether or not the previous one has finished (at most 40 in flight), as many
@@ -69,7 +69,7 @@ export class IndependentWriter {
       while (this.running && Date.now() < stopAt) {
         const at = Date.now();
         if (inFlight.size < 40) {
-          const write: Promise<void> = writeSucceeds(this.port).then((ok) => {
+          const write: Promise<void> = writeSucceeds(this.port, this.host).then((ok) => {
             this.attempts.push({ at, ok, ms: Date.now() - at });
             inFlight.delete(write);
           });
@@ -88,12 +88,23 @@ export class IndependentWriter {
   }
 
   /** The outage after `since`: from the first failed write to the first good write started after it (null if none failed). */
-  outageAfter(since: number): { start: number; end: number; seconds: number } | null {
-    const later = this.attempts.filter((a) => a.at >= since).sort((a, b) => a.at - b.at);
-    const firstFail = later.find((a) => !a.ok);
-    if (!firstFail) return null;
-    const end = later.find((a) => a.ok && a.at > firstFail.at);
-    if (!end) return null;
-    return { start: firstFail.at, end: end.at, seconds: (end.at - firstFail.at) / 1000 };
+  outageAfter(since: number): WriterOutage | null {
+    return writerOutage(this.attempts, since);
   }
+}
+
+export interface WriterOutage {
+  readonly start: number;
+  readonly end: number;
+  readonly seconds: number;
+}
+
+/** From a writer's attempts: the first failed write after `since` to the first good write started after it. */
+export function writerOutage(attempts: readonly { at: number; ok: boolean }[], since: number): WriterOutage | null {
+  const later = attempts.filter((a) => a.at >= since).sort((a, b) => a.at - b.at);
+  const firstFail = later.find((a) => !a.ok);
+  if (!firstFail) return null;
+  const end = later.find((a) => a.ok && a.at > firstFail.at);
+  if (!end) return null;
+  return { start: firstFail.at, end: end.at, seconds: (end.at - firstFail.at) / 1000 };
 }

@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labFailover, labRejoin, type FailoverMode } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
@@ -14,6 +12,7 @@ import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js'
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { runFailover } from '../helpers/cli.js';
 import { capturedLog } from '../helpers/logCapture.js';
+import { PagerQueue } from '../helpers/pager.js';
 import { TEST_SECRETS } from '../helpers/secrets.js';
 import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
 
@@ -29,19 +28,9 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
   const writer = new IndependentWriter(BASE);
   const recorded: ClusterEvent[] = [];
   const alerts: Alert[] = [];
-  const sqsMessages: Message[] = [];
+  let pager: PagerQueue;
   const writerOutages = new Map<FailoverMode, { start: number; end: number; seconds: number }>();
   const testStartedAt = Date.now();
-  let sqs: SQSClient;
-  let queueUrl: string;
-
-  async function drainQueue(): Promise<void> {
-    for (let i = 0; i < 20; i++) {
-      const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
-      if (!page.Messages?.length) return;
-      sqsMessages.push(...page.Messages);
-    }
-  }
 
   beforeAll(async () => {
     aws = await startLocalAws();
@@ -49,12 +38,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     process.env.NOTIFIER_TEST_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
     process.env.NOTIFIER_TEST_SLACK_TOKEN = TEST_SECRETS.slackBotToken;
     // The pager's queue, subscribed to the alert topic before the pipeline starts.
-    const sns = new SNSClient(awsClientConfig(aws));
-    sqs = new SQSClient(awsClientConfig(aws));
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    pager = await PagerQueue.subscribe(awsClientConfig(aws));
     await freshLab(options);
     const config = validateConfig({
       clusters: [
@@ -142,7 +126,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
   it('delivered every alert once to the SQS pager and once to Slack, with the right attributes, threaded per incident', async () => {
     // Prepare: let the last alerts through.
     await sleep(3_000);
-    await drainQueue();
+    const sqsMessages = await pager.drain();
     // Assess: SNS → SQS, once per alert.
     const sent = alerts.map((a) => a.eventId);
     expect(new Set(sent).size).toBe(sent.length);

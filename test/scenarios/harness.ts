@@ -2,8 +2,7 @@
 // local pipeline (poller, stream, notifier, probe) with an SQS pager and a Slack stand-in, and an independent
 // writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, DeleteTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
@@ -20,6 +19,7 @@ import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emula
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { capturedLog } from '../helpers/logCapture.js';
+import { PagerQueue } from '../helpers/pager.js';
 import { TEST_SECRETS } from '../helpers/secrets.js';
 import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
 import { CuttableProxy } from '../helpers/tcpProxy.js';
@@ -85,9 +85,7 @@ export class ScenarioLab {
   private proxy!: CuttableProxy;
   private pipeline: LocalPipeline | null = null;
   private config!: PipelineConfig;
-  private sqs!: SQSClient;
-  private queueUrl!: string;
-  private readonly pagerMessages: Alert[] = [];
+  private pagerQueue!: PagerQueue;
   private readonly http = new PatroniHttp({ timeoutMs: 2_000 });
 
   constructor(readonly patroni: PatroniMajor, readonly base: number) {
@@ -126,7 +124,7 @@ export class ScenarioLab {
     const slackUrl = await this.slack.start();
     process.env.SCENARIO_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
     process.env.SCENARIO_SLACK_TOKEN = TEST_SECRETS.scenarioSlackBotToken;
-    await this.subscribePager();
+    this.pagerQueue = await PagerQueue.subscribe(awsClientConfig(this.aws));
     await freshLab(this.options);
     this.config = validateConfig({
       clusters: [
@@ -154,16 +152,7 @@ export class ScenarioLab {
 
   /** The topic back under the same ARN, with the pager subscribed again. */
   async repairSns(): Promise<void> {
-    await this.subscribePager();
-  }
-
-  private async subscribePager(): Promise<void> {
-    const sns = new SNSClient(awsClientConfig(this.aws));
-    this.sqs = new SQSClient(awsClientConfig(this.aws));
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
-    this.queueUrl = (await this.sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
-    const attributes = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }));
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn!, Attributes: { RawMessageDelivery: 'true' } }));
+    await PagerQueue.subscribe(awsClientConfig(this.aws));
   }
 
   async startPipeline(): Promise<void> {
@@ -180,6 +169,24 @@ export class ScenarioLab {
 
   async stopPipeline(): Promise<void> {
     await this.pipeline?.stop();
+  }
+
+  /**
+   * A second whole pipeline on the same table while the first runs: two pollers racing for every transition,
+   * and two stream readers delivering every record twice to two notifiers. Its alerts count with the first's.
+   */
+  async withSecondPipeline(work: () => Promise<void>): Promise<void> {
+    const second = await startLocalPipeline({
+      config: this.config,
+      aws: { clientConfig: this.clientConfig(), description: 'second scenario pipeline', ownedEmulator: null },
+      log: capturedLog(`pipeline-scenarios-${this.patroni}-second`),
+      onAlert: (alert) => this.alerts.push(alert),
+    });
+    try {
+      await work();
+    } finally {
+      await second.stop();
+    }
   }
 
   async stop(): Promise<void> {
@@ -237,13 +244,8 @@ export class ScenarioLab {
     return { startedAt, events, newHistory, settled, leaderBefore: this.initialLeader };
   }
 
-  /** Every SQS pager message so far (the queue is drained into memory). */
-  async pager(): Promise<Alert[]> {
-    for (let i = 0; i < 50; i++) {
-      const page = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-      if (!page.Messages?.length) break;
-      this.pagerMessages.push(...page.Messages.map((m) => JSON.parse(m.Body!) as Alert));
-    }
-    return this.pagerMessages;
+  /** Every alert the SQS pager has received so far. */
+  pager(): Promise<Alert[]> {
+    return this.pagerQueue.alerts();
   }
 }

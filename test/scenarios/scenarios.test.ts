@@ -276,6 +276,23 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
       );
     });
 
+    it('two pipelines at once: two pollers race, two stream readers deliver every record twice', async () => {
+      await scenario(
+        'two pollers and two stream readers at once',
+        'one leader_changed, one timeline_changed, one write_verified; every alert sent once although two notifiers saw it',
+        () => lab.withSecondPipeline(async () => {
+          const since = Date.now();
+          await labFailover(lab.base, 'switchover');
+          await waitFor('write_verified', 60_000, 250, async () => (await lab.events(since)).some((e) => e.type === 'write_verified') || undefined);
+          await sleep(5_000);
+        }),
+        (events) => has(events, 'write_verified'),
+        (w) => {
+          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(/^leader_changed .* switchover$/), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+        },
+      );
+    });
+
     it('AWS unreachable during a switchover', async () => {
       let restoredAt = 0;
       await scenario(

@@ -3,8 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, readClusterView } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
@@ -20,6 +18,8 @@ import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emula
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 import { capturedLog } from '../helpers/logCapture.js';
+import { PagerQueue } from '../helpers/pager.js';
+import { writerOutage } from '../helpers/standIns.js';
 import type { ScenarioResult } from './harness.js';
 import { writeScenarioReport } from './report.js';
 
@@ -33,14 +33,6 @@ interface ClientMessage {
   writer?: { at: number; ok: boolean }[];
 }
 
-/** The writer's outage after `since`: first failed write to the first good one after it. */
-function outageAfter(attempts: readonly { at: number; ok: boolean }[], since: number) {
-  const later = attempts.filter((a) => a.at >= since).sort((a, b) => a.at - b.at);
-  const firstFail = later.find((a) => !a.ok);
-  const end = firstFail && later.find((a) => a.ok && a.at > firstFail.at);
-  return firstFail && end ? { start: firstFail.at, end: end.at, seconds: (end.at - firstFail.at) / 1000 } : null;
-}
-
 describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HAProxy in network namespaces (Patroni 4)', () => {
   const results: ScenarioResult[] = [];
   const messages: ClientMessage[] = [];
@@ -48,6 +40,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
   let client: ChildProcess;
   let aws: LocalAws;
   let pipeline: LocalPipeline;
+  let pager: PagerQueue;
   const alerts: Alert[] = [];
   const http = new PatroniHttp({ timeoutMs: 2_000 });
 
@@ -69,22 +62,13 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     await next('ready', 30_000);
     // The alert path for the canary's finding: the local pipeline (stream, notifier, SNS) with a pager queue.
     aws = await startLocalAws();
-    const sns = new SNSClient(awsClientConfig(aws));
-    const sqs = new SQSClient(awsClientConfig(aws));
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
-    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    pager = await PagerQueue.subscribe(awsClientConfig(aws));
     pipeline = await startLocalPipeline({
       config: validateConfig({ clusters: [{ name: 'vip', scope: options.scope, members: options.ports.restApi.map((p) => `http://127.0.0.1:${p}`) }], poll: { intervalSeconds: 1 }, store: { tableName: 'vip-events' } }),
       aws: { clientConfig: awsClientConfig(aws), description: 'vip emulator', ownedEmulator: null },
       log: capturedLog('pipeline-vip'),
       onAlert: (alert) => alerts.push(alert),
     });
-    (globalThis as { vipPager?: () => Promise<Alert[]> }).vipPager = async () => {
-      const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-      return (page.Messages ?? []).map((m) => JSON.parse(m.Body!) as Alert);
-    };
   });
 
   afterAll(async () => {
@@ -116,7 +100,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     await sleep(1_000);
     client.send('stop');
     const { writer } = await next('writer', 30_000);
-    const outage = outageAfter(writer!, killedAt - 200);
+    const outage = writerOutage(writer!, killedAt - 200);
     // Assess
     const result: ScenarioResult = {
       name: 'master HAProxy killed, VIP moves',
@@ -157,11 +141,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     const { canary } = await next('canary', 30_000);
     // The canary's finding takes the production path from here: the store, the stream, the notifier, SNS.
     for (const event of canary!) await pipeline.store.recordEvent(event);
-    const paged = await waitFor('the canary alert on the pager', 30_000, 200, async () => {
-      const pager = (globalThis as { vipPager?: () => Promise<Alert[]> }).vipPager!;
-      const found = (await pager()).find((a) => a.type === 'canary_failed');
-      return found;
-    });
+    const paged = await waitFor('the canary alert on the pager', 30_000, 200, async () => (await pager.alerts()).find((a) => a.type === 'canary_failed'));
     const leader = (await readClusterView(options, http))?.members.find((m) => m.role === 'leader');
     // Assess
     const result: ScenarioResult = {

@@ -63,4 +63,27 @@ describe('Class: Notifier', () => {
     expect(launched.map((e) => e.id)).toEqual([leaderChanged.id]);
     expect(published).toEqual([leaderChanged.id]);
   });
+
+  it('reports an alert once although two notifiers (or a redelivery) handle its record', async () => {
+    // Prepare: two notifiers sharing the idempotency records, as two stream readers on one table would.
+    const { store, idempotent } = fakes();
+    const published: string[] = [];
+    const reported: string[] = [];
+    const make = () =>
+      new Notifier({
+        store,
+        channels: { sns: { publish: async (alert) => (published.push(alert.eventId), 'message-id') } },
+        idempotent,
+        probes: null,
+        clock: () => 3_000,
+        log: { debug() {}, info() {}, warn() {}, error() {} },
+        onAlert: (alert) => reported.push(alert.eventId),
+      });
+    // Act
+    await make().handle(leaderChanged);
+    await make().handle(leaderChanged);
+    // Assess
+    expect(published).toEqual([leaderChanged.id]);
+    expect(reported).toEqual([leaderChanged.id]);
+  });
 });

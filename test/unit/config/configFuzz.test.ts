@@ -1,0 +1,89 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError, loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+
+/** A configuration that validates, with every section the schema knows. */
+const VALID = {
+  clusters: [
+    {
+      name: 'orders-db',
+      scope: 'orders',
+      members: ['http://10.0.0.4:8008', 'http://10.0.0.5:8008'],
+      vip: { host: '10.0.0.10', port: 5000, database: 'postgres', user: 'failover_probe', passwordEnv: 'PROBE_PASSWORD', sslMode: 'verify-full', caFile: '/etc/ssl/ca.pem' },
+      patroni: { caFile: '/etc/ssl/patroni.pem', username: 'monitor', passwordEnv: 'API_PASSWORD' },
+    },
+  ],
+  poll: { intervalSeconds: 5, timeoutMs: 3000 },
+  notify: { snsFormat: 'json', slack: { botTokenEnv: 'SLACK_TOKEN', channel: '#oncall' }, probe: { deadlineSeconds: 90, intervalMs: 250, canaryMinutes: 5 } },
+  store: { tableName: 'failover-events', retentionDays: 396 },
+};
+
+/** Every path to a value in a document, as lists of keys and indexes. */
+function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (value === null || typeof value !== 'object') return [prefix];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return [prefix, ...entries.flatMap(([key, child]) => paths(child, [...prefix, key]))];
+}
+
+function replaceAt(document: unknown, path: readonly (string | number)[], replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const copy = structuredClone(document) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path.at(-1)!] = replacement;
+  return copy;
+}
+
+const allPaths = paths(VALID);
+/** The valid configuration with one value anywhere (a section, a list, a leaf) replaced by any JSON value. */
+const mutated = fc.tuple(fc.nat({ max: allPaths.length - 1 }), fc.jsonValue()).map(([i, value]) => ({ path: allPaths[i]!, document: replaceAt(VALID, allPaths[i]!, value) }));
+
+/** Validation either succeeds or throws a ConfigError that names where the problem is: nothing else, ever. */
+function validatesOrNames(document: unknown, path: readonly (string | number)[] = []): void {
+  try {
+    validateConfig(document);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^invalid configuration:\n {2}- /);
+    // A replaced leaf is named by its key (the message may name a parent when a whole section is wrong).
+    const key = path.filter((k): k is string => typeof k === 'string').at(-1);
+    if (key && path.length > 1) expect(message.includes(key) || message.includes(String(path[path.length - 2]))).toBe(true);
+  }
+}
+
+describe('Fuzz: configuration (fast-check, 6,000 cases a run)', () => {
+  it('accepts the full example', () => {
+    expect(validateConfig(VALID).clusters[0]!.name).toBe('orders-db');
+  });
+
+  it('any JSON document is either a valid configuration or a ConfigError, never a crash', () => {
+    fc.assert(fc.property(fc.jsonValue(), (document) => validatesOrNames(document)), { numRuns: 2_000 });
+  });
+
+  it('the valid configuration with one value replaced by anything is valid or a ConfigError that names the key', () => {
+    fc.assert(fc.property(mutated, ({ path, document }) => validatesOrNames(document, path)), { numRuns: 3_000 });
+  });
+
+  it('any text in a configuration file is loaded or refused with a ConfigError naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-fuzz-'));
+    const file = join(dir, 'cluster.yaml');
+    const text = fc.oneof(fc.string(), fc.jsonValue().map((v) => stringify(v)), mutated.map(({ document }) => stringify(document)));
+    fc.assert(
+      fc.property(text, (body) => {
+        writeFileSync(file, body);
+        try {
+          loadConfig(file);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          expect((error as Error).message).toContain(file);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
