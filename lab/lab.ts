@@ -22,6 +22,7 @@ import { haproxyConfig, LAB_CREDENTIALS, LAB_HOST, patroniConfig, type MemberPat
 import { allPorts, labDirectory, MEMBER_NAMES, validateTimings, type LabOptions } from './topology.js';
 import { createProbeRole, writeSucceeds } from './sql.js';
 import { makeLabCertificates, tlsFiles, type TlsFiles } from './tls.js';
+import { vipDown } from './vip.js';
 
 export type Reporter = (line: string) => void;
 const silent: Reporter = () => undefined;
@@ -339,6 +340,8 @@ function postgresProcesses(dir: string, name: string): number[] {
 /** `failover lab down`: stops exactly what `up` recorded, removes its data, leaves no process or port behind. */
 export async function labDown(haproxyPort: number, report: Reporter = silent): Promise<void> {
   const state = readLabState(haproxyPort);
+  // The VIP path's hosts (network namespaces, keepalived, their HAProxies) go first: they route to this lab.
+  await vipDown(haproxyPort);
   // Only processes that are still this lab's (their command line names its directory), then their children.
   const ours = (pid: number) => pid > 0 && isAlive(pid) && commandLineMentions(pid, state.dir);
   const patroniTrees = Object.values(state.patroniPids).filter(ours).flatMap((pid) => processTree(pid));

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   GetRecordsCommand,
@@ -44,14 +44,34 @@ export class LocalStreamRunner {
     private readonly options: StreamRunnerOptions = {},
   ) {}
 
-  /** Starts reading from the stream's present end (LATEST), like a new event source mapping. */
+  /**
+   * Starts reading each shard after the last record a previous run delivered (its checkpoint in the table), as an
+   * event source mapping resumes; a shard never read before starts at `position` (LATEST: like a new mapping).
+   */
   async start(position: 'LATEST' | 'TRIM_HORIZON' = 'LATEST'): Promise<void> {
     const table = await this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }));
     const streamArn = table.Table?.LatestStreamArn;
     if (!streamArn) throw new Error(`table ${this.tableName} has no stream: it must be created with StreamSpecification`);
     const stream = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     const shards = stream.StreamDescription?.Shards ?? [];
-    this.running = Promise.all(shards.map((shard) => this.readShard(streamArn, shard.ShardId!, position))).then(() => undefined);
+    const checkpoints = await Promise.all(shards.map((shard) => this.loadCheckpoint(streamArn, shard.ShardId!)));
+    this.running = Promise.all(shards.map((shard, i) => this.readShard(streamArn, shard.ShardId!, position, checkpoints[i]))).then(() => undefined);
+  }
+
+  private checkpointKey(streamArn: string, shardId: string) {
+    return { pk: { S: `LOCALSTREAM#${streamArn}` }, sk: { S: shardId } };
+  }
+
+  private async loadCheckpoint(streamArn: string, shardId: string): Promise<string | undefined> {
+    const item = await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: this.checkpointKey(streamArn, shardId), ConsistentRead: true }));
+    return item.Item?.sequenceNumber?.S;
+  }
+
+  /** At least once: a checkpoint that fails to save only means some records are delivered again (idempotently). */
+  private async saveCheckpoint(streamArn: string, shardId: string, sequenceNumber: string): Promise<void> {
+    await this.dynamo
+      .send(new PutItemCommand({ TableName: this.tableName, Item: { ...this.checkpointKey(streamArn, shardId), itemType: { S: 'stream_checkpoint' }, sequenceNumber: { S: sequenceNumber } } }))
+      .catch((error: unknown) => this.log.warn('saving the stream checkpoint failed', { shardId, error: (error as Error).message }));
   }
 
   /** Stops after the batch in hand; waits for the readers to finish. */
@@ -64,8 +84,8 @@ export class LocalStreamRunner {
    * Reads one shard until stopped. A failed read (the emulator unreachable, an expired iterator) is logged and
    * retried from the last record handed over, with backoff up to 5 s: the reader never dies while the pipeline runs.
    */
-  private async readShard(streamArn: string, shardId: string, position: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
-    let lastSequenceNumber: string | undefined;
+  private async readShard(streamArn: string, shardId: string, position: 'LATEST' | 'TRIM_HORIZON', checkpoint: string | undefined): Promise<void> {
+    let lastSequenceNumber = checkpoint;
     let iterator: string | undefined;
     let failures = 0;
     while (!this.stopped) {
@@ -84,8 +104,12 @@ export class LocalStreamRunner {
         iterator = page.NextShardIterator;
         failures = 0;
         const records = page.Records ?? [];
-        await this.deliver(records.filter(isEventRecord).map((r) => r as unknown as DynamoDBRecord));
-        lastSequenceNumber = records.at(-1)?.dynamodb?.SequenceNumber ?? lastSequenceNumber;
+        const complete = await this.deliver(records.filter(isEventRecord).map((r) => r as unknown as DynamoDBRecord));
+        if (!complete) return; // stopped mid-page: the checkpoint stays before it, so the next run delivers it
+        const last = records.at(-1)?.dynamodb?.SequenceNumber;
+        // Only records with events move the checkpoint: saving it writes an item, which is a stream record too.
+        if (last && records.some(isEventRecord)) await this.saveCheckpoint(streamArn, shardId, last);
+        lastSequenceNumber = last ?? lastSequenceNumber;
         if (records.length === 0) await sleep(this.options.pollMs ?? 200);
       } catch (error) {
         failures++;
@@ -96,8 +120,11 @@ export class LocalStreamRunner {
     }
   }
 
-  /** Hands records over in batches; on a failure, redelivers from the lowest failed record with backoff. */
-  private async deliver(records: DynamoDBRecord[]): Promise<void> {
+  /**
+   * Hands records over in batches; on a failure, redelivers from the lowest failed record with backoff. False
+   * when stopped before every record was handed over (or set aside).
+   */
+  private async deliver(records: DynamoDBRecord[]): Promise<boolean> {
     const batchSize = this.options.batchSize ?? 10;
     const maxRetries = this.options.maxRetries ?? 10;
     let pending = records;
@@ -122,8 +149,9 @@ export class LocalStreamRunner {
       retries++;
       pending = pending.slice(firstFailed);
       await sleep(Math.min(this.options.maxRetryDelayMs ?? 60_000, (this.options.retryDelayMs ?? 500) * 2 ** (retries - 1)));
-      if (this.stopped) return;
+      if (this.stopped) return false;
     }
+    return true;
   }
 }
 

@@ -137,7 +137,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
     leaderMissingSince: leader === null ? observation.observedAt : null,
     timeline,
     dcsMembers: view ? view.members.map((m) => m.name) : null,
-    lastHealthyAt: leader ? observation.observedAt : null,
+    lastHealthyAt: leader ? (observation.startedAt ?? observation.observedAt) : null,
     leaderWalPosition: leader ? (reportOf(trusted, leader)?.walPosition ?? null) : null,
   };
   drafts.unshift({ type: 'watch_started', leader: leader ?? null, timeline, members: Object.values(members).map((m) => m.name) });
@@ -308,7 +308,7 @@ function trackLeaderAndTimeline(
   if (timeline !== null && (next.timeline === null || timeline > next.timeline)) next = { ...next, timeline };
   const leaderReport = next.leader ? reportOf(reports, next.leader) : undefined;
   if (leaderReport?.role === 'primary' && leaderReport.state === 'running') {
-    next = { ...next, lastHealthyAt: observation.observedAt, leaderWalPosition: leaderReport.walPosition ?? next.leaderWalPosition };
+    next = { ...next, lastHealthyAt: observation.startedAt ?? observation.observedAt, leaderWalPosition: leaderReport.walPosition ?? next.leaderWalPosition };
   }
   return next;
 }
@@ -522,7 +522,7 @@ function mostCommon(values: readonly (string | null)[]): string | null {
 }
 
 /** Turns drafts into events with ids from the version this detection writes. */
-function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt' | 'observedFrom'>, observation: Observation): ClusterEvent[] {
+function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt' | 'observedFrom' | 'lastHealthyAt'>, observation: Observation): ClusterEvent[] {
   const version = previous.version + 1;
   const previousFrom = previous.observedFrom ?? previous.observedAt;
   return drafts.map(({ happenedAt, reconciled, ...payload }, index) => ({
@@ -530,6 +530,7 @@ function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' 
     cluster: observation.cluster,
     observedAt: observation.observedAt,
     previousObservedAt: Number.isNaN(previousFrom) ? null : previousFrom,
+    lastHealthyAt: previous.lastHealthyAt ?? null,
     happenedAt: happenedAt ?? null,
     reconciled: reconciled ?? false,
     ...payload,

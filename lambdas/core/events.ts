@@ -31,6 +31,13 @@ export interface EventEnvelope {
    * first poll).
    */
   readonly previousObservedAt: number | null;
+  /**
+   * Epoch ms when the last poll that saw a running leader started, before this event: writes were last known to
+   * work then, so an outage this event reveals started after it. Earlier than `previousObservedAt` when polls
+   * in between already saw trouble (or recorded it without this event). Absent on events recorded before it
+   * existed, and null when no poll ever saw a running leader.
+   */
+  readonly lastHealthyAt?: number | null;
   /** Patroni's own ISO-8601 timestamp of the change, where it gives one. */
   readonly happenedAt: string | null;
   /** True when recovered from `/history` rather than seen live. */

@@ -30,14 +30,15 @@ function anyWriteWorked(attempt: AttemptRecord): boolean {
 
 /**
  * Bounds of a write outage from the event that opened it and the probe's attempts (pure).
- * Start: after the poll before the trigger (`previousObservedAt`), before the trigger's poll (`observedAt`).
+ * Start: after the last poll that saw a running leader (`lastHealthyAt`, else the poll before the trigger), before
+ * the trigger's poll (`observedAt`).
  * End: after the last failed attempt before the first good write, no later than that write.
  * Min downtime: writes were seen failing from the first failed attempt to that last one.
  * Max downtime: from the last healthy poll to the first good write (or to the last attempt when none came).
  */
-export function outageBounds(trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt'>, attempts: readonly AttemptRecord[]): OutageBounds {
+export function outageBounds(trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt' | 'lastHealthyAt'>, attempts: readonly AttemptRecord[]): OutageBounds {
   const startedBefore = trigger.observedAt;
-  const startedAfter = trigger.previousObservedAt ?? trigger.observedAt;
+  const startedAfter = Math.min(trigger.lastHealthyAt ?? Number.POSITIVE_INFINITY, trigger.previousObservedAt ?? trigger.observedAt);
   const firstOk = attempts.find(anyWriteWorked);
   const failures = attempts.filter((a) => !anyWriteWorked(a) && (!firstOk || a.at < firstOk.at));
   const firstFailure = failures[0];

@@ -131,7 +131,10 @@ function fromLeaderChange(change: LeaderChanged, events: readonly ClusterEvent[]
   const evidence = events.find(
     (e) => e.observedAt <= change.observedAt && e.observedAt >= change.observedAt - 5 * 60_000 && (e.type === 'no_leader' || (e.type === 'member_unreachable' && e.wasLeader)),
   );
-  const start = evidence?.previousObservedAt ?? change.previousObservedAt ?? change.observedAt;
+  const start = Math.min(
+    evidence?.lastHealthyAt ?? change.lastHealthyAt ?? Number.POSITIVE_INFINITY,
+    evidence?.previousObservedAt ?? change.previousObservedAt ?? change.observedAt,
+  );
   const maxMs = change.observedAt - start;
   return {
     cluster: change.cluster,

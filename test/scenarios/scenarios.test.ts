@@ -317,7 +317,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     it('the poller killed between observing and recording', async () => {
       await scenario(
         'poller killed between observing and recording',
-        'the killed poller recorded nothing; the next poller records the leader_changed once',
+        'the killed poller (SIGKILL, what a Lambda timeout mid-loop does) recorded nothing; the next poller records the leader_changed once',
         async () => {
           await lab.stopPipeline();
           const child = fork(join(import.meta.dirname, 'killablePoller.ts'), [JSON.stringify(lab.pipelineConfig()), JSON.stringify(lab.clientConfig())], {

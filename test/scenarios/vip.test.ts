@@ -8,7 +8,7 @@ import { labDown, readClusterView } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
-import { clientCommand, killHaproxy, vipDown, vipHolder, vipUp, type VipLab } from '../../lab/vip.js';
+import { clientCommand, killHaproxy, vipHolder, vipUp, type VipLab } from '../../lab/vip.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import type { VipTarget } from '../../lambdas/adapters/postgres/WriteProbe.js';
 import { validateConfig } from '../../lambdas/config/config.js';
@@ -78,10 +78,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     await pipeline?.stop();
     await aws?.stop();
     await http.close();
-    if (labStateExists(BASE)) {
-      await vipDown(BASE);
-      await labDown(BASE);
-    }
+    if (labStateExists(BASE)) await labDown(BASE); // takes the VIP path down first
     writeScenarioReport('patroni-4-vip', 'Patroni 4, VIP', results);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../../lambdas/core/clusterState.js';
+import { outageBounds } from '../../../lambdas/core/outage.js';
 import { detect } from '../../../lambdas/core/detector.js';
 import type { ClusterEvent } from '../../../lambdas/core/events.js';
 import type { Observation } from '../../../lambdas/core/model.js';
@@ -189,6 +190,14 @@ describe('Function: detect', () => {
       const first = detect(null, { ...healthy(10_000, 'pg_node1', 3), startedAt: 7_000 });
       const { events } = detect(first.state, { ...observation(14_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), startedAt: 13_000 });
       expect(only(events, 'leader_changed')).toMatchObject({ previousObservedAt: 7_000, observedAt: 14_000 });
+    });
+
+    it('carries the start of the last poll that saw a running leader: earlier than the previous poll when that one already saw trouble', () => {
+      const first = detect(null, { ...healthy(1_000, 'pg_node1', 3), startedAt: 900 });
+      const stopping = detect(first.state, { ...observation(2_000, [primary('pg_node1', 3, { state: 'stopping' }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)), startedAt: 1_900 });
+      const { events } = detect(stopping.state, { ...observation(3_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)), startedAt: 2_900 });
+      expect(only(events, 'leader_changed')).toMatchObject({ previousObservedAt: 1_900, lastHealthyAt: 900 });
+      expect(outageBounds(only(events, 'leader_changed'), []).startedAfter).toBe(900);
     });
 
     it('switchover when the old leader was demoted while its Patroni kept answering', () => {

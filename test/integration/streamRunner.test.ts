@@ -1,0 +1,89 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../lab/processes.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { detect } from '../../lambdas/core/detector.js';
+import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { LocalStreamRunner } from '../../local/streamRunner.js';
+import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+import { capturedLog } from '../helpers/logCapture.js';
+import { CuttableProxy } from '../helpers/tcpProxy.js';
+
+const TABLE = 'stream-runner-events';
+
+/** Distinct events of one cluster, as the poller would record them. */
+function events(count: number): ClusterEvent[] {
+  let state = detect(null, healthy(1_000, 'pg_node1', 3)).state;
+  const out: ClusterEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = 2_000 + i * 1_000;
+    const down = detect(state, observation(t, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));
+    out.push(down.events.find((e) => e.type === 'member_unreachable')!);
+    state = detect(down.state, healthy(t + 500, 'pg_node1', 3)).state;
+  }
+  return out.map((e, i) => ({ ...e, id: `${e.id}-${i}` }));
+}
+
+describe('LocalStreamRunner (the event source mapping of local mode) against moto', () => {
+  let aws: LocalAws;
+  let store: DynamoEventStore;
+  const delivered: string[] = [];
+  const handler = async (records: DynamoDBRecord[]) => {
+    delivered.push(...records.map((r) => r.dynamodb!.NewImage!.id!.S!));
+    return { batchItemFailures: [] };
+  };
+  const runner = (clientConfig: ReturnType<typeof awsClientConfig>) =>
+    new LocalStreamRunner(new DynamoDBStreamsClient(clientConfig), new DynamoDBClient(clientConfig), TABLE, handler, capturedLog('stream-runner'), { pollMs: 100 });
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    await ensureTable(dynamo, TABLE);
+    store = new DynamoEventStore({ tableName: TABLE, retentionDays: 1, client: dynamo });
+  });
+
+  afterAll(() => aws?.stop());
+
+  it('resumes after the last record it delivered: events recorded while it was stopped arrive once, none twice', async () => {
+    // Prepare
+    const [first, second] = events(2);
+    const one = runner(awsClientConfig(aws));
+    await one.start('LATEST');
+    await store.recordEvent(first!);
+    await waitFor('the first event', 15_000, 100, () => (delivered.includes(first!.id) ? true : undefined));
+    await one.stop();
+    // Act: an event while no reader runs, then a new reader.
+    await store.recordEvent(second!);
+    const two = runner(awsClientConfig(aws));
+    await two.start('LATEST');
+    await waitFor('the second event', 15_000, 100, () => (delivered.includes(second!.id) ? true : undefined));
+    await sleep(500);
+    await two.stop();
+    // Assess
+    expect(delivered.filter((id) => id === first!.id)).toHaveLength(1);
+    expect(delivered.filter((id) => id === second!.id)).toHaveLength(1);
+  });
+
+  it('keeps reading when the emulator is unreachable for a while, and delivers what was recorded meanwhile', async () => {
+    // Prepare: the reader talks to the emulator through a proxy the test cuts.
+    const proxy = new CuttableProxy(Number(new URL(aws.endpoint).port));
+    const endpoint = await proxy.start();
+    const reader = runner({ ...awsClientConfig(aws), endpoint });
+    await reader.start('LATEST');
+    const [, , third] = events(3);
+    // Act
+    proxy.cut();
+    await store.recordEvent(third!);
+    await sleep(3_000);
+    proxy.restore();
+    // Assess
+    await waitFor('the event recorded during the outage', 20_000, 100, () => (delivered.includes(third!.id) ? true : undefined));
+    await reader.stop();
+    await proxy.stop();
+    expect(delivered.filter((id) => id === third!.id)).toHaveLength(1);
+  });
+});
