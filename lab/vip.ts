@@ -2,7 +2,7 @@
 // (VRRP), and a client host, each in its own network namespace joined by a bridge in a fourth. Every address
 // lives inside those namespaces; the root namespace gets none. The hosts reach the lab's members through unix
 // sockets (the filesystem is shared): PostgreSQL's own socket, and a relay HAProxy in the root namespace for the
-// REST API (and, for the client, any other local port it needs, such as the AWS emulator).
+// REST API. Everything started here is recorded in the lab's vip/ directory and stopped by `vipDown` (and `lab down`).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,24 +43,23 @@ function namespaceNames(haproxyPort: number): VipLab['namespaces'] {
   return { switch: `${prefix}-sw`, ha1: `${prefix}-ha1`, ha2: `${prefix}-ha2`, client: `${prefix}-cl` };
 }
 
-function restSocket(dir: string, port: number): string {
-  return join(dir, `rest-${port}.sock`);
-}
-
 /** Unix socket in the root namespace that relays to 127.0.0.1:`port` there. */
 export function relaySocket(dir: string, port: number): string {
   return join(dir, `tcp-${port}.sock`);
 }
 
-/** The relay in the root namespace: one unix socket per REST port (and extra port), each to 127.0.0.1. */
+/** The relay in the root namespace: one unix socket per REST API port, each to 127.0.0.1 there. */
 function relayConfig(dir: string, ports: readonly number[]): string {
   const sections = ports.flatMap((port) => [`listen relay_${port}`, `    bind unix@${relaySocket(dir, port)} mode 666`, `    server local 127.0.0.1:${port}`]);
   return ['global', '    maxconn 500', 'defaults', '    mode tcp', '    timeout connect 4s', '    timeout client 30m', '    timeout server 30m', ...sections, ''].join('\n');
 }
 
-/** Inside a namespace: 127.0.0.1:port for each relayed port and each PostgreSQL, so the lab's config works as is. */
-function inNamespaceRelays(dir: string, labDir: string, restPorts: readonly number[], pgPorts: readonly number[], extraPorts: readonly number[]): string[] {
-  const rest = [...restPorts, ...extraPorts].flatMap((port) => [`listen to_${port}`, `    bind 127.0.0.1:${port}`, `    server relay unix@${relaySocket(dir, port)}`]);
+/**
+ * Inside an HAProxy host: 127.0.0.1:port for each REST API (through the relay) and each PostgreSQL (its own unix
+ * socket), so that the lab's HAProxy configuration works there unchanged.
+ */
+function inNamespaceRelays(dir: string, labDir: string, restPorts: readonly number[], pgPorts: readonly number[]): string[] {
+  const rest = restPorts.flatMap((port) => [`listen to_${port}`, `    bind 127.0.0.1:${port}`, `    server relay unix@${relaySocket(dir, port)}`]);
   const pg = pgPorts.flatMap((port, i) => [`listen to_${port}`, `    bind 127.0.0.1:${port}`, `    server pg unix@${join(labDir, MEMBER_NAMES[i]!, `.s.PGSQL.${port}`)}`]);
   return [...rest, ...pg];
 }
@@ -94,7 +93,8 @@ vrrp_instance postgres_vip {
 `;
 }
 
-function addHost(namespaces: VipLab['namespaces'], name: keyof typeof ADDRESSES & ('ha1' | 'ha2' | 'client'), namespace: string): void {
+function addHost(namespaces: VipLab['namespaces'], name: 'ha1' | 'ha2' | 'client'): void {
+  const namespace = namespaces[name];
   ip(['netns', 'add', namespace]);
   ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
   // The veth pair is made inside the namespaces: no interface ever appears in the root namespace.
@@ -112,11 +112,8 @@ export function vipHolder(vip: VipLab): VipHost | null {
   return null;
 }
 
-/**
- * Builds the VIP path for the lab on `haproxyPort`. `extraPorts` are other 127.0.0.1 ports of the root namespace
- * the client host must reach (the AWS emulator); they appear on the client's own 127.0.0.1.
- */
-export async function vipUp(haproxyPort: number, extraPorts: readonly number[] = []): Promise<VipLab> {
+/** Builds the VIP path for the lab on `haproxyPort`; returns once keepalived has put the VIP on ha1. */
+export async function vipUp(haproxyPort: number): Promise<VipLab> {
   const state = readLabState(haproxyPort);
   const { options } = state;
   if (!existsSync('/usr/sbin/keepalived')) throw new LabError('missing /usr/sbin/keepalived: run `npm run setup` first (as root)');
@@ -127,13 +124,11 @@ export async function vipUp(haproxyPort: number, extraPorts: readonly number[] =
   ip(['netns', 'add', namespaces.switch]);
   ip(['-n', namespaces.switch, 'link', 'add', 'br0', 'type', 'bridge']);
   ip(['-n', namespaces.switch, 'link', 'set', 'br0', 'up']);
-  addHost(namespaces, 'ha1', namespaces.ha1);
-  addHost(namespaces, 'ha2', namespaces.ha2);
-  addHost(namespaces, 'client', namespaces.client);
+  for (const host of ['ha1', 'ha2', 'client'] as const) addHost(namespaces, host);
 
-  writeFileSync(join(dir, 'relay.cfg'), relayConfig(dir, [...options.ports.restApi, ...extraPorts]));
+  writeFileSync(join(dir, 'relay.cfg'), relayConfig(dir, options.ports.restApi));
   const relayPid = startDetached({ command: '/usr/sbin/haproxy', args: ['-db', '-f', join(dir, 'relay.cfg')], logFile: join(dir, 'relay.log') });
-  const relays = inNamespaceRelays(dir, state.dir, options.ports.restApi, options.ports.postgres, []);
+  const relays = inNamespaceRelays(dir, state.dir, options.ports.restApi, options.ports.postgres);
   const haproxyPids = {} as Record<VipHost, number>;
   const keepalivedPids = {} as Record<VipHost, number>;
   for (const host of ['ha1', 'ha2'] as const) {
@@ -153,24 +148,10 @@ export async function vipUp(haproxyPort: number, extraPorts: readonly number[] =
       logFile: join(dir, `${host}-keepalived.log`),
     });
   }
-  // The client host reaches the extra ports (the AWS emulator) on its own 127.0.0.1.
-  const clientRelays = inNamespaceRelays(dir, state.dir, extraPorts, [], []).join('\n');
-  const clientRelayPid = extraPorts.length > 0
-    ? startDetached({
-        command: '/usr/sbin/ip',
-        args: ['netns', 'exec', namespaces.client, '/usr/sbin/haproxy', '-db', '-f', writeConfig(join(dir, 'client-relay.cfg'), clientRelays)],
-        logFile: join(dir, 'client-relay.log'),
-      })
-    : 0;
   const vip: VipLab = { address: ADDRESSES.vip, port: VIP_PORT, namespaces, haproxyPids, keepalivedPids, relayPid, dir };
-  writeFileSync(join(dir, 'pids.json'), JSON.stringify({ relayPid, clientRelayPid, haproxyPids, keepalivedPids }));
+  writeFileSync(join(dir, 'pids.json'), JSON.stringify({ relayPid, haproxyPids, keepalivedPids }));
   await waitFor(`keepalived to put the VIP ${ADDRESSES.vip} on ha1`, 30_000, 250, () => (vipHolder(vip) === 'ha1' ? true : undefined));
   return vip;
-}
-
-function writeConfig(file: string, body: string): string {
-  writeFileSync(file, ['global', '    maxconn 200', 'defaults', '    mode tcp', '    timeout connect 4s', '    timeout client 30m', '    timeout server 30m', body, ''].join('\n'));
-  return file;
 }
 
 /** Kills one host's HAProxy, as a crash would: keepalived's check notices and hands the VIP over. */
@@ -194,10 +175,10 @@ export async function vipDown(haproxyPort: number): Promise<void> {
     // No lab recorded: only namespaces may be left.
   }
   if (dir && existsSync(join(dir, 'pids.json'))) {
-    const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { relayPid: number; clientRelayPid: number; haproxyPids: Record<string, number>; keepalivedPids: Record<string, number> };
+    const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { relayPid: number; haproxyPids: Record<string, number>; keepalivedPids: Record<string, number> };
     // keepalived first, so that it releases the VIP, then the HAProxies and the relays.
     await terminate(Object.values(pids.keepalivedPids).filter((p) => isAlive(p)), 5_000);
-    await terminate([...Object.values(pids.haproxyPids), pids.relayPid, pids.clientRelayPid].filter((p) => p > 0 && isAlive(p)), 5_000);
+    await terminate([...Object.values(pids.haproxyPids), pids.relayPid].filter((p) => p > 0 && isAlive(p)), 5_000);
   }
   const existing = ip(['netns', 'list']);
   for (const namespace of Object.values(namespaces)) {

@@ -3,7 +3,14 @@
 moto's TransactWriteItems is not isolated: on a failed condition it restores a copy of the table taken when
 the transaction began, erasing writes that other request threads made in between (seen here: two racing
 commits both failed and nothing was written). Real DynamoDB serialises transactions; a single-threaded
-server is the faithful stand-in. Usage: moto_server_serial.py HOST PORT
+server is the faithful stand-in.
+
+The same rollback also replaces each table with its copy, stream shard included: a stream reader's iterator then
+points at the orphaned shard and never sees another record (seen with two pollers racing). After a transaction the
+tables keep their original shard objects, without the records of a transaction that failed, as DynamoDB's stream
+never shows a write that did not happen.
+
+Usage: moto_server_serial.py HOST PORT
 """
 import sys
 
@@ -18,6 +25,26 @@ def _serial_run_simple(*args, **kwargs):
 
 
 werkzeug.serving.run_simple = _serial_run_simple
+
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
+
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_keeping_streams(self, *args, **kwargs):
+    shards = {name: (table.stream_shard, len(table.stream_shard.items)) for name, table in self.tables.items() if table.stream_shard is not None}
+    try:
+        return _transact_write_items(self, *args, **kwargs)
+    finally:
+        for name, (shard, length) in shards.items():
+            table = self.tables.get(name)
+            if table is not None and table.stream_shard is not shard:
+                del shard.items[length:]
+                shard.table = table
+                table.stream_shard = shard
+
+
+DynamoDBBackend.transact_write_items = _transact_keeping_streams
 
 from moto.server import main  # noqa: E402  (must come after the patch: it binds run_simple at import)
 

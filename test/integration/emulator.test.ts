@@ -73,6 +73,27 @@ describe('Module: local AWS emulator (moto)', () => {
     expect(records.Records![0]!.dynamodb!.NewImage!.type).toEqual({ S: 'leader_changed' });
   });
 
+  it('keeps a stream readable across a failed TransactWriteItems, without the failed writes (local/moto_server_serial.py)', async () => {
+    // Prepare: an iterator taken before the failed transaction, as a running stream reader holds one.
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    const streamArn = await createStreamTable(dynamo, 'emulator-tx-stream');
+    const streams = new DynamoDBStreamsClient(awsClientConfig(aws));
+    const shardId = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription!.Shards![0]!.ShardId!;
+    const iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }))).ShardIterator!;
+    const conditional = (sk: string, condition: string) => ({
+      TransactItems: [
+        { Put: { TableName: 'emulator-tx-stream', Item: { pk: { S: 'c' }, sk: { S: sk } } } },
+        { ConditionCheck: { TableName: 'emulator-tx-stream', Key: { pk: { S: 'c' }, sk: { S: 'STATE' } }, ConditionExpression: condition } },
+      ],
+    });
+    // Act: one transaction fails on its condition, then one succeeds.
+    await expect(dynamo.send(new TransactWriteItemsCommand(conditional('FAILED', 'attribute_exists(pk)')))).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await dynamo.send(new TransactWriteItemsCommand(conditional('WRITTEN', 'attribute_not_exists(pk)')));
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+    // Assess
+    expect(page.Records!.map((r) => r.dynamodb!.NewImage!.sk!.S)).toEqual(['WRITTEN']);
+  });
+
   it('runs a TransactWriteItems whose condition fails as a whole, and one that holds', async () => {
     // Prepare
     const dynamo = new DynamoDBClient(awsClientConfig(aws));
