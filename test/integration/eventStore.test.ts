@@ -55,6 +55,19 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     await expect(store.commit(0, again.state, again.events)).rejects.toBeInstanceOf(StateConflictError);
   });
 
+  it('records an event written outside a commit once per id, even when a second writer stamps it later (two probes of one trigger)', async () => {
+    // Prepare: the same probe verdict as two notifiers' probes would record it, 800 ms apart.
+    const base = detect(null, healthy(Date.UTC(2025, 0, 15), 'pg_node1', 1)).events[0]!;
+    const verdict = { ...base, cluster: 'verdicts', id: 'verdicts:0000000007:000/probe' } as ClusterEvent;
+    // Act
+    const first = await store.recordEvent(verdict);
+    const second = await store.recordEvent({ ...verdict, observedAt: verdict.observedAt + 800 });
+    // Assess
+    expect([first, second]).toEqual([true, false]);
+    expect((await store.listEvents('verdicts')).events.map((e) => e.id)).toEqual([verdict.id]);
+    expect(await store.listAllEvents({ since: verdict.observedAt - 1, until: verdict.observedAt + 1_000 })).toHaveLength(1);
+  });
+
   it('pages through a long history with a cursor, oldest first', async () => {
     // Prepare: 30 polls of a flapping member, one event each.
     let state = detect(null, healthy(Date.UTC(2026, 10, 27), 'pg_node1', 1));

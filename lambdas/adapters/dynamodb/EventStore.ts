@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -142,19 +141,30 @@ export class DynamoEventStore implements EventStore {
   }
 
   /** Writes one event outside the poller's state (the probe's verdicts); false when its id was already written. */
+  /**
+   * Records an event written outside a state commit (probe verdicts, canary failures) once per id: a guard item
+   * keyed by the id alone is written in the same transaction, because the event's own key holds its time, and
+   * two probes of one trigger (two notifiers, a redelivery) finish at different times.
+   */
   async recordEvent(event: ClusterEvent): Promise<boolean> {
+    const item = this.eventItem(event);
+    const guard = { pk: item.pk, sk: `EVENTID#${event.id}`, itemType: 'event_id', expiresAt: item.expiresAt };
     try {
       await this.documents.send(
-        new PutCommand({ TableName: this.tableName, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' }),
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: guard, ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
       throw new StoreError(`writing event ${event.id} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** The notifier's memory of a cluster: the open incident, Slack threads, the last verified write. */
   async loadNotifierState(cluster: string): Promise<NotifierState> {
     const result = await this.documents.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: clusterKey(cluster), sk: 'NOTIFIER' }, ConsistentRead: true }),
