@@ -27,10 +27,15 @@ export function writeScenarioReport(file: string, lab: string, results: Scenario
   mkdirSync(RESULTS, { recursive: true });
   const run: VersionRun = { lab, finishedAt: new Date().toISOString(), results };
   writeFileSync(join(RESULTS, `${file}.json`), `${JSON.stringify(run, null, 2)}\n`);
+  renderScenarioReport();
+}
+
+/** docs/scenarios.md from every lab's last saved run, in the order of the labs' names. */
+export function renderScenarioReport(): void {
   const runs = readdirSync(RESULTS)
     .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => JSON.parse(readFileSync(join(RESULTS, name), 'utf8')) as VersionRun);
+    .map((name) => JSON.parse(readFileSync(join(RESULTS, name), 'utf8')) as VersionRun)
+    .sort((a, b) => a.lab.localeCompare(b.lab));
   const rows = runs.flatMap((r) => r.results.map((result) => row(r, result))).join('\n');
   const when = runs.map((r) => `${r.lab}: ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ');
   writeFileSync(
@@ -46,6 +51,11 @@ Columns: the events the scenario must leave (cluster-level events in this exact 
 every event it left in the audit trail, in order; leader_changed events against the rows Patroni added to \`/history\`
 (none missed, none doubled); alerts sent (each exactly once, checked against the SQS pager); the independent writer's
 outage; the probe's bounds on the outage; \`write_verified.restoredAt\` minus the writer's first good write.
+A lower bound of 0 means the probe started after writes were back (the poller or the alert path was down when it
+happened): the upper bound still runs from the last poll that saw a running leader, and no restore error is given.
+The VIP rows run on hosts in network namespaces the suite creates (keepalived moving a VIP between a master and a
+backup HAProxy, a client host); there the probe starts at the moment of the fault, as a canary on a short schedule
+would.
 
 | lab | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | result |
 |---|---|---|---|---|---|---|---|---|---|
