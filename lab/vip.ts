@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from './errors.js';
-import { isAlive, signal, startDetached, terminate, waitFor } from './processes.js';
+import { isAlive, processTree, signal, startDetached, terminate, waitFor } from './processes.js';
 import { readLabState } from './state.js';
 import { haproxyConfig } from './templates.js';
 import { MEMBER_NAMES } from './topology.js';
@@ -177,11 +177,13 @@ export async function vipDown(haproxyPort: number): Promise<void> {
   if (dir && existsSync(join(dir, 'pids.json'))) {
     const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { relayPid: number; haproxyPids: Record<string, number>; keepalivedPids: Record<string, number> };
     // keepalived first, so that it releases the VIP, then the HAProxies and the relays.
-    await terminate(Object.values(pids.keepalivedPids).filter((p) => isAlive(p)), 5_000);
-    await terminate([...Object.values(pids.haproxyPids), pids.relayPid].filter((p) => p > 0 && isAlive(p)), 5_000);
+    // Whole process trees: keepalived runs a VRRP and a checker child that would outlive a killed parent.
+    const trees = (list: number[]) => [...new Set(list.filter((p) => p > 0 && isAlive(p)).flatMap((p) => processTree(p)))];
+    await terminate(trees(Object.values(pids.keepalivedPids)), 5_000);
+    await terminate(trees([...Object.values(pids.haproxyPids), pids.relayPid]), 5_000);
   }
-  const existing = ip(['netns', 'list']);
+  // `ip netns add` makes /run/netns/<name>: nothing to run (or to need root for) when the lab never had a VIP path.
   for (const namespace of Object.values(namespaces)) {
-    if (existing.split('\n').some((line) => line.split(' ')[0] === namespace)) ip(['netns', 'del', namespace]);
+    if (existsSync(`/run/netns/${namespace}`)) ip(['netns', 'del', namespace]);
   }
 }
