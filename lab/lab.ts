@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
-import { parseClusterView } from '../lambdas/adapters/patroni/parse.js';
-import type { ClusterView, ClusterViewMember } from '../lambdas/core/model.js';
+import { parseClusterView, parseHistory } from '../lambdas/adapters/patroni/parse.js';
+import type { ClusterView, ClusterViewMember, HistoryEntry } from '../lambdas/core/model.js';
 import { LabError, PortInUseError } from './errors.js';
 import {
   commandLineMentions,
@@ -184,6 +184,20 @@ export async function watchForNewLeader(
 
 function leaderOf(view: ClusterView | null): ClusterViewMember | undefined {
   return view?.members.find((m) => m.role === 'leader');
+}
+
+/** The leader as `/cluster` of the first member that answers shows it; undefined when none answers or there is none. */
+export async function readLeader(options: LabOptions, http: PatroniHttp): Promise<ClusterViewMember | undefined> {
+  return leaderOf(await readClusterView(options, http));
+}
+
+/** `/history` from the first member that answers, or null when none does. */
+export async function readHistory(options: LabOptions, http: PatroniHttp): Promise<HistoryEntry[] | null> {
+  for (let i = 0; i < MEMBER_NAMES.length; i++) {
+    const reply = await http.getJson(restUrl(options, i, '/history'));
+    if (reply.ok) return parseHistory(reply.body, restUrl(options, i, '/history'));
+  }
+  return null;
 }
 
 function describeView(view: ClusterView | null): string {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -102,7 +102,7 @@ describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic
 
   it('the probe role can insert into and read its probe table and do nothing else', async () => {
     // Prepare
-    const client = new pg.Client({ host: '127.0.0.1', port: BASE, database: 'postgres', user: probeUser.username, password: probeUser.password, ssl: { ca: (await import('node:fs')).readFileSync(ca(), 'utf8') }, connectionTimeoutMillis: 3_000 });
+    const client = new pg.Client({ host: '127.0.0.1', port: BASE, database: 'postgres', user: probeUser.username, password: probeUser.password, ssl: { ca: readFileSync(ca(), 'utf8') }, connectionTimeoutMillis: 3_000 });
     client.on('error', () => undefined);
     await client.connect();
     const sqlState = async (sql: string) => client.query(sql).then(() => 'ok', (error: { code?: string }) => error.code);

@@ -3,13 +3,12 @@
 // writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { labDown } from '../../lab/lab.js';
+import { labDown, readHistory, readLeader } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
-import { parseHistory } from '../../lambdas/adapters/patroni/parse.js';
 import type { DynamoEventStore } from '../../lambdas/adapters/dynamodb/EventStore.js';
 import { validateConfig, type PipelineConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/core/alerts.js';
@@ -200,11 +199,16 @@ export class ScenarioLab {
   }
 
   async history(): Promise<HistoryEntry[]> {
-    for (const port of this.options.ports.restApi) {
-      const reply = await this.http.getJson(`http://127.0.0.1:${port}/history`).catch(() => null);
-      if (reply?.ok) return parseHistory(reply.body, `port ${port}`);
-    }
-    throw new Error('no member answered /history');
+    const history = await readHistory(this.options, this.http);
+    if (!history) throw new Error('no member answered /history');
+    return history;
+  }
+
+  /** The current leader's name, from `/cluster`. */
+  async leader(): Promise<string> {
+    const leader = await readLeader(this.options, this.http);
+    if (!leader) throw new Error('the lab has no leader');
+    return leader.name;
   }
 
   async events(since: number): Promise<ClusterEvent[]> {

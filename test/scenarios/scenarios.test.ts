@@ -7,10 +7,9 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember, readClusterView } from '../../lab/lab.js';
+import { labDown, labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
-import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import { severityOf } from '../../lambdas/core/alerts.js';
 import type { ClusterEvent } from '../../lambdas/core/events.js';
 import { freshLab } from '../helpers/lab.js';
@@ -28,17 +27,8 @@ const CLUSTER_LEVEL = new Set<ClusterEvent['type']>([
 
 const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);
 const has = (events: ClusterEvent[], type: ClusterEvent['type']) => events.some((e) => e.type === type);
-const leaderNow = async (lab: ScenarioLab): Promise<string> => {
-  const http = new PatroniHttp({ timeoutMs: 2_000 });
-  try {
-    const view = await readClusterView(lab.options, http);
-    const leader = view?.members.find((m) => m.role === 'leader');
-    if (!leader) throw new Error('the lab has no leader');
-    return leader.name;
-  } finally {
-    await http.close();
-  }
-};
+/** One leader change matching `leaderChange`, its timeline, and writes verified: a hand-over, in that order. */
+const handedOver = (leaderChange: RegExp) => [expect.stringMatching(leaderChange), expect.stringMatching(/^timeline_changed/), 'write_verified'];
 
 for (const patroni of [3, 4] as PatroniMajor[]) {
   describe.sequential(`Patroni ${patroni}`, () => {
@@ -103,20 +93,20 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     }
 
     it('switchover', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       await scenario(
         'switchover',
         'leader_changed (switchover), timeline_changed, write_verified',
         async () => void (await labFailover(lab.base, 'switchover')),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d switchover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d switchover$`)));
         },
       );
     });
 
     it('failover to a named member', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       const target = MEMBER_NAMES.filter((m) => m !== leader).at(-1)!;
       await scenario(
         'failover --to a named member',
@@ -124,21 +114,21 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         async () => void (await labFailover(lab.base, 'failover', target)),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→${target} `)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→${target} `)));
         },
       );
     });
 
     let stoppedLeader = '';
     it('leader graceful stop', async () => {
-      stoppedLeader = await leaderNow(lab);
+      stoppedLeader = await lab.leader();
       await scenario(
         'leader graceful stop',
         'leader_changed (failover), timeline_changed, write_verified; the old leader unreachable',
         async () => void (await labFailover(lab.base, 'stop')),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)));
           expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([`member_unreachable ${stoppedLeader}`]);
         },
       );
@@ -158,35 +148,35 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     });
 
     it('leader kill -9', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       await scenario(
         'leader kill -9',
         'leader_changed (failover) after the leader key expires, timeline_changed, write_verified',
         async () => void (await labFailover(lab.base, 'kill')),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
         },
       );
       await labRejoin(lab.base, leader);
     });
 
     it('PostgreSQL-only crash on the leader', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       await scenario(
         'PostgreSQL-only crash on the leader',
         'leader_changed (failover), timeline_changed, write_verified (primary_start_timeout 0)',
         async () => void (await labFailover(lab.base, 'crash')),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
         },
       );
       await labRejoin(lab.base, leader).catch(() => undefined);
     });
 
     it('a replica down and back', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       const replica = MEMBER_NAMES.find((m) => m !== leader)!;
       await scenario(
         'a replica down and back',
@@ -206,7 +196,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     });
 
     it('maintenance mode, and the leader\'s PostgreSQL dies', async () => {
-      const leader = await leaderNow(lab);
+      const leader = await lab.leader();
       await scenario(
         'paused cluster, leader PostgreSQL dies',
         'cluster_paused; the leader\'s PostgreSQL down is alerted and probed although Patroni does nothing; cluster_resumed; write_verified',
@@ -233,7 +223,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
           expect(verified.outage.downtimeMinMs).toBeGreaterThanOrEqual(5_000);
         },
       );
-      await waitFor('a healthy cluster', 120_000, 500, async () => (await leaderNow(lab).catch(() => undefined)) && true);
+      await waitFor('a healthy cluster', 120_000, 500, async () => (await lab.leader().catch(() => undefined)) && true);
     });
 
     it('etcd down: the leader demotes itself', async () => {
@@ -288,7 +278,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         }),
         (events) => has(events, 'write_verified'),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(/^leader_changed .* switchover$/), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(/^leader_changed .* switchover$/));
         },
       );
     });
@@ -358,7 +348,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         },
         (events) => has(events, 'write_verified') && lab.alerts.some((a) => a.type === 'write_verified' && events.some((e) => e.id === a.eventId)),
         (w) => {
-          expect(clusterLevel(w.events)).toEqual([expect.stringMatching(/^leader_changed .* failover$/), expect.stringMatching(/^timeline_changed/), 'write_verified']);
+          expect(clusterLevel(w.events)).toEqual(handedOver(/^leader_changed .* failover$/));
           // The probe did its work while the alert channels were down.
           const verified = w.events.find((e): e is WriteVerified => e.type === 'write_verified')!;
           expect(verified.observedAt).toBeLessThan(repairedAt);

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, readClusterView } from '../../lab/lab.js';
+import { labDown, readHistory, readLeader } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
@@ -46,10 +46,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
 
   const next = (key: keyof ClientMessage, timeoutMs: number) =>
     waitFor(`the client host's ${key}`, timeoutMs, 100, () => messages.find((m) => m[key] !== undefined));
-  const history = async () => {
-    const reply = await http.getJson(`http://127.0.0.1:${options.ports.restApi[0]}/history`);
-    return reply.ok ? (reply.body as unknown[]).length : -1;
-  };
+  const history = async () => (await readHistory(options, http))?.length ?? -1;
 
   beforeAll(async () => {
     await freshLab(options);
@@ -86,7 +83,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     // Prepare
     await sleep(2_000);
     const rowsBefore = await history();
-    const leaderBefore = (await readClusterView(options, http))?.members.find((m) => m.role === 'leader')?.name;
+    const leaderBefore = (await readLeader(options, http))?.name;
     const started = Date.now();
     // Act: kill ha1's HAProxy; the probe starts at once, as a canary or an alert would start it.
     killHaproxy(vip, 'ha1');
@@ -124,7 +121,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + 100);
     // Patroni saw nothing: no promotion, the same leader.
     expect(result.historyRows).toBe(0);
-    expect((await readClusterView(options, http))?.members.find((m) => m.role === 'leader')?.name).toBe(leaderBefore);
+    expect((await readLeader(options, http))?.name).toBe(leaderBefore);
     result.passed = true;
   });
 
@@ -139,7 +136,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     // The canary's finding takes the production path from here: the store, the stream, the notifier, SNS.
     for (const event of canary!) await pipeline.store.recordEvent(event);
     const paged = await waitFor('the canary alert on the pager', 30_000, 200, async () => (await pager.alerts()).find((a) => a.type === 'canary_failed'));
-    const leader = (await readClusterView(options, http))?.members.find((m) => m.role === 'leader');
+    const leader = await readLeader(options, http);
     // Assess
     const result: ScenarioResult = {
       name: 'both HAProxies down, Patroni healthy',
