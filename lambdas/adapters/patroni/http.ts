@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ReadFailure } from '../../core/model.js';
+import { isTlsRejection } from '../errors.js';
 
 export interface PatroniHttpOptions {
   /** Whole-request budget (connect, headers, body). Patroni's `/patroni` can block for seconds while PostgreSQL restarts. @default 3000 */
@@ -117,7 +118,6 @@ function invalid(message: string): JsonReply {
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
 
 /** Maps undici/Node errors to a member status with a message that says what to check. */
 function classifyError(error: unknown, url: string, timeoutMs: number): JsonReply {
@@ -126,7 +126,7 @@ function classifyError(error: unknown, url: string, timeoutMs: number): JsonRepl
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) {
     return { ok: false, failure: 'timeout', message: `${url} did not answer within ${timeoutMs} ms` };
   }
-  if (TLS_CODES.test(code)) {
+  if (isTlsRejection(code)) {
     return {
       ok: false,
       failure: 'unreachable',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { WriteErrorClass } from '../../core/events.js';
+import { isTlsRejection } from '../errors.js';
 
 /** Where clients write: the VIP (or HAProxy) address, with the probe's own credentials. */
 export interface VipTarget {
@@ -107,12 +108,10 @@ async function ensureProbeTable(client: pg.Client): Promise<void> {
   );
 }
 
-const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|IP_MISMATCH/;
-
 /** The driver's message, except for a rejected certificate: that one says which setting to check. */
 function describeWriteError(error: unknown, target: VipTarget): string {
   const err = error as { code?: string; message?: string };
-  if (TLS_ERROR.test(err.code ?? '')) {
+  if (isTlsRejection(err.code)) {
     return `TLS: the server certificate was rejected (${err.code}: ${err.message}); check the VIP's caFile and that the certificate names ${target.host}`;
   }
   return err.message ?? String(error);
