@@ -2,7 +2,7 @@
 // CDK entry point: `npx cdk synth -c config=cluster.yaml` (default examples/aws.yaml).
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ConfigError } from '../lambdas/config/config.js';
+import { ConfigError } from '../lambdas/domain/errors.js';
 import { buildApp } from '../lib/app.js';
 
 const app = new App();

@@ -8,11 +8,12 @@ import { labStateExists } from '../lab/state.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, type PatroniMajor } from '../lab/topology.js';
 import { validateConfig } from '../lambdas/config/config.js';
-import type { ClusterEvent } from '../lambdas/core/events.js';
-import { describeEvent } from '../lambdas/core/describe.js';
+import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { describeEvent } from '../lambdas/domain/describe.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { renderLabStatus } from './labCommands.js';
+import { messageOf } from '../lambdas/domain/errors.js';
 
 const VIP_PORT = GUIDE_PORTS.haproxy;
 const started = Date.now();
@@ -42,7 +43,7 @@ async function longInsertWithRetry(): Promise<{ failedAt: number; error: string;
     throw new Error('the long insert finished before the failover cut it: nothing to show');
   } catch (error) {
     const failedAt = Date.now();
-    const message = (error as Error).message;
+    const message = messageOf(error);
     say('client', `ERROR: ${message}`);
     for (let attempt = 1; attempt <= 240; attempt++) {
       await sleep(500);
@@ -52,7 +53,7 @@ async function longInsertWithRetry(): Promise<{ failedAt: number; error: string;
         say('client', `resubmitted the insert ${((resubmittedAt - failedAt) / 1000).toFixed(1)} s after the error (attempt ${attempt}); it committed`);
         return { failedAt, error: message, resubmittedAt, attempts: attempt };
       } catch (retryError) {
-        if (attempt % 4 === 1) say('client', `reconnect attempt ${attempt} failed: ${(retryError as Error).message}`);
+        if (attempt % 4 === 1) say('client', `reconnect attempt ${attempt} failed: ${messageOf(retryError)}`);
       }
     }
     throw new Error('the client could not write again within 2 minutes');

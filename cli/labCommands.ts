@@ -4,7 +4,7 @@ import { tlsFiles } from '../lab/tls.js';
 import { labDown, labFailover, labRejoin, labSetPaused, labStatus, labUp, parseFailoverMode, type LabStatus } from '../lab/lab.js';
 import { readLabState } from '../lab/state.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
-import { toTable } from '../lambdas/core/reportFormats.js';
+import { toTable } from '../lambdas/domain/reportFormats.js';
 
 const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
 

@@ -1,4 +1,4 @@
-import type { Log } from '../lambdas/poller/ClusterWatcher.js';
+import type { Log } from '../lambdas/domain/ports.js';
 
 /** The CLI's logger: one readable line per message on stderr, so stdout carries only events. */
 export function stderrLog(verbose = process.env.FAILOVER_DEBUG === '1'): Log {

@@ -1,10 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { LabError } from '../lab/errors.js';
-import { UsageError } from './errors.js';
-import { ConfigError } from '../lambdas/config/config.js';
-import { AwsTargetError } from '../local/aws.js';
-import { EmulatorError } from '../local/emulator.js';
-import { StoreError } from '../lambdas/adapters/dynamodb/EventStore.js';
+import { FailoverError } from '../lambdas/domain/errors.js';
 import { registerLabCommands } from './labCommands.js';
 import { registerWatchCommands } from './watchCommands.js';
 import { registerDemoCommand } from './demo.js';
@@ -22,7 +17,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; expected errors print one clear line and exit 1, unexpected ones keep their stack. */
+/**
+ * Runs the CLI. Every error of the product (a FailoverError) prints one clear line and exits with its kind's
+ * code: 2 for a command called wrongly, 1 for a failure while running. Anything else is a bug and keeps its stack.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync([...argv]);
@@ -31,15 +29,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof FailoverError) {
       process.stderr.write(`failover: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    if ([LabError, ConfigError, AwsTargetError, EmulatorError, StoreError, RangeError].some((type) => error instanceof type)) {
-      const message = (error as Error).message;
-      process.stderr.write(`failover: ${message}\n`);
-      process.exitCode = 1;
+      process.exitCode = error.exitCode;
       return;
     }
     throw error;

@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DynamoEventStore } from '../lambdas/adapters/dynamodb/EventStore.js';
+import { DynamoEventStore } from '../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { loadConfig } from '../lambdas/config/config.js';
-import { EVENT_TYPES, type ClusterEvent, type EventType } from '../lambdas/core/events.js';
-import { renderEvents, renderIncidents, renderSla, type Format } from '../lambdas/core/reportFormats.js';
-import { incidentsFromEvents, monthPeriod, slaReport, type Interval } from '../lambdas/core/sla.js';
+import { EVENT_TYPES, type ClusterEvent, type EventType } from '../lambdas/domain/events.js';
+import { renderEvents, renderIncidents, renderSla, type Format } from '../lambdas/domain/reportFormats.js';
+import { incidentsFromEvents, monthPeriod, slaReport, type Interval } from '../lambdas/domain/sla.js';
 import { resolveAws } from '../local/aws.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../lambdas/domain/errors.js';
 import { parseTime } from './time.js';
 
 /** Incidents can start before the period they are reported in: read this much further back. */
@@ -77,7 +77,9 @@ function scopeAndRange(command: Command): Command {
 function reportPeriod(opts: { month?: string; since?: number; until?: number }): Interval {
   if (opts.month) return monthPeriod(opts.month);
   if (opts.since === undefined) throw new UsageError('give --month YYYY-MM, or --since (and --until, default now)');
-  return { start: opts.since, end: opts.until ?? Date.now() };
+  const period = { start: opts.since, end: opts.until ?? Date.now() };
+  if (!(period.end > period.start)) throw new UsageError('--until must be later than --since');
+  return period;
 }
 
 export function registerReportCommands(program: Command): void {

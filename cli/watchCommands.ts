@@ -1,8 +1,9 @@
+import { UsageError } from '../lambdas/domain/errors.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../lambdas/config/config.js';
-import { describeEvent } from '../lambdas/core/describe.js';
-import type { ClusterEvent } from '../lambdas/core/events.js';
-import type { Alert } from '../lambdas/core/alerts.js';
+import { describeEvent } from '../lambdas/domain/describe.js';
+import type { ClusterEvent } from '../lambdas/domain/events.js';
+import type { Alert } from '../lambdas/domain/alerts.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { resolveAws, LOCAL_AWS_PORT } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
@@ -45,7 +46,7 @@ export function registerWatchCommands(program: Command): void {
     .action(async (opts) => {
       const config = loadConfig(opts.config);
       const intervalSeconds = opts.interval ?? config.poll.intervalSeconds;
-      if (intervalSeconds < 1) throw new RangeError(`--interval must be at least 1 s (got ${intervalSeconds})`);
+      if (intervalSeconds < 1) throw new UsageError(`--interval must be at least 1 s (got ${intervalSeconds})`);
       const log = stderrLog();
       const json = Boolean(opts.json);
       const aws = await resolveAws({ start: true });

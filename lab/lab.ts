@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { parseClusterView, parseHistory } from '../lambdas/adapters/patroni/parse.js';
-import type { ClusterView, ClusterViewMember, HistoryEntry } from '../lambdas/core/model.js';
+import type { ClusterView, ClusterViewMember, HistoryEntry } from '../lambdas/domain/model.js';
 import { LabError, PortInUseError } from './errors.js';
 import {
   commandLineMentions,
@@ -23,6 +23,7 @@ import { allPorts, labDirectory, MEMBER_NAMES, validateTimings, type LabOptions 
 import { createProbeRole, writeSucceeds } from './sql.js';
 import { makeLabCertificates, tlsFiles, type TlsFiles } from './tls.js';
 import { vipDown } from './vip.js';
+import { messageOf } from '../lambdas/domain/errors.js';
 
 export type Reporter = (line: string) => void;
 const silent: Reporter = () => undefined;
@@ -323,7 +324,7 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
     report(`lab is up: leader ${leader}, writes through ${LAB_HOST}:${options.ports.haproxy} work`);
     return { state, leader, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
-    report(`lab up failed, stopping what was started: ${(error as Error).message}`);
+    report(`lab up failed, stopping what was started: ${messageOf(error)}`);
     await labDown(options.ports.haproxy).catch(() => undefined);
     throw error;
   } finally {
@@ -475,7 +476,7 @@ export async function labFailover(
       const current = leaderOf(view);
       return current && current.state === 'running' && current.timeline !== null ? current : undefined;
     }).catch((error: unknown) => {
-      throw new LabError(`the lab has no running leader right now: ${(error as Error).message}`);
+      throw new LabError(`the lab has no running leader right now: ${messageOf(error)}`);
     });
     if (target !== undefined) memberIndex(target);
     const candidate = target ?? (mode === 'switchover' || mode === 'failover' ? await healthyCandidate(options, http) : undefined);
@@ -591,7 +592,7 @@ export async function labSetPaused(haproxyPort: number, paused: boolean): Promis
         }
         lastError = `HTTP ${reply.status}: ${reply.text.trim()}`;
       } catch (error) {
-        lastError = (error as Error).message;
+        lastError = messageOf(error);
       }
     }
     throw new LabError(`could not ${paused ? 'pause' : 'resume'} the cluster: ${lastError}`);

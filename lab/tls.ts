@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from './errors.js';
+import { messageOf } from '../lambdas/domain/errors.js';
 
 /** Where a lab's TLS material lives: a CA made for this lab alone, and one certificate for 127.0.0.1. */
 export interface TlsFiles {
@@ -22,7 +23,7 @@ function openssl(args: string[]): void {
     execFileSync('/usr/bin/openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new LabError(`openssl ${args[0]} failed: ${stderr || (error as Error).message}`);
+    throw new LabError(`openssl ${args[0]} failed: ${stderr || messageOf(error)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { LabError } from './errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,7 +60,7 @@ export const GUIDE_TIMINGS: LabTimings = { ttl: 30, loopWait: 10, retryTimeout: 
  */
 export function portsFromBase(base: number): LabPorts {
   if (!Number.isInteger(base) || base < 1024 || base > 65_000) {
-    throw new RangeError(`--base-port must be an integer between 1024 and 65000 (got ${base})`);
+    throw new LabError(`--base-port must be an integer between 1024 and 65000 (got ${base})`);
   }
   return {
     haproxy: base,
@@ -86,17 +87,17 @@ export function labDirectory(haproxyPort: number): string {
  */
 export function validateTimings(timings: LabTimings): void {
   const { ttl, loopWait, retryTimeout, haproxyInterSeconds } = timings;
-  if (ttl < 20) throw new RangeError(`--ttl must be at least 20 s, Patroni's minimum (got ${ttl})`);
-  if (loopWait < 1) throw new RangeError(`--loop-wait must be at least 1 s (got ${loopWait})`);
-  if (retryTimeout < 3) throw new RangeError(`--retry-timeout must be at least 3 s (got ${retryTimeout})`);
+  if (ttl < 20) throw new LabError(`--ttl must be at least 20 s, Patroni's minimum (got ${ttl})`);
+  if (loopWait < 1) throw new LabError(`--loop-wait must be at least 1 s (got ${loopWait})`);
+  if (retryTimeout < 3) throw new LabError(`--retry-timeout must be at least 3 s (got ${retryTimeout})`);
   if (loopWait + 2 * retryTimeout > ttl) {
-    throw new RangeError(
+    throw new LabError(
       `Patroni needs loop_wait + 2 * retry_timeout <= ttl (got ${loopWait} + 2 * ${retryTimeout} > ${ttl}): ` +
         'raise --ttl or lower --loop-wait / --retry-timeout',
     );
   }
   if (!(timings.primaryStartTimeout >= 0)) {
-    throw new RangeError(`--primary-start-timeout must be 0 or more seconds (got ${timings.primaryStartTimeout})`);
+    throw new LabError(`--primary-start-timeout must be 0 or more seconds (got ${timings.primaryStartTimeout})`);
   }
-  if (!(haproxyInterSeconds > 0)) throw new RangeError(`--haproxy-inter must be positive (got ${haproxyInterSeconds})`);
+  if (!(haproxyInterSeconds > 0)) throw new LabError(`--haproxy-inter must be positive (got ${haproxyInterSeconds})`);
 }

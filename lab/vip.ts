@@ -11,6 +11,7 @@ import { isAlive, processTree, signal, startDetached, terminate, waitFor } from 
 import { readLabState } from './state.js';
 import { haproxyConfig } from './templates.js';
 import { MEMBER_NAMES } from './topology.js';
+import { messageOf } from '../lambdas/domain/errors.js';
 
 export type VipHost = 'ha1' | 'ha2';
 
@@ -34,7 +35,7 @@ function ip(args: readonly string[]): string {
     return execFileSync('/usr/sbin/ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new LabError(`ip ${args.join(' ')} failed: ${stderr || (error as Error).message} (network namespaces need root)`);
+    throw new LabError(`ip ${args.join(' ')} failed: ${stderr || messageOf(error)} (network namespaces need root)`);
   }
 }
 

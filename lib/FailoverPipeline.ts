@@ -18,6 +18,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import type { AwsConfig, ClusterConfig, PipelineConfig } from '../lambdas/config/config.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -143,7 +144,7 @@ export class FailoverPipeline extends Construct {
         parallelizationFactor: 1,
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(this.deadLetterQueue),
-        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { itemType: { S: FilterRule.isEqual('event') } } } })],
+        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { [TABLE_SCHEMA.itemTypeAttribute]: { S: FilterRule.isEqual('event') } } } })],
       }),
     );
     this.reporter = props.reportBucket ? this.monthlyReporter(props, props.reportBucket) : undefined;

@@ -9,7 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SmsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { TABLE_KEYS } from '../lambdas/adapters/dynamodb/EventStore.js';
+import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import type { AwsConfig } from '../lambdas/config/config.js';
 
 export interface FailoverStorageProps {
@@ -46,20 +46,20 @@ export class FailoverStorage extends Construct {
       removalPolicy,
     });
     this.table = new TableV2(this, 'Events', {
-      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
       globalSecondaryIndexes: [
         {
-          indexName: TABLE_KEYS.indexName,
-          partitionKey: { name: TABLE_KEYS.indexPartitionKey, type: AttributeType.STRING },
-          sortKey: { name: TABLE_KEYS.indexSortKey, type: AttributeType.STRING },
+          indexName: TABLE_SCHEMA.index.name,
+          partitionKey: { name: TABLE_SCHEMA.index.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: TABLE_SCHEMA.index.sortKey, type: AttributeType.STRING },
         },
       ],
       billing: Billing.onDemand(),
-      dynamoStream: StreamViewType.NEW_IMAGE,
+      dynamoStream: StreamViewType[TABLE_SCHEMA.streamView],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryptionV2.customerManagedKey(this.key),
-      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });

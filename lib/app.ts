@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
-import { ConfigError, loadConfig, validateForDeployment } from '../lambdas/config/config.js';
+import { ConfigError } from '../lambdas/domain/errors.js';
+import { loadConfig, validateForDeployment } from '../lambdas/config/config.js';
 import { FailoverServiceStack, FailoverStatefulStack } from './stacks.js';
 
 /**

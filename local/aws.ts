@@ -1,23 +1,12 @@
-import { AWS_CALL_TIMEOUTS } from '../lambdas/adapters/awsClients.js';
+import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
 import { emulatorAnswers, startLocalAws, type LocalAws } from './emulator.js';
+import { AwsTargetError } from './errors.js';
 
 /** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
 export interface AwsTarget {
-  readonly clientConfig: typeof AWS_CALL_TIMEOUTS & {
-    endpoint?: string;
-    region?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string };
-    maxAttempts?: number;
-  };
+  readonly clientConfig: AwsSettings;
   readonly description: string;
   readonly ownedEmulator: LocalAws | null;
-}
-
-export class AwsTargetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AwsTargetError';
-  }
 }
 
 /** The local emulator's well-known port, so `watch`, `history` and `failover emulator` find each other. */

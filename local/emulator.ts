@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
-import { AWS_CALL_TIMEOUTS } from '../lambdas/adapters/awsClients.js';
+import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
+import { EmulatorError } from './errors.js';
 
 /**
  * The local AWS: moto's server (DynamoDB with Streams, SNS, SQS, Secrets Manager) from the project venv,
@@ -15,13 +15,6 @@ export interface LocalAws {
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   stop(): Promise<void>;
-}
-
-export class EmulatorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EmulatorError';
-  }
 }
 
 const VENV_PYTHON = join(import.meta.dirname, '..', '.venv', 'bin', 'python');
@@ -44,9 +37,9 @@ export function freePort(): Promise<number> {
 /** True when a moto server answers at the endpoint (its management API), within a second. */
 export async function emulatorAnswers(endpoint: string): Promise<boolean> {
   try {
-    const response = await request(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
-    await response.body.dump();
-    return response.statusCode < 500;
+    const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.status < 500;
   } catch {
     return false;
   }
@@ -95,6 +88,6 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
 }
 
 /** SDK client settings for the emulator (or, with no emulator, for whatever AWS the environment names). */
-export function awsClientConfig(aws: LocalAws) {
+export function awsClientConfig(aws: LocalAws): AwsSettings {
   return { ...AWS_CALL_TIMEOUTS, endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, maxAttempts: 2 };
 }

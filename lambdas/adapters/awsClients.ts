@@ -11,3 +11,13 @@ export const AWS_CALL_TIMEOUTS: AwsCallLimits = {
   requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
   maxAttempts: 3,
 };
+
+/**
+ * What every SDK client of the pipeline is built from: the call limits, plus, off AWS, where the endpoint is
+ * (the local emulator) and which credentials to use there. Plain data, so the CLI can decide it without the SDK.
+ */
+export interface AwsSettings extends AwsCallLimits {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}

@@ -1,7 +1,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { VipConfig } from '../config/config.js';
-import { ConfigError, passwordFromEnv } from '../config/config.js';
-import type { VipTarget } from './postgres/WriteProbe.js';
+import { passwordFromEnv, type VipConfig } from '../config/config.js';
+import { ConfigError } from '../domain/errors.js';
+import type { VipTarget } from '../domain/ports.js';
 
 /** Secrets are cached for five minutes: a rotation is picked up without a read on every probe attempt. */
 const SECRET_MAX_AGE_SECONDS = 300;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, messageOf } from '../domain/errors.js';
+import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
 
 /**
  * The one configuration file the CLI, the Lambdas and the CDK app all read. Validated strictly: an unknown
@@ -129,7 +131,7 @@ export const configSchema = z
     store: z
       .strictObject({
         tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/).default('failover-events'),
-        retentionDays: z.number().int().min(1).max(3_650).default(396),
+        retentionDays: z.number().int().min(1).max(3_650).default(DEFAULT_RETENTION_DAYS),
       })
       .prefault({}),
   })
@@ -172,13 +174,6 @@ export function validateForDeployment(config: PipelineConfig, source: string): P
   return config as PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } };
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
 /** `clusters[0].members[1]`, the way a person finds the key in the file. */
 function keyPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '') || '(top level)';
@@ -200,19 +195,25 @@ export function validateConfig(document: unknown, source = 'configuration'): Pip
   throw new ConfigError(`invalid ${source}:\n${lines.join('\n')}`);
 }
 
+/** `ENOENT`, `EACCES`...: the file system's code says it best. */
+function readFailure(error: unknown): string {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' ? code : messageOf(error);
+}
+
 /** Reads a YAML or JSON file (JSON is YAML) and validates it. */
 export function loadConfig(file: string): PipelineConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(`cannot read configuration file ${file}: ${readFailure(error)}`);
   }
   let document: unknown;
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`${file} is not valid YAML or JSON: ${messageOf(error).split('\n')[0]}`);
   }
   return validateConfig(document, file);
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Log } from '../../lambdas/poller/ClusterWatcher.js';
+import type { Log } from '../../lambdas/domain/ports.js';
 
 /**
  * Every log line the integration runs write (test workers' stdout/stderr, the CLI's output, the pipeline's logger)

@@ -1,6 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import type { Alert } from '../../lambdas/core/alerts.js';
+import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { awsClientConfig } from '../../local/emulator.js';
 
 type ClientConfig = ReturnType<typeof awsClientConfig>;

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEventStore, ensureTable, StateConflictError, StoreError } from '../../lambdas/adapters/dynamodb/EventStore.js';
-import { detect } from '../../lambdas/core/detector.js';
-import type { ClusterEvent } from '../../lambdas/core/events.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
+import { StateConflictError, StoreError } from '../../lambdas/domain/errors.js';
+import { detect } from '../../lambdas/domain/detector.js';
+import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
 

@@ -4,7 +4,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 
 /** The Lambda handlers, loaded as Lambda loads them (env first, then the module), against the emulator. */

@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { ReportBucket } from '../../lambdas/adapters/s3/ReportBucket.js';
-import { detect } from '../../lambdas/core/detector.js';
-import { previousMonth, writeMonthlyReport } from '../../lambdas/reporter/monthlyReport.js';
+import { detect } from '../../lambdas/domain/detector.js';
+import { previousMonth, writeMonthlyReport } from '../../lambdas/services/reporter/monthlyReport.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
 

@@ -5,16 +5,17 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { dynamoIdempotency } from '../../lambdas/adapters/dynamodb/idempotency.js';
-import { PgWriteProber } from '../../lambdas/adapters/postgres/WriteProbe.js';
+import { PgWriteProber } from '../../lambdas/adapters/postgres/PgWriteProber.js';
 import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
-import type { Alert } from '../../lambdas/core/alerts.js';
-import { detect } from '../../lambdas/core/detector.js';
-import type { ClusterEvent } from '../../lambdas/core/events.js';
-import { runCanary } from '../../lambdas/notifier/canary.js';
-import { Notifier, runProbe } from '../../lambdas/notifier/Notifier.js';
-import { processStreamBatch } from '../../lambdas/notifier/streamBatch.js';
+import type { Alert } from '../../lambdas/domain/alerts.js';
+import { detect } from '../../lambdas/domain/detector.js';
+import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import { runCanary } from '../../lambdas/services/prober/canary.js';
+import { Notifier } from '../../lambdas/services/notifier/Notifier.js';
+import { runProbe } from '../../lambdas/services/prober/probe.js';
+import { processStreamBatch } from '../../lambdas/adapters/dynamodb/streamBatch.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
 

@@ -8,12 +8,12 @@ import { labDown, labFailover, labRejoin, readClusterView, watchForNewLeader, ty
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
-import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/EventStore.js';
+import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import { PatroniClient } from '../../lambdas/adapters/patroni/PatroniClient.js';
-import type { ClusterEvent } from '../../lambdas/core/events.js';
-import { ClusterWatcher } from '../../lambdas/poller/ClusterWatcher.js';
-import { runPollLoop } from '../../lambdas/poller/runPoller.js';
+import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import { ClusterWatcher } from '../../lambdas/services/poller/ClusterWatcher.js';
+import { runPollLoop } from '../../lambdas/services/poller/pollLoop.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { runFailover } from '../helpers/cli.js';
 import { capturedLog } from '../helpers/logCapture.js';

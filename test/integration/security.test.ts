@@ -9,8 +9,10 @@ import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import { makeCa, tlsFiles } from '../../lab/tls.js';
 import { labDirectory, type LabOptions } from '../../lab/topology.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
-import { PatroniClient, type ClusterTarget } from '../../lambdas/adapters/patroni/PatroniClient.js';
-import { PgWriteProber, type VipTarget } from '../../lambdas/adapters/postgres/WriteProbe.js';
+import { PatroniClient } from '../../lambdas/adapters/patroni/PatroniClient.js';
+import type { ClusterTarget } from '../../lambdas/domain/ports.js';
+import { PgWriteProber } from '../../lambdas/adapters/postgres/PgWriteProber.js';
+import type { VipTarget } from '../../lambdas/domain/ports.js';
 import { freshLab, testLabOptions } from '../helpers/lab.js';
 
 const BASE = 26000;

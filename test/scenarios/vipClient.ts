@@ -2,10 +2,11 @@
 // writer every 100 ms as the yardstick, and, on the parent's word, the pipeline's own write probe or canary.
 // argv[2]: JSON { vip: VipTarget }. Messages in: 'probe', 'canary', 'stop' (the writer), 'exit'. Messages out: { ready }, { verdict },
 // { canary }, { writer }.
-import { PgWriteProber, type VipTarget } from '../../lambdas/adapters/postgres/WriteProbe.js';
-import type { ClusterEvent } from '../../lambdas/core/events.js';
-import { runCanary } from '../../lambdas/notifier/canary.js';
-import { verifyWrites } from '../../lambdas/notifier/verifyWrites.js';
+import { PgWriteProber } from '../../lambdas/adapters/postgres/PgWriteProber.js';
+import type { VipTarget } from '../../lambdas/domain/ports.js';
+import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import { runCanary } from '../../lambdas/services/prober/canary.js';
+import { verifyWrites } from '../../lambdas/services/prober/verifyWrites.js';
 import { IndependentWriter } from '../helpers/standIns.js';
 
 const { vip } = JSON.parse(process.argv[2]!) as { vip: VipTarget };

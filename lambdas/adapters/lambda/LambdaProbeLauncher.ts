@@ -1,13 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { ClusterEvent } from '../../core/events.js';
-import type { ProbeLauncher } from '../../notifier/Notifier.js';
+import type { ClusterEvent } from '../../domain/events.js';
+import type { ProbeLauncher, ProbeRequest } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
-
-/** What the prober function receives. */
-export interface ProbeRequest {
-  readonly trigger: ClusterEvent;
-  readonly incidentKey: string;
-}
 
 /** Starts the prober function asynchronously (InvocationType Event): the notifier returns at once. */
 export class LambdaProbeLauncher implements ProbeLauncher {

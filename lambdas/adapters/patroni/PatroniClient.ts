@@ -1,26 +1,9 @@
-import { highestTimeline } from '../../core/detector.js';
-import type { ClusterView, HistoryEntry, MemberObservation, Observation } from '../../core/model.js';
-import { PatroniHttp, type PatroniHttpOptions } from './http.js';
+import { highestTimeline } from '../../domain/detector.js';
+import { messageOf } from '../../domain/errors.js';
+import { memberHost, type ClusterView, type HistoryEntry, type MemberObservation, type Observation } from '../../domain/model.js';
+import type { Clock, ClusterObserver, ClusterTarget, KnownPosition, PatroniAccess } from '../../domain/ports.js';
+import { PatroniHttp } from './http.js';
 import { parseClusterView, parseHistory, parseMemberReport } from './parse.js';
-
-/** One cluster as the poller reads it: a name and the REST base URL of each member. */
-export interface ClusterTarget {
-  readonly name: string;
-  /** Patroni REST API base URLs, e.g. `http://10.0.0.4:8008`. */
-  readonly members: readonly string[];
-  readonly http?: PatroniHttpOptions;
-}
-
-/** What the poller already knows, so the client reads `/history` only when a timeline moved. */
-export interface KnownPosition {
-  readonly timeline: number | null;
-}
-
-/** The port the poller uses: one call per cluster per poll round. */
-export interface ClusterObserver {
-  observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation>;
-  close(): Promise<void>;
-}
 
 /**
  * Reads one cluster through Patroni's REST API: `/patroni` of every member in parallel, `/cluster` from a
@@ -36,9 +19,9 @@ export class PatroniClient implements ClusterObserver {
    * @param makeHttp builds one HTTP client per cluster (tests pass one over undici's MockAgent)
    */
   constructor(
-    private readonly clock: () => number = Date.now,
-    private readonly defaults: PatroniHttpOptions = {},
-    private readonly makeHttp: (options: PatroniHttpOptions) => PatroniHttp = (options) => new PatroniHttp(options),
+    private readonly clock: Clock = Date.now,
+    private readonly defaults: PatroniAccess = {},
+    private readonly makeHttp: (options: PatroniAccess) => PatroniHttp = (options) => new PatroniHttp(options),
   ) {}
 
   async observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation> {
@@ -112,7 +95,7 @@ async function readMember(http: PatroniHttp, url: string): Promise<MemberObserva
     const report = parseMemberReport(reply.body, endpoint(url, '/patroni'));
     return { name: report.name, url, status: 'ok', report };
   } catch (error) {
-    return { name: null, url, status: 'invalid_reply', error: (error as Error).message };
+    return { name: null, url, status: 'invalid_reply', error: messageOf(error) };
   }
 }
 
@@ -129,7 +112,7 @@ async function readView(http: PatroniHttp, url: string): Promise<ViewRead> {
   try {
     return { view: parseClusterView(reply.body, endpoint(url, '/cluster')), error: null };
   } catch (error) {
-    return { view: null, error: (error as Error).message };
+    return { view: null, error: messageOf(error) };
   }
 }
 
@@ -155,14 +138,6 @@ async function readHistory(http: PatroniHttp, members: readonly MemberObservatio
  */
 function nameMembers(members: readonly MemberObservation[], view: ClusterView | null): MemberObservation[] {
   if (!view) return [...members];
-  const byHost = new Map(view.members.filter((m) => m.apiUrl).map((m) => [hostOf(m.apiUrl!), m.name]));
-  return members.map((m) => (m.name ? m : { ...m, name: byHost.get(hostOf(m.url)) ?? null }));
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
+  const byHost = new Map(view.members.filter((m) => m.apiUrl).map((m) => [memberHost(m.apiUrl!), m.name]));
+  return members.map((m) => (m.name ? m : { ...m, name: byHost.get(memberHost(m.url)) ?? null }));
 }

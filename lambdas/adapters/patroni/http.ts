@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { ReadFailure } from '../../core/model.js';
-import { isTlsRejection } from '../errors.js';
-
-export interface PatroniHttpOptions {
-  /** Whole-request budget (connect, headers, body). Patroni's `/patroni` can block for seconds while PostgreSQL restarts. @default 3000 */
-  readonly timeoutMs?: number;
-  /** Bodies past this are refused; a real `/cluster` of 3 members is under 2 KiB. @default 1 MiB */
-  readonly maxBodyBytes?: number;
-  /** PEM CA bundle that signed the members' REST API certificates (HTTPS). */
-  readonly caFile?: string;
-  /** HTTP basic auth; Patroni checks it only on unsafe methods, but a proxy in front may ask for it on GETs too. */
-  readonly basicAuth?: { readonly username: string; readonly password: string };
-}
+import type { ReadFailure } from '../../domain/model.js';
+import type { PatroniAccess } from '../../domain/ports.js';
+import { errorFields, isTlsRejection } from '../errorFields.js';
 
 export type JsonReply =
   | { readonly ok: true; readonly status: number; readonly body: unknown }
@@ -31,7 +21,7 @@ export class PatroniHttp {
   private readonly authorization: string | undefined;
   private readonly dispatcher: Dispatcher;
 
-  constructor(options: PatroniHttpOptions = {}, dispatcher?: Dispatcher) {
+  constructor(options: PatroniAccess = {}, dispatcher?: Dispatcher) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.authorization = options.basicAuth
@@ -121,8 +111,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 
 /** Maps undici/Node errors to a member status with a message that says what to check. */
 function classifyError(error: unknown, url: string, timeoutMs: number): JsonReply {
-  const err = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = err.code ?? err.cause?.code ?? '';
+  const err = errorFields(error);
+  const { code } = err;
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) {
     return { ok: false, failure: 'timeout', message: `${url} did not answer within ${timeoutMs} ms` };
   }
@@ -139,8 +129,8 @@ function classifyError(error: unknown, url: string, timeoutMs: number): JsonRepl
     return { ok: false, failure: 'unreachable', message: `${url}: connection closed without a reply` };
   }
   if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') {
-    return { ok: false, failure: 'invalid_reply', message: `${url}: ${err.message ?? 'invalid request'}` };
+    return { ok: false, failure: 'invalid_reply', message: `${url}: ${err.message}` };
   }
-  const detail = code ? `${code}: ${err.cause?.message ?? err.message}` : (err.message ?? String(error));
+  const detail = code ? `${code}: ${err.causeMessage ?? err.message}` : err.message;
   return { ok: false, failure: 'unreachable', message: `${url}: ${detail}` };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole } from '../../core/model.js';
+import { PatroniReplyError } from '../../domain/errors.js';
+import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole } from '../../domain/model.js';
 
 /**
  * Patroni's REST replies, validated and translated into the domain vocabulary. This is the only place that
@@ -80,13 +81,11 @@ const CLUSTER_ROLES: Record<string, ClusterRole> = {
   replica: 'replica',
 };
 
-export class PatroniReplyError extends Error {
-  constructor(endpoint: string, url: string, issues: z.core.$ZodIssue[]) {
-    const first = issues[0];
-    const where = first && first.path.length > 0 ? first.path.join('.') : '(top level)';
-    super(`${url} sent a ${endpoint} reply of the wrong shape: ${where}: ${first?.message ?? 'invalid'}`);
-    this.name = 'PatroniReplyError';
-  }
+/** The reply's first problem, by its path in the body. */
+function replyError(endpoint: string, url: string, issues: z.core.$ZodIssue[]): PatroniReplyError {
+  const first = issues[0];
+  const where = first && first.path.length > 0 ? first.path.join('.') : '(top level)';
+  return new PatroniReplyError(`${url} sent a ${endpoint} reply of the wrong shape: ${where}: ${first?.message ?? 'invalid'}`);
 }
 
 export function normaliseMemberRole(raw: string): MemberRole {
@@ -101,7 +100,7 @@ export function normaliseClusterRole(raw: string): ClusterRole {
 /** Parses `/patroni` (or the body of any health endpoint). Throws PatroniReplyError on a wrong shape. */
 export function parseMemberReport(body: unknown, url: string): MemberReport {
   const result = patroniStatusSchema.safeParse(body);
-  if (!result.success) throw new PatroniReplyError('/patroni', url, result.error.issues);
+  if (!result.success) throw replyError('/patroni', url, result.error.issues);
   const s = result.data;
   const xlog = s.xlog;
   const walPosition =
@@ -126,7 +125,7 @@ export function parseMemberReport(body: unknown, url: string): MemberReport {
 
 export function parseClusterView(body: unknown, url: string): ClusterView {
   const result = clusterSchema.safeParse(body);
-  if (!result.success) throw new PatroniReplyError('/cluster', url, result.error.issues);
+  if (!result.success) throw replyError('/cluster', url, result.error.issues);
   return {
     scope: result.data.scope ?? null,
     paused: result.data.pause === true,
@@ -145,7 +144,7 @@ export function parseClusterView(body: unknown, url: string): ClusterView {
 
 export function parseHistory(body: unknown, url: string): HistoryEntry[] {
   const result = historySchema.safeParse(body);
-  if (!result.success) throw new PatroniReplyError('/history', url, result.error.issues);
+  if (!result.success) throw replyError('/history', url, result.error.issues);
   return result.data.map(([endedTimeline, switchLsn, reason, timestamp, newLeader]) => ({
     endedTimeline,
     switchLsn,

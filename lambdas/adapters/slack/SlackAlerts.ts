@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
-import { slackBlocks, type Alert } from '../../core/alerts.js';
-import { DeliveryError } from '../errors.js';
+import { slackBlocks, type Alert } from '../../domain/alerts.js';
+import { DeliveryError, messageOf } from '../../domain/errors.js';
+import type { AlertChannels, PostedMessage } from '../../domain/ports.js';
 
 /**
  * Where Slack messages go. An incoming webhook cannot thread (it returns no message id); the Web API's
@@ -22,17 +23,11 @@ export interface RetryPolicy {
   readonly timeoutMs?: number;
 }
 
-export interface PostedMessage {
-  /** Slack's message timestamp (bot mode), the thread parent for later messages. */
-  readonly ts: string | null;
-  readonly attempts: number;
-}
-
 /**
  * Posts Block Kit alerts to Slack with retries: 429 waits for Retry-After, 5xx and network errors back off
  * exponentially, other 4xx fail at once (retrying a bad request cannot help).
  */
-export class SlackAlerts {
+export class SlackAlerts implements NonNullable<AlertChannels['slack']> {
   constructor(
     private readonly target: SlackTarget,
     private readonly policy: RetryPolicy = {},
@@ -79,7 +74,7 @@ export class SlackAlerts {
         }
       } catch (error) {
         if (error instanceof DeliveryError) throw error;
-        lastProblem = (error as Error).message;
+        lastProblem = messageOf(error);
       }
       if (attempt < maxAttempts) await this.wait(waitMs);
     }

@@ -1,5 +1,6 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
+import { ConfigError } from '../../domain/errors.js';
 import type { SlackTarget } from './SlackAlerts.js';
 
 const slackSecretSchema = z.union([
@@ -12,7 +13,7 @@ export async function slackTargetFromSecret(secretId: string): Promise<SlackTarg
   const value = await getSecret(secretId, { transform: 'json', maxAge: 300 });
   const parsed = slackSecretSchema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(`secret ${secretId} must hold {"webhookUrl": "..."} or {"botToken": "...", "channel": "..."}`);
+    throw new ConfigError(`secret ${secretId} must hold {"webhookUrl": "..."} or {"botToken": "...", "channel": "..."}`);
   }
   const secret = parsed.data;
   return 'webhookUrl' in secret

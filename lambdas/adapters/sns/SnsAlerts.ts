@@ -1,12 +1,13 @@
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { chatbotMessage, snsAttributes, snsMessage, type Alert } from '../../core/alerts.js';
+import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { chatbotMessage, snsAttributes, snsMessage, type Alert } from '../../domain/alerts.js';
+import { DeliveryError, messageOf } from '../../domain/errors.js';
+import type { AlertChannels, SummaryPublisher } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
-import { DeliveryError } from '../errors.js';
 
 export type SnsFormat = 'json' | 'chatbot';
 
 /** Publishes alerts to the topic: a short subject, the JSON alert, and attributes subscribers filter on. */
-export class SnsAlerts {
+export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
   private readonly client: SNSClient;
 
   constructor(
@@ -29,7 +30,31 @@ export class SnsAlerts {
       );
       return result.MessageId ?? '';
     } catch (error) {
-      throw new DeliveryError('sns', `publishing alert ${alert.eventId} failed: ${(error as Error).message}`, { cause: error });
+      throw new DeliveryError('sns', `publishing alert ${alert.eventId} failed: ${messageOf(error)}`, { cause: error });
     }
   }
+}
+
+/** Creates the topic if it is missing (local mode: the emulator has none) and returns its ARN. */
+export async function ensureTopic(client: SNSClient, name: string): Promise<string> {
+  const { TopicArn } = await client.send(new CreateTopicCommand({ Name: name }));
+  if (!TopicArn) throw new DeliveryError('sns', `creating topic ${name} returned no ARN`);
+  return TopicArn;
+}
+
+/** The monthly summary on the alert topic, with `type = monthly_report` for subscription filters. */
+export function snsSummaryPublisher(client: SNSClient, topicArn: string): SummaryPublisher {
+  return async (subject, message) => {
+    await client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: subject,
+        Message: message,
+        MessageAttributes: {
+          type: { DataType: 'String', StringValue: 'monthly_report' },
+          severity: { DataType: 'String', StringValue: 'info' },
+        },
+      }),
+    );
+  };
 }

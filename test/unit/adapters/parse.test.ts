@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport, PatroniReplyError } from '../../../lambdas/adapters/patroni/parse.js';
+import { parseClusterView, parseHistory, parseMemberReport } from '../../../lambdas/adapters/patroni/parse.js';
+import { PatroniReplyError } from '../../../lambdas/domain/errors.js';
 
 /** Bodies recorded from real Patroni 3.0.2 and 4.1.5 labs through switchover, stop, kill, pause and crash. */
 function recorded(major: 3 | 4): Record<string, unknown> {

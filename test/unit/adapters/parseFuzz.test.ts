@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport, PatroniReplyError } from '../../../lambdas/adapters/patroni/parse.js';
+import { parseClusterView, parseHistory, parseMemberReport } from '../../../lambdas/adapters/patroni/parse.js';
+import { PatroniReplyError } from '../../../lambdas/domain/errors.js';
 
 const ROLES = ['primary', 'replica', 'standby_leader', 'demoted', 'promoted', 'uninitialized', 'unknown'];
 const CLUSTER_ROLES = ['leader', 'standby_leader', 'sync_standby', 'quorum_standby', 'replica', 'unknown'];

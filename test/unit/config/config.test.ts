@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+import { ConfigError } from '../../../lambdas/domain/errors.js';
+import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+import { messageOf } from '../../../lambdas/domain/errors.js';
 
 const minimal = { clusters: [{ name: 'denemek', members: ['http://127.0.0.1:8008'] }] };
 
@@ -11,7 +13,7 @@ function errorOf(document: unknown): string {
     validateConfig(document);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
+    return messageOf(error);
   }
   throw new Error('expected a ConfigError');
 }

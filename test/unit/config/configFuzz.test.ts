@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError, loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+import { ConfigError } from '../../../lambdas/domain/errors.js';
+import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+import { messageOf } from '../../../lambdas/domain/errors.js';
 
 /** A configuration that validates, with every section the schema knows. */
 const VALID = {
@@ -48,7 +50,7 @@ function validatesOrNames(document: unknown, path: readonly (string | number)[] 
     validateConfig(document);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as Error).message;
+    const message = messageOf(error);
     expect(message).toMatch(/^invalid configuration:\n {2}- /);
     // A replaced leaf is named by its key (the message may name a parent when a whole section is wrong).
     const key = path.filter((k): k is string => typeof k === 'string').at(-1);
@@ -80,7 +82,7 @@ describe('Fuzz: configuration (fast-check, 6,000 cases a run)', () => {
           loadConfig(file);
         } catch (error) {
           expect(error).toBeInstanceOf(ConfigError);
-          expect((error as Error).message).toContain(file);
+          expect(messageOf(error)).toContain(file);
         }
       }),
       { numRuns: 1_000 },

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterState } from '../../../lambdas/core/clusterState.js';
-import { outageBounds } from '../../../lambdas/core/outage.js';
-import { detect } from '../../../lambdas/core/detector.js';
-import type { ClusterEvent } from '../../../lambdas/core/events.js';
-import type { Observation } from '../../../lambdas/core/model.js';
+import type { ClusterState } from '../../../lambdas/domain/clusterState.js';
+import { outageBounds } from '../../../lambdas/domain/outage.js';
+import { detect } from '../../../lambdas/domain/detector.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import type { Observation } from '../../../lambdas/domain/model.js';
 import {
   failed,
   healthy,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterEvent } from '../../../lambdas/core/events.js';
-import { memberTimelines, renderSla, toCsv } from '../../../lambdas/core/reportFormats.js';
-import { monthPeriod, slaReport, type Incident } from '../../../lambdas/core/sla.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import { memberTimelines, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
+import { monthPeriod, slaReport, type Incident } from '../../../lambdas/domain/sla.js';
 
 const NOV = monthPeriod('2026-11');
 const incident: Incident = {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClusterEvent } from '../../../lambdas/core/events.js';
-import { clipIntervals, incidentsFromEvents, mergeIntervals, monthPeriod, slaReport, type Incident, type Interval } from '../../../lambdas/core/sla.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import { clipIntervals, incidentsFromEvents, mergeIntervals, monthPeriod, slaReport, type Incident, type Interval } from '../../../lambdas/domain/sla.js';
 
 const MIN = 60_000;
 const NOV = monthPeriod('2026-11');

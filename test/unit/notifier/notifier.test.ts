@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../lambdas/adapters/dynamodb/EventStore.js';
-import { detect } from '../../../lambdas/core/detector.js';
-import type { ClusterEvent } from '../../../lambdas/core/events.js';
-import { Notifier, type Idempotent } from '../../../lambdas/notifier/Notifier.js';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../lambdas/domain/notifierState.js';
+import { detect } from '../../../lambdas/domain/detector.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import { Notifier } from '../../../lambdas/services/notifier/Notifier.js';
+import type { Idempotent } from '../../../lambdas/domain/ports.js';
 import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
 
 const first = detect(null, healthy(1_000, 'pg_node1', 3));

@@ -1,8 +1,8 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildAlert } from '../../../lambdas/core/alerts.js';
-import { detect } from '../../../lambdas/core/detector.js';
-import { DeliveryError } from '../../../lambdas/adapters/errors.js';
+import { buildAlert } from '../../../lambdas/domain/alerts.js';
+import { detect } from '../../../lambdas/domain/detector.js';
+import { DeliveryError } from '../../../lambdas/domain/errors.js';
 import { retryAfterMs, SlackAlerts } from '../../../lambdas/adapters/slack/SlackAlerts.js';
 import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterObserver } from '../../../lambdas/adapters/patroni/PatroniClient.js';
-import { StateConflictError, StoreError, type EventStore } from '../../../lambdas/adapters/dynamodb/EventStore.js';
-import type { ClusterState } from '../../../lambdas/core/clusterState.js';
-import type { ClusterEvent } from '../../../lambdas/core/events.js';
-import type { Observation } from '../../../lambdas/core/model.js';
-import { ClusterWatcher } from '../../../lambdas/poller/ClusterWatcher.js';
+import type { ClusterObserver } from '../../../lambdas/domain/ports.js';
+import { StateConflictError, StoreError } from '../../../lambdas/domain/errors.js';
+import type { EventStore } from '../../../lambdas/domain/ports.js';
+import type { ClusterState } from '../../../lambdas/domain/clusterState.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import type { Observation } from '../../../lambdas/domain/model.js';
+import { ClusterWatcher } from '../../../lambdas/services/poller/ClusterWatcher.js';
 import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
 
 /** An in-memory store with the real store's version check, and switches to make it fail. */

@@ -8,8 +8,9 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { BatchResult } from '../lambdas/notifier/streamBatch.js';
-import type { Log } from '../lambdas/poller/ClusterWatcher.js';
+import type { Log } from '../../domain/ports.js';
+import type { BatchResult } from './streamBatch.js';
+import { messageOf } from '../../domain/errors.js';
 
 export interface StreamRunnerOptions {
   /** Records per handler call, as the event source mapping's batch size. @default 10 */
@@ -71,7 +72,7 @@ export class LocalStreamRunner {
   private async saveCheckpoint(streamArn: string, shardId: string, sequenceNumber: string): Promise<void> {
     await this.dynamo
       .send(new PutItemCommand({ TableName: this.tableName, Item: { ...this.checkpointKey(streamArn, shardId), itemType: { S: 'stream_checkpoint' }, sequenceNumber: { S: sequenceNumber } } }))
-      .catch((error: unknown) => this.log.warn('saving the stream checkpoint failed', { shardId, error: (error as Error).message }));
+      .catch((error: unknown) => this.log.warn('saving the stream checkpoint failed', { shardId, error: messageOf(error) }));
   }
 
   /** Stops after the batch in hand; waits for the readers to finish. */
@@ -114,7 +115,7 @@ export class LocalStreamRunner {
       } catch (error) {
         failures++;
         iterator = undefined;
-        this.log.warn('reading the stream failed; retrying', { shardId, failures, error: (error as Error).message });
+        this.log.warn('reading the stream failed; retrying', { shardId, failures, error: messageOf(error) });
         await sleep(Math.min(5_000, 200 * 2 ** Math.min(failures, 5)));
       }
     }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterEvent } from '../core/events.js';
+import type { ClusterEvent } from '../../domain/events.js';
 import type { ClusterWatcher, PollOutcome } from './ClusterWatcher.js';
 
 export interface PollLoopOptions {

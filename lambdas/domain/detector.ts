@@ -1,6 +1,6 @@
 import type { ClusterState, MemberMemory } from './clusterState.js';
-import { eventId, type ClusterEvent, type EventPayload, type LeaderChangeEvidence, type LeaderChangeKind } from './events.js';
-import { POSTGRES_CRASH_STATES, type ClusterView, type HistoryEntry, type MemberObservation, type MemberReport, type Observation } from './model.js';
+import { eventId, makeEvent, type ClusterEvent, type EventPayload, type LeaderChangeEvidence, type LeaderChangeKind } from './events.js';
+import { memberHost, POSTGRES_CRASH_STATES, type ClusterView, type HistoryEntry, type MemberObservation, type MemberReport, type Observation } from './model.js';
 
 /** What the operator configured about a cluster's identity; unset fields are learnt from the first poll. */
 export interface IdentityExpectation {
@@ -28,6 +28,33 @@ export interface Detection {
 
 /** Payload plus the envelope fields that differ per event (Patroni's timestamp, reconciliation). */
 type Draft = EventPayload & { happenedAt?: string | null; reconciled?: boolean };
+
+/** What one detection works from, handed to each step instead of a long list of parameters. */
+interface PollContext {
+  /** The recorded state before this observation. */
+  readonly previous: ClusterState;
+  readonly observation: Observation;
+  /** `/cluster`, when it answered and belongs to this cluster. */
+  readonly view: ClusterView | null;
+  /** Answering members of this cluster, named. */
+  readonly reports: readonly NamedOkMember[];
+  /** Every configured member as remembered after this observation. */
+  readonly members: Readonly<Record<string, MemberMemory>>;
+  /** Events found so far, in order. */
+  readonly drafts: Draft[];
+  readonly noLeaderAfterMs: number;
+}
+
+/** What this poll says about the lock: who holds it, on which timeline, and who held it just before. */
+interface LeaderSighting {
+  /** The lock holder now, null for certainly none. */
+  readonly leader: string | null;
+  /** The leader just before the change this poll saw: after any promotions recovered from /history. */
+  readonly leaderBefore: string | null;
+  readonly timeline: number | null;
+  /** The `/history` row that started the observed timeline, if Patroni has it yet. */
+  readonly promotion: HistoryEntry | null;
+}
 
 /** PostgreSQL states that mean a primary is down, not shutting down on purpose. */
 const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start failed', 'restart failed', 'stop failed', 'starting']);
@@ -84,12 +111,17 @@ export function detect(
   if (reachable) {
     const view = trustedView(observation.view, next.scope);
     const reports = trustedReports(observation, identity.foreignUrls, members);
+    const context: PollContext = { previous, observation, view, reports, members, drafts, noLeaderAfterMs: options.noLeaderAfterMs ?? 2_000 };
     next = trackDcsMembership(next, view, drafts);
     next = trackPause(next, view, reports, drafts);
     next = trackSplitBrain(next, reports, drafts);
-    next = trackLeaderAndTimeline(previous, next, observation, view, reports, members, drafts, options.noLeaderAfterMs ?? 2_000);
+    next = trackLeaderAndTimeline(context, next);
   }
-  const events = stamp(drafts, previous, observation);
+  const events = stamp(drafts, observation, {
+    version: previous.version + 1,
+    previousObservedAt: previous.observedFrom ?? previous.observedAt,
+    lastHealthyAt: previous.lastHealthyAt,
+  });
   const stateChanged = events.length > 0 || structurallyDifferent(previous, next);
   return { state: { ...next, version: stateChanged ? previous.version + 1 : previous.version }, events, stateChanged };
 }
@@ -143,7 +175,8 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
   drafts.unshift({ type: 'watch_started', leader: leader ?? null, timeline, members: Object.values(members).map((m) => m.name) });
   if (!reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
   if (state.paused) drafts.push({ type: 'cluster_paused' });
-  const events = stamp(drafts, { ...state, version: 0, observedAt: Number.NaN, observedFrom: Number.NaN }, observation);
+  // The first poll has no poll before it, so nothing bounds its events from below.
+  const events = stamp(drafts, observation, { version: 1, previousObservedAt: null, lastHealthyAt: state.lastHealthyAt });
   return { state: { ...state, version: 1 }, events, stateChanged: true };
 }
 
@@ -276,24 +309,16 @@ function trackSplitBrain(
 }
 
 /** Rows 9-17: leader and timeline together, because a missed promotion shows up as a timeline jump. */
-function trackLeaderAndTimeline(
-  previous: ClusterState,
-  state: ClusterState,
-  observation: Observation,
-  view: ClusterView | null,
-  reports: readonly NamedOkMember[],
-  members: Readonly<Record<string, MemberMemory>>,
-  drafts: Draft[],
-  noLeaderAfterMs: number,
-): ClusterState {
+function trackLeaderAndTimeline(context: PollContext, state: ClusterState): ClusterState {
+  const { observation, view, reports, drafts } = context;
   const leader = observedLeader(view, reports);
   const timeline = highestTimeline(view, reports);
   const timelineMoved = timeline !== null && state.timeline !== null && timeline > state.timeline;
   const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
-  // The leader just before the change this poll saw: after any promotions recovered from /history.
-  const leaderBeforeThisPoll = history ? reconcile(history.intermediate, state.leader ?? state.lastLeader, drafts) : (state.leader ?? state.lastLeader);
+  const lastKnownLeader = state.leader ?? state.lastLeader;
+  const leaderBefore = history ? reconcile(history.intermediate, lastKnownLeader, drafts) : lastKnownLeader;
   let next = state;
-  if (leader !== undefined) next = applyLeader(previous, state, leader, leaderBeforeThisPoll, timeline, history?.last ?? null, observation, members, drafts, noLeaderAfterMs);
+  if (leader !== undefined) next = applyLeader(context, state, { leader, leaderBefore, timeline, promotion: history?.last ?? null });
   if (timelineMoved) {
     const missed = timeline - state.timeline! - 1;
     drafts.push({
@@ -313,18 +338,10 @@ function trackLeaderAndTimeline(
   return next;
 }
 
-function applyLeader(
-  previous: ClusterState,
-  state: ClusterState,
-  leader: string | null,
-  currentLeader: string | null,
-  timeline: number | null,
-  promotion: HistoryEntry | null,
-  observation: Observation,
-  members: Readonly<Record<string, MemberMemory>>,
-  drafts: Draft[],
-  noLeaderAfterMs: number,
-): ClusterState {
+/** Rows 9-13: the lock moved, went missing, or came back. */
+function applyLeader(context: PollContext, state: ClusterState, sighting: LeaderSighting): ClusterState {
+  const { previous, observation, members, drafts, noLeaderAfterMs } = context;
+  const { leader, leaderBefore, timeline, promotion } = sighting;
   if (leader === null) {
     if (state.leader !== null) return { ...state, leader: null, leaderMissingSince: observation.observedAt };
     const since = state.leaderMissingSince ?? observation.observedAt;
@@ -334,14 +351,14 @@ function applyLeader(
     }
     return { ...state, leaderMissingSince: since };
   }
-  if (currentLeader !== null && currentLeader !== leader) {
+  if (leaderBefore !== null && leaderBefore !== leader) {
     const { kind, evidence } =
       state.leader === null && state.noLeaderReported
         ? { kind: 'failover' as const, evidence: afterNoLeader(state, observation) }
-        : classifyLeaderChange(currentLeader, previous, observation, members);
+        : classifyLeaderChange(leaderBefore, previous, observation, members);
     drafts.push({
       type: 'leader_changed',
-      from: currentLeader,
+      from: leaderBefore,
       to: leader,
       oldTimeline: state.timeline,
       newTimeline: timeline !== null && state.timeline !== null && timeline > state.timeline ? timeline : null,
@@ -496,20 +513,12 @@ function reportOf(reports: readonly NamedOkMember[], name: string): MemberReport
 }
 
 function nameOf(member: MemberObservation, previous: ClusterState): string {
-  return member.name ?? previous.members[member.url]?.name ?? hostPort(member.url);
-}
-
-function hostPort(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
+  return member.name ?? previous.members[member.url]?.name ?? memberHost(member.url);
 }
 
 function memberErrors(observation: Observation): Record<string, string> {
   return Object.fromEntries(
-    observation.members.map((m) => [m.name ?? hostPort(m.url), m.status === 'ok' ? 'ok' : `${m.status}: ${m.error}`]),
+    observation.members.map((m) => [m.name ?? memberHost(m.url), m.status === 'ok' ? 'ok' : `${m.status}: ${m.error}`]),
   );
 }
 
@@ -521,20 +530,31 @@ function mostCommon(values: readonly (string | null)[]): string | null {
   return best;
 }
 
+/** The envelope fields shared by every event of one detection. */
+interface StampContext {
+  /** The version this detection writes: its events carry it in their ids. */
+  readonly version: number;
+  /** When the poll before this one started; null on the first poll. */
+  readonly previousObservedAt: number | null;
+  readonly lastHealthyAt: number | null;
+}
+
 /** Turns drafts into events with ids from the version this detection writes. */
-function stamp(drafts: readonly Draft[], previous: Pick<ClusterState, 'version' | 'observedAt' | 'observedFrom' | 'lastHealthyAt'>, observation: Observation): ClusterEvent[] {
-  const version = previous.version + 1;
-  const previousFrom = previous.observedFrom ?? previous.observedAt;
-  return drafts.map(({ happenedAt, reconciled, ...payload }, index) => ({
-    id: eventId(observation.cluster, version, index),
-    cluster: observation.cluster,
-    observedAt: observation.observedAt,
-    previousObservedAt: Number.isNaN(previousFrom) ? null : previousFrom,
-    lastHealthyAt: previous.lastHealthyAt ?? null,
-    happenedAt: happenedAt ?? null,
-    reconciled: reconciled ?? false,
-    ...payload,
-  })) as ClusterEvent[];
+function stamp(drafts: readonly Draft[], observation: Observation, context: StampContext): ClusterEvent[] {
+  return drafts.map((draft, index) =>
+    makeEvent(
+      {
+        id: eventId(observation.cluster, context.version, index),
+        cluster: observation.cluster,
+        observedAt: observation.observedAt,
+        previousObservedAt: context.previousObservedAt,
+        lastHealthyAt: context.lastHealthyAt,
+        happenedAt: draft.happenedAt ?? null,
+        reconciled: draft.reconciled ?? false,
+      },
+      draft,
+    ),
+  );
 }
 
 /** Fields whose change must be persisted even when no event was emitted. */

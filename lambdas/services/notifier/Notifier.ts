@@ -1,37 +1,14 @@
-import type { NotifierState } from '../adapters/dynamodb/EventStore.js';
-import type { PostedMessage } from '../adapters/slack/SlackAlerts.js';
-import type { VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
-import { buildAlert, isWriteLossEvidence, type Alert } from '../core/alerts.js';
-import type { ClusterEvent } from '../core/events.js';
-import type { Log } from '../poller/ClusterWatcher.js';
-import { verifyWrites, type VerifyOptions } from './verifyWrites.js';
-
-/** The slice of the event store the notifier and the probe use. */
-export interface NotifierStore {
-  recordEvent(event: ClusterEvent): Promise<boolean>;
-  loadNotifierState(cluster: string): Promise<NotifierState>;
-  saveNotifierState(cluster: string, state: NotifierState): Promise<void>;
-}
-
-export interface AlertChannels {
-  readonly sns?: { publish(alert: Alert, incidentKey: string): Promise<string> } | undefined;
-  readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
-}
-
-/** Runs `fn` once per key, returning the first run's result on a redelivery (Powertools idempotency on AWS). */
-export type Idempotent = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
-
-/** Starts a write probe without waiting for it: alerts must not queue behind a 90 s probe. */
-export interface ProbeLauncher {
-  launch(trigger: ClusterEvent, incidentKey: string): Promise<void>;
-}
+import { buildAlert, isWriteLossEvidence, type Alert } from '../../domain/alerts.js';
+import type { ClusterEvent } from '../../domain/events.js';
+import type { NotifierState } from '../../domain/notifierState.js';
+import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
 
 export interface NotifierDeps {
   readonly store: NotifierStore;
   readonly channels: AlertChannels;
   readonly idempotent: Idempotent;
   readonly probes: ProbeLauncher | null;
-  readonly clock: () => number;
+  readonly clock: Clock;
   readonly log: Log;
   /** A probe silent for this long is taken as dead (its Lambda timed out) and may be started again. @default 180000 */
   readonly probeStaleAfterMs?: number;
@@ -112,37 +89,4 @@ function incidentOf(state: NotifierState, event: ClusterEvent): string {
 function keepRecent(threads: Record<string, string>): Record<string, string> {
   const entries = Object.entries(threads);
   return Object.fromEntries(entries.slice(Math.max(0, entries.length - MAX_THREADS_KEPT)));
-}
-
-export interface ProbeRunDeps {
-  readonly store: Pick<NotifierStore, 'recordEvent'>;
-  readonly prober: WriteProber;
-  readonly clock: () => number;
-  readonly log: Log;
-}
-
-/**
- * The probe itself (run by the prober Lambda, or in the background locally): write through the VIP until it
- * works or the deadline passes, then record the verdict as an event with a deterministic id.
- */
-export async function runProbe(
-  trigger: ClusterEvent,
-  incidentKey: string,
-  vip: VipTarget,
-  deps: ProbeRunDeps,
-  options: VerifyOptions = {},
-): Promise<ClusterEvent> {
-  const verdict = await verifyWrites(deps.prober, vip, trigger, incidentKey, { ...options, clock: deps.clock });
-  const event = {
-    id: `${trigger.id}/probe`,
-    cluster: trigger.cluster,
-    observedAt: deps.clock(),
-    previousObservedAt: trigger.observedAt,
-    happenedAt: verdict.type === 'write_verified' ? verdict.restoredAt : null,
-    reconciled: false,
-    ...verdict,
-  } as ClusterEvent;
-  const recorded = await deps.store.recordEvent(event);
-  deps.log.info(recorded ? 'probe verdict recorded' : 'probe verdict was already recorded', { id: event.id, type: event.type });
-  return event;
 }

@@ -1,5 +1,5 @@
 import { validateConfig, type PipelineConfig } from '../config/config.js';
-import { EnvironmentError } from './env.js';
+import { EnvironmentError } from '../domain/errors.js';
 
 /**
  * The function's slice of the configuration. The CDK app writes it into the bundle (esbuild `define` of

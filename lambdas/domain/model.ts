@@ -102,3 +102,12 @@ export interface Observation {
   /** `/history`, read only when a timeline moved; null when not read or unreadable. */
   readonly history: readonly HistoryEntry[] | null;
 }
+
+/** `host:port` of a member's REST URL: how a member is named before Patroni (or `/cluster`) names it. */
+export function memberHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,7 +1,5 @@
-import type { VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
-import type { ClusterEvent } from '../core/events.js';
-import type { Log } from '../poller/ClusterWatcher.js';
-import type { NotifierStore } from './Notifier.js';
+import { makeEvent, type ClusterEvent } from '../../domain/events.js';
+import type { Log, NotifierStore, VipTarget, WriteProber } from '../../domain/ports.js';
 
 export interface CanaryTarget {
   readonly cluster: string;
@@ -21,18 +19,10 @@ export async function runCanary(
     targets.map(async ({ cluster, vip }) => {
       const attempt = await deps.prober.attempt(vip, { cluster, triggerId: 'canary' });
       if (attempt.ok) return null;
-      const event = {
-        id: `${cluster}:canary:${attempt.at}`,
-        cluster,
-        observedAt: attempt.at,
-        previousObservedAt: null,
-        happenedAt: null,
-        reconciled: false,
-        type: 'canary_failed',
-        vip: `${vip.host}:${vip.port}`,
-        errorClass: attempt.errorClass ?? 'other',
-        error: attempt.message ?? 'unknown error',
-      } as ClusterEvent;
+      const event = makeEvent(
+        { id: `${cluster}:canary:${attempt.at}`, cluster, observedAt: attempt.at, previousObservedAt: null },
+        { type: 'canary_failed', vip: `${vip.host}:${vip.port}`, errorClass: attempt.errorClass ?? 'other', error: attempt.message ?? 'unknown error' },
+      );
       await deps.store.recordEvent(event);
       deps.log.warn('canary write failed', { cluster, errorClass: attempt.errorClass });
       return event;

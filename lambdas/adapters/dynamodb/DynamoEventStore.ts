@@ -8,82 +8,16 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ClusterState } from '../../core/clusterState.js';
+import type { ClusterState } from '../../domain/clusterState.js';
+import { messageOf, StateConflictError, StoreError } from '../../domain/errors.js';
+import { DEFAULT_RETENTION_DAYS, type ClusterEvent } from '../../domain/events.js';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../domain/notifierState.js';
+import type { EventPage, EventQuery, EventStore, NotifierStore } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
-import type { ClusterEvent } from '../../core/events.js';
-
-/**
- * The audit trail in one DynamoDB table.
- *
- * | item          | pk                | sk                              | gsi1pk          | gsi1sk                        |
- * |---------------|-------------------|---------------------------------|-----------------|-------------------------------|
- * | cluster state | `CLUSTER#<name>`  | `STATE`                         | -               | -                             |
- * | event         | `CLUSTER#<name>`  | `EVENT#<observedAt ISO>#<id>`   | `DAY#<yyyy-mm-dd>` | `<observedAt ISO>#<id>`    |
- *
- * One Query on pk returns a cluster's events in time order; the `byDay` index returns every cluster's events
- * of a day in time order. The table's stream (new images) feeds the notifier; its filter keeps `itemType = event`.
- */
-export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk', indexName: 'byDay', indexPartitionKey: 'gsi1pk', indexSortKey: 'gsi1sk', ttlAttribute: 'expiresAt' } as const;
-
-/** 13 months: a year of monthly SLA reports plus the month being reported. */
-export const DEFAULT_RETENTION_DAYS = 396;
+import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
 /** DynamoDB allows 100 items per transaction; one is the state. */
 export const MAX_EVENTS_PER_COMMIT = 99;
-
-export class StoreError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
-
-/** Another poller (or a retry of this one) already wrote a newer state: reload, detect again, commit again. */
-export class StateConflictError extends StoreError {
-  constructor(
-    readonly cluster: string,
-    readonly expectedVersion: number,
-  ) {
-    super(`state of cluster ${cluster} is no longer at version ${expectedVersion}: another poller wrote it first`);
-    this.name = 'StateConflictError';
-  }
-}
-
-/** What the notifier remembers per cluster between stream batches. */
-export interface NotifierState {
-  /** The incident open now: keyed by the event that opened it. */
-  readonly openIncident: { readonly key: string; readonly openedAt: number } | null;
-  /** Slack thread per incident key (bot mode), the most recent few. */
-  readonly threads: Readonly<Record<string, string>>;
-  /** Epoch ms of the last write verified through the VIP. */
-  readonly lastVerifiedAt: number | null;
-  /** Epoch ms a probe was started and has not reported yet. */
-  readonly probeStartedAt: number | null;
-}
-
-export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };
-
-export interface EventPage {
-  readonly events: ClusterEvent[];
-  /** Pass back to get the next page; absent on the last one. */
-  readonly cursor?: string;
-}
-
-export interface EventQuery {
-  readonly since?: number;
-  readonly until?: number;
-  readonly limit?: number;
-  readonly cursor?: string;
-}
-
-/** The poller's and reporters' port onto the audit trail. */
-export interface EventStore {
-  loadState(cluster: string): Promise<ClusterState | null>;
-  /** Writes the new state and its events atomically, if the stored state is still at `previousVersion`. */
-  commit(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]): Promise<void>;
-  listEvents(cluster: string, query?: EventQuery): Promise<EventPage>;
-  listAllEvents(query: EventQuery & { since: number; until: number }): Promise<ClusterEvent[]>;
-}
 
 export interface DynamoEventStoreOptions {
   readonly tableName: string;
@@ -92,9 +26,9 @@ export interface DynamoEventStoreOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const clusterKey = (cluster: string) => `CLUSTER#${cluster}`;
 
-export class DynamoEventStore implements EventStore {
+/** The audit trail in one DynamoDB table (its items: `tableSchema.ts`). */
+export class DynamoEventStore implements EventStore, NotifierStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
@@ -109,7 +43,7 @@ export class DynamoEventStore implements EventStore {
 
   async loadState(cluster: string): Promise<ClusterState | null> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: clusterKey(cluster), sk: 'STATE' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.state }, ConsistentRead: true }),
     );
     return (result.Item?.state as ClusterState | undefined) ?? null;
   }
@@ -121,7 +55,7 @@ export class DynamoEventStore implements EventStore {
     const stateItem = {
       Put: {
         TableName: this.tableName,
-        Item: { pk: clusterKey(state.cluster), sk: 'STATE', itemType: 'state', version: state.version, updatedAt: iso(state.observedAt), state },
+        Item: { pk: tableKeys.cluster(state.cluster), sk: tableKeys.state, itemType: 'state', version: state.version, updatedAt: iso(state.observedAt), state },
         ...(previousVersion === 0
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : { ConditionExpression: 'version = :previous', ExpressionAttributeValues: { ':previous': previousVersion } }),
@@ -136,11 +70,10 @@ export class DynamoEventStore implements EventStore {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
         throw new StateConflictError(state.cluster, previousVersion);
       }
-      throw new StoreError(`writing ${events.length} events of cluster ${state.cluster} failed: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`writing ${events.length} events of cluster ${state.cluster} failed: ${messageOf(error)}`, { cause: error });
     }
   }
 
-  /** Writes one event outside the poller's state (the probe's verdicts); false when its id was already written. */
   /**
    * Records an event written outside a state commit (probe verdicts, canary failures) once per id: a guard item
    * keyed by the id alone is written in the same transaction, because the event's own key holds its time, and
@@ -148,7 +81,7 @@ export class DynamoEventStore implements EventStore {
    */
   async recordEvent(event: ClusterEvent): Promise<boolean> {
     const item = this.eventItem(event);
-    const guard = { pk: item.pk, sk: `EVENTID#${event.id}`, itemType: 'event_id', expiresAt: item.expiresAt };
+    const guard = { pk: item.pk, sk: tableKeys.eventIdGuard(event.id), itemType: 'event_id', expiresAt: item.expiresAt };
     try {
       await this.documents.send(
         new TransactWriteCommand({
@@ -161,34 +94,30 @@ export class DynamoEventStore implements EventStore {
       return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
-      throw new StoreError(`writing event ${event.id} failed: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`writing event ${event.id} failed: ${messageOf(error)}`, { cause: error });
     }
   }
 
   async loadNotifierState(cluster: string): Promise<NotifierState> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: clusterKey(cluster), sk: 'NOTIFIER' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier }, ConsistentRead: true }),
     );
     return (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
   }
 
   async saveNotifierState(cluster: string, state: NotifierState): Promise<void> {
     await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: clusterKey(cluster), sk: 'NOTIFIER', itemType: 'notifier', notifier: state } }),
+      new PutCommand({ TableName: this.tableName, Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state } }),
     );
   }
 
   async listEvents(cluster: string, query: EventQuery = {}): Promise<EventPage> {
+    const range = tableKeys.eventRange(query.since, query.until);
     const result = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': clusterKey(cluster),
-          ':from': `EVENT#${iso(query.since ?? 0)}`,
-          // `~` sorts after every ISO character, so the bound includes events at exactly `until`.
-          ':to': query.until === undefined ? 'EVENT#~' : `EVENT#${iso(query.until)}~`,
-        },
+        ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': range.from, ':to': range.to },
         Limit: query.limit ?? 500,
         ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),
       }),
@@ -207,9 +136,9 @@ export class DynamoEventStore implements EventStore {
         const page = await this.documents.send(
           new QueryCommand({
             TableName: this.tableName,
-            IndexName: TABLE_KEYS.indexName,
+            IndexName: TABLE_SCHEMA.index.name,
             KeyConditionExpression: 'gsi1pk = :day AND gsi1sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':day': `DAY#${day}`, ':from': iso(query.since), ':to': `${iso(query.until)}~` },
+            ExpressionAttributeValues: { ':day': tableKeys.day(day), ':from': iso(query.since), ':to': `${iso(query.until)}~` },
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );
@@ -221,20 +150,26 @@ export class DynamoEventStore implements EventStore {
   }
 
   private eventItem(event: ClusterEvent): Record<string, unknown> {
-    const at = iso(event.observedAt);
     return {
       ...event,
-      pk: clusterKey(event.cluster),
-      sk: `EVENT#${at}#${event.id}`,
-      gsi1pk: `DAY#${at.slice(0, 10)}`,
-      gsi1sk: `${at}#${event.id}`,
+      pk: tableKeys.cluster(event.cluster),
+      sk: tableKeys.eventSort(event.observedAt, event.id),
+      gsi1pk: tableKeys.day(event.observedAt),
+      gsi1sk: tableKeys.daySort(event.observedAt, event.id),
       itemType: 'event',
       expiresAt: Math.floor(event.observedAt / 1000) + this.retentionSeconds,
     };
   }
 }
 
-const STORE_ONLY = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'itemType', 'expiresAt']);
+const STORE_ONLY = new Set<string>([
+  TABLE_SCHEMA.partitionKey,
+  TABLE_SCHEMA.sortKey,
+  TABLE_SCHEMA.index.partitionKey,
+  TABLE_SCHEMA.index.sortKey,
+  TABLE_SCHEMA.itemTypeAttribute,
+  TABLE_SCHEMA.ttlAttribute,
+]);
 
 /** Strips the table's own attributes, leaving the event as the detector made it. */
 export function toEvent(item: Record<string, unknown>): ClusterEvent {
@@ -253,11 +188,11 @@ function decodeCursor(cursor: string): Record<string, unknown> {
   }
 }
 
-function daysBetween(since: number, until: number): string[] {
-  const days: string[] = [];
-  for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until; t += 86_400_000) {
-    days.push(iso(t).slice(0, 10));
-  }
+/** Midnight (UTC, epoch ms) of every day from the one holding `since` to the one holding `until`. */
+function daysBetween(since: number, until: number): number[] {
+  const days: number[] = [];
+  const first = new Date(since);
+  for (let t = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), first.getUTCDate()); t <= until; t += 86_400_000) days.push(t);
   return days;
 }
 
@@ -272,31 +207,32 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
+  const { partitionKey, sortKey, index } = TABLE_SCHEMA;
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      AttributeDefinitions: [partitionKey, sortKey, index.partitionKey, index.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
       KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
+        { AttributeName: partitionKey, KeyType: 'HASH' },
+        { AttributeName: sortKey, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: [
         {
-          IndexName: TABLE_KEYS.indexName,
+          IndexName: index.name,
           KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
       ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+      StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_SCHEMA.streamView },
     }),
   );
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_KEYS.ttlAttribute } }),
+    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_SCHEMA.ttlAttribute } }),
   );
   return true;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProbeAttempt, VipTarget, WriteProber } from '../adapters/postgres/WriteProbe.js';
-import type { ClusterEvent, ProbePayload } from '../core/events.js';
-import { finalSuccessRun, probeVerdict, type AttemptRecord } from '../core/outage.js';
+import type { ClusterEvent, ProbePayload } from '../../domain/events.js';
+import { finalSuccessRun, probeVerdict, type AttemptRecord } from '../../domain/outage.js';
+import type { Clock, ProbeAttempt, VipTarget, WriteProber } from '../../domain/ports.js';
 
 export interface VerifyOptions {
   /** Give up after this long: Patroni's ttl plus HAProxy's fall and rise, with margin. @default 90000 */
@@ -18,7 +18,7 @@ export interface VerifyOptions {
   readonly fanout?: number;
   /** Never run past this epoch ms (the Lambda's own deadline). */
   readonly hardStopAt?: number;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 /** Attempts in flight at most: during an outage HAProxy can hold a connection for seconds. */

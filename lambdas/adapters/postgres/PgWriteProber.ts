@@ -1,32 +1,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import type { WriteErrorClass } from '../../core/events.js';
-import { isTlsRejection } from '../errors.js';
-
-/** Where clients write: the VIP (or HAProxy) address, with the probe's own credentials. */
-export interface VipTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly password: string;
-  readonly sslMode: 'disable' | 'require' | 'verify-full';
-  readonly caFile?: string | undefined;
-}
-
-export interface ProbeAttempt {
-  /** Epoch ms when the attempt started. */
-  readonly at: number;
-  readonly ok: boolean;
-  readonly errorClass?: WriteErrorClass;
-  readonly message?: string;
-  readonly servedBy?: { readonly address: string | null; readonly port: number | null; readonly timeline: number | null };
-}
-
-/** One write through the VIP; never throws. */
-export interface WriteProber {
-  attempt(target: VipTarget, label: { cluster: string; triggerId: string }): Promise<ProbeAttempt>;
-}
+import type { WriteErrorClass } from '../../domain/events.js';
+import type { Clock, ProbeAttempt, VipTarget, WriteProber } from '../../domain/ports.js';
+import { errorFields, isTlsRejection } from '../errorFields.js';
 
 /** The only table the probe ever writes; created on first use where the role may create it. */
 export const PROBE_TABLE = 'failover_probe';
@@ -45,7 +21,7 @@ const STATEMENT_TIMEOUT_MS = 2_000;
  * server took it, on which timeline.
  */
 export class PgWriteProber implements WriteProber {
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(private readonly clock: Clock = Date.now) {}
 
   async attempt(target: VipTarget, label: { cluster: string; triggerId: string }): Promise<ProbeAttempt> {
     const at = this.clock();
@@ -110,18 +86,16 @@ async function ensureProbeTable(client: pg.Client): Promise<void> {
 
 /** The driver's message, except for a rejected certificate: that one says which setting to check. */
 function describeWriteError(error: unknown, target: VipTarget): string {
-  const err = error as { code?: string; message?: string };
+  const err = errorFields(error);
   if (isTlsRejection(err.code)) {
     return `TLS: the server certificate was rejected (${err.code}: ${err.message}); check the VIP's caFile and that the certificate names ${target.host}`;
   }
-  return err.message ?? String(error);
+  return err.message;
 }
 
 /** SQLSTATEs and socket errors, by what they mean for a client during a failover. */
 export function classifyWriteError(error: unknown): WriteErrorClass {
-  const err = error as { code?: string; message?: string };
-  const code = err.code ?? '';
-  const message = err.message ?? '';
+  const { code, message } = errorFields(error);
   if (code === '28P01' || code === '28000') return 'authentication';
   if (code === '25006' || /read-only transaction/.test(message)) return 'read_only';
   if (code === '57P01' || code === '57P02' || code === 'ECONNRESET' || /terminat|closed the connection|Connection terminated unexpectedly/i.test(message)) {

@@ -164,7 +164,10 @@ export interface CanaryPayload {
   readonly error: string;
 }
 
-export type ClusterEvent = EventEnvelope & (EventPayload | ProbePayload | CanaryPayload);
+/** What an event says, whoever recorded it: the poller's detector, the probe, or the canary. */
+export type AnyPayload = EventPayload | ProbePayload | CanaryPayload;
+
+export type ClusterEvent = EventEnvelope & AnyPayload;
 export type EventType = ClusterEvent['type'];
 
 export const EVENT_TYPES: readonly EventType[] = [
@@ -190,6 +193,22 @@ export const EVENT_TYPES: readonly EventType[] = [
   'write_unavailable',
   'canary_failed',
 ];
+
+/** How long the audit trail keeps an event by default: 13 months, a year of monthly SLA reports plus the month being reported. */
+export const DEFAULT_RETENTION_DAYS = 396;
+
+/** The envelope as a producer gives it: Patroni's timestamp and reconciliation default to "none" and "live". */
+export type EnvelopeFields = Omit<EventEnvelope, 'happenedAt' | 'reconciled'> & Partial<Pick<EventEnvelope, 'happenedAt' | 'reconciled'>>;
+
+/**
+ * The one way an event is built. The envelope comes first for people reading the JSON, and again last, so that
+ * nothing in a payload can overwrite the id, the cluster or the times.
+ * @example makeEvent({ id, cluster, observedAt, previousObservedAt: null }, { type: 'cluster_reachable' })
+ */
+export function makeEvent(envelope: EnvelopeFields, payload: AnyPayload): ClusterEvent {
+  const head: EventEnvelope = { ...envelope, happenedAt: envelope.happenedAt ?? null, reconciled: envelope.reconciled ?? false };
+  return { ...head, ...payload, ...head };
+}
 
 /** Deterministic event id: a retried or concurrent poll that computes the same transition computes the same id. */
 export function eventId(cluster: string, version: number, index: number): string {

@@ -1,21 +1,13 @@
-import type { ClusterTarget, ClusterObserver } from '../adapters/patroni/PatroniClient.js';
-import { StateConflictError, type EventStore } from '../adapters/dynamodb/EventStore.js';
-import type { ClusterState } from '../core/clusterState.js';
-import { detect, type IdentityExpectation } from '../core/detector.js';
-import type { ClusterEvent } from '../core/events.js';
-
-/** The slice of Powertools' Logger the poller uses; the CLI passes a stderr logger with the same shape. */
-export interface Log {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+import type { ClusterState } from '../../domain/clusterState.js';
+import { detect, type IdentityExpectation } from '../../domain/detector.js';
+import { messageOf, StateConflictError } from '../../domain/errors.js';
+import type { ClusterEvent } from '../../domain/events.js';
+import type { Clock, ClusterObserver, ClusterTarget, EventStore, Log } from '../../domain/ports.js';
 
 export interface WatcherDeps {
   readonly observer: ClusterObserver;
   readonly store: EventStore;
-  readonly clock: () => number;
+  readonly clock: Clock;
   readonly log: Log;
 }
 
@@ -82,7 +74,7 @@ export class ClusterWatcher {
         return { events: detection.events, wrote: true, observedAt: observation.observedAt };
       }
     } catch (error) {
-      const message = (error as Error).message;
+      const message = messageOf(error);
       this.deps.log.error('poll not recorded; state kept for the next poll', { cluster: this.target.name, error: message });
       return { events: [], wrote: false, observedAt: this.deps.clock(), error: message };
     }

@@ -2,20 +2,13 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { toEvent } from '../adapters/dynamodb/EventStore.js';
-import { EVENT_TYPES, type ClusterEvent } from '../core/events.js';
-import type { Log } from '../poller/ClusterWatcher.js';
+import { messageOf, NotAnEventError } from '../../domain/errors.js';
+import { EVENT_TYPES, type ClusterEvent } from '../../domain/events.js';
+import type { Log } from '../../domain/ports.js';
+import { toEvent } from './DynamoEventStore.js';
 
 export interface BatchResult {
   readonly batchItemFailures: { itemIdentifier: string }[];
-}
-
-/** A stream record that carries no event of ours: logged and passed over (it stays in the table). */
-export class NotAnEventError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'NotAnEventError';
-  }
 }
 
 /** Reads the event in a stream record's new image; throws NotAnEventError for anything else. */
@@ -60,7 +53,7 @@ export async function processStreamBatch(
       await handle(event);
     } catch (error) {
       blockedClusters.add(event.cluster);
-      log.error('event not handled; it will be retried', { id: event.id, type: event.type, error: (error as Error).message });
+      log.error('event not handled; it will be retried', { id: event.id, type: event.type, error: messageOf(error) });
       throw error;
     }
   };

@@ -1,13 +1,12 @@
-import type { EventStore } from '../adapters/dynamodb/EventStore.js';
-import type { ReportBucket } from '../adapters/s3/ReportBucket.js';
-import type { ClusterEvent } from '../core/events.js';
-import { renderSla } from '../core/reportFormats.js';
-import { incidentsFromEvents, monthPeriod, slaReport } from '../core/sla.js';
+import type { ClusterEvent } from '../../domain/events.js';
+import type { EventStore, ReportSink, SummaryPublisher } from '../../domain/ports.js';
+import { renderSla } from '../../domain/reportFormats.js';
+import { incidentsFromEvents, monthPeriod, slaReport } from '../../domain/sla.js';
 
 export interface MonthlyReportDeps {
   readonly store: Pick<EventStore, 'listAllEvents'>;
-  readonly bucket: Pick<ReportBucket, 'put'>;
-  readonly publish: (subject: string, message: string) => Promise<void>;
+  readonly bucket: ReportSink;
+  readonly publish: SummaryPublisher;
 }
 
 export interface MonthlyReportResult {

@@ -1,0 +1,44 @@
+/**
+ * The audit trail's table, as plain data: the CDK construct (`lib/FailoverStorage.ts`), `ensureTable` (local mode
+ * and tests) and the store's key builders all read this one description. No SDK import, so synthesising a stack
+ * never loads the AWS SDK.
+ *
+ * | item          | pk                | sk                              | gsi1pk             | gsi1sk                  |
+ * |---------------|-------------------|---------------------------------|--------------------|-------------------------|
+ * | cluster state | `CLUSTER#<name>`  | `STATE`                         | -                  | -                       |
+ * | notifier      | `CLUSTER#<name>`  | `NOTIFIER`                      | -                  | -                       |
+ * | event         | `CLUSTER#<name>`  | `EVENT#<observedAt ISO>#<id>`   | `DAY#<yyyy-mm-dd>` | `<observedAt ISO>#<id>` |
+ * | event id guard| `CLUSTER#<name>`  | `EVENTID#<id>`                  | -                  | -                       |
+ * | idempotency   | `IDEMPOTENCY`     | Powertools' key hash            | -                  | -                       |
+ *
+ * One Query on pk returns a cluster's events in time order; the `byDay` index returns every cluster's events
+ * of a day in time order. The table's stream (new images) feeds the notifier; its filter keeps `itemType = event`.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  index: { name: 'byDay', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  ttlAttribute: 'expiresAt',
+  /** The attribute the stream filter reads; only `event` items reach the notifier. */
+  itemTypeAttribute: 'itemType',
+  streamView: 'NEW_IMAGE',
+} as const;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The key builders every item of the table is written and read with. */
+export const tableKeys = {
+  cluster: (cluster: string) => `CLUSTER#${cluster}`,
+  state: 'STATE',
+  notifier: 'NOTIFIER',
+  idempotency: 'IDEMPOTENCY',
+  eventSort: (observedAt: number, id: string) => `EVENT#${iso(observedAt)}#${id}`,
+  /** Inclusive bounds of a cluster's events between two instants (`~` sorts after every ISO character). */
+  eventRange: (since: number | undefined, until: number | undefined) => ({
+    from: `EVENT#${iso(since ?? 0)}`,
+    to: until === undefined ? 'EVENT#~' : `EVENT#${iso(until)}~`,
+  }),
+  eventIdGuard: (id: string) => `EVENTID#${id}`,
+  day: (observedAt: number) => `DAY#${iso(observedAt).slice(0, 10)}`,
+  daySort: (observedAt: number, id: string) => `${iso(observedAt)}#${id}`,
+} as const;

@@ -1,0 +1,13 @@
+/** What the notifier remembers per cluster between stream batches. */
+export interface NotifierState {
+  /** The incident open now: keyed by the event that opened it. */
+  readonly openIncident: { readonly key: string; readonly openedAt: number } | null;
+  /** Slack thread per incident key (bot mode), the most recent few. */
+  readonly threads: Readonly<Record<string, string>>;
+  /** Epoch ms of the last write verified through the VIP. */
+  readonly lastVerifiedAt: number | null;
+  /** Epoch ms a probe was started and has not reported yet. */
+  readonly probeStartedAt: number | null;
+}
+
+export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };

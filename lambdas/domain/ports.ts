@@ -1,0 +1,160 @@
+import type { Alert } from './alerts.js';
+import type { ClusterState } from './clusterState.js';
+import type { ClusterEvent, WriteErrorClass } from './events.js';
+import type { Observation } from './model.js';
+import type { NotifierState } from './notifierState.js';
+
+/**
+ * The ports: every interface a service needs from the outside world. Services depend on these only; the
+ * adapters in `lambdas/adapters/` implement them, and `lambdas/wiring/` plugs one into the other.
+ */
+
+/** Epoch milliseconds now. Services take time as a dependency so that tests can drive it. */
+export type Clock = () => number;
+
+/** The slice of Powertools' Logger the services use; the CLI passes a stderr logger with the same shape. */
+export interface Log {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+// ---- The audit trail -------------------------------------------------------------------------------------
+
+export interface EventPage {
+  readonly events: ClusterEvent[];
+  /** Pass back to get the next page; absent on the last one. */
+  readonly cursor?: string;
+}
+
+export interface EventQuery {
+  readonly since?: number;
+  readonly until?: number;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** The poller's and the reports' port onto the audit trail. */
+export interface EventStore {
+  loadState(cluster: string): Promise<ClusterState | null>;
+  /**
+   * Writes the new state and its events atomically, if the stored state is still at `previousVersion`; throws
+   * StateConflictError when it is not, StoreError for any other failure.
+   */
+  commit(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]): Promise<void>;
+  listEvents(cluster: string, query?: EventQuery): Promise<EventPage>;
+  listAllEvents(query: EventQuery & { since: number; until: number }): Promise<ClusterEvent[]>;
+}
+
+/** The slice of the audit trail the notifier and the probe use. */
+export interface NotifierStore {
+  /** Records an event written outside a state commit (verdicts, canary failures); false when its id was already written. */
+  recordEvent(event: ClusterEvent): Promise<boolean>;
+  loadNotifierState(cluster: string): Promise<NotifierState>;
+  saveNotifierState(cluster: string, state: NotifierState): Promise<void>;
+}
+
+// ---- Patroni ---------------------------------------------------------------------------------------------
+
+/** How a cluster's REST API is reached: plain data, so the configuration and the wiring can build it. */
+export interface PatroniAccess {
+  /** Whole-request budget (connect, headers, body). Patroni's `/patroni` can block for seconds while PostgreSQL restarts. @default 3000 */
+  readonly timeoutMs?: number;
+  /** Bodies past this are refused; a real `/cluster` of 3 members is under 2 KiB. @default 1 MiB */
+  readonly maxBodyBytes?: number;
+  /** PEM CA bundle that signed the members' REST API certificates (HTTPS). */
+  readonly caFile?: string;
+  /** HTTP basic auth; Patroni checks it only on unsafe methods, but a proxy in front may ask for it on GETs too. */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+}
+
+/** One cluster as the poller reads it: a name and the REST base URL of each member. */
+export interface ClusterTarget {
+  readonly name: string;
+  /** Patroni REST API base URLs, e.g. `http://10.0.0.4:8008`. */
+  readonly members: readonly string[];
+  readonly http?: PatroniAccess;
+}
+
+/** What the poller already knows, so the observer reads `/history` only when a timeline moved. */
+export interface KnownPosition {
+  readonly timeline: number | null;
+}
+
+/** Reads one cluster per call and never throws: every member ends with an explicit status. */
+export interface ClusterObserver {
+  observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation>;
+  close(): Promise<void>;
+}
+
+// ---- The write probe -------------------------------------------------------------------------------------
+
+/** Where clients write: the VIP (or HAProxy) address, with the probe's own credentials. */
+export interface VipTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+  readonly sslMode: 'disable' | 'require' | 'verify-full';
+  readonly caFile?: string | undefined;
+}
+
+export interface ServedBy {
+  readonly address: string | null;
+  readonly port: number | null;
+  readonly timeline: number | null;
+}
+
+export interface ProbeAttempt {
+  /** Epoch ms when the attempt started. */
+  readonly at: number;
+  readonly ok: boolean;
+  readonly errorClass?: WriteErrorClass;
+  readonly message?: string;
+  readonly servedBy?: ServedBy;
+}
+
+/** One write through the VIP; never throws. */
+export interface WriteProber {
+  attempt(target: VipTarget, label: { cluster: string; triggerId: string }): Promise<ProbeAttempt>;
+}
+
+/** What a probe run is started with (the prober Lambda's input). */
+export interface ProbeRequest {
+  readonly trigger: ClusterEvent;
+  readonly incidentKey: string;
+}
+
+/** Starts a write probe without waiting for it: alerts must not queue behind a 90 s probe. */
+export interface ProbeLauncher {
+  launch(trigger: ClusterEvent, incidentKey: string): Promise<void>;
+}
+
+// ---- Alerts ----------------------------------------------------------------------------------------------
+
+export interface PostedMessage {
+  /** Slack's message timestamp (bot mode), the thread parent for later messages. */
+  readonly ts: string | null;
+  readonly attempts: number;
+}
+
+/** Each channel throws DeliveryError when it could not deliver after its own retries. */
+export interface AlertChannels {
+  readonly sns?: { publish(alert: Alert, incidentKey: string): Promise<string> } | undefined;
+  readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
+}
+
+/** Runs `fn` once per key, returning the first run's result on a redelivery (Powertools idempotency on AWS). */
+export type Idempotent = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+
+// ---- Reports ---------------------------------------------------------------------------------------------
+
+/** Where monthly reports are kept; returns the object's address. Writing the same month again replaces it. */
+export interface ReportSink {
+  put(month: string, name: string, extension: 'html' | 'csv' | 'json', body: string): Promise<string>;
+}
+
+/** Sends the monthly summary to the alert topic. */
+export type SummaryPublisher = (subject: string, message: string) => Promise<void>;

@@ -1,0 +1,76 @@
+import type { Context, DynamoDBRecord } from 'aws-lambda';
+import type { DynamoEventStore } from '../adapters/dynamodb/DynamoEventStore.js';
+import { dynamoIdempotency } from '../adapters/dynamodb/idempotency.js';
+import { processStreamBatch, type BatchResult } from '../adapters/dynamodb/streamBatch.js';
+import { LambdaProbeLauncher } from '../adapters/lambda/LambdaProbeLauncher.js';
+import { SlackAlerts, type SlackTarget } from '../adapters/slack/SlackAlerts.js';
+import { slackTargetFromSecret } from '../adapters/slack/slackSecret.js';
+import { SnsAlerts } from '../adapters/sns/SnsAlerts.js';
+import type { PipelineConfig } from '../config/config.js';
+import type { Alert } from '../domain/alerts.js';
+import { ConfigError } from '../domain/errors.js';
+import type { Log, ProbeLauncher } from '../domain/ports.js';
+import { Notifier } from '../services/notifier/Notifier.js';
+import type { AwsClients } from './clients.js';
+
+export interface NotifierDeps {
+  readonly clients: AwsClients;
+  readonly store: DynamoEventStore;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly slack: SlackTarget | undefined;
+  readonly probes: ProbeLauncher | null;
+  readonly log: Log;
+  /** Once per alert, after the call that delivered it. */
+  readonly onAlert?: ((alert: Alert, incidentKey: string) => void) | undefined;
+}
+
+export interface NotifierPipeline {
+  readonly notifier: Notifier;
+  /** One stream batch through the notifier, in order, with partial batch failures. */
+  handleBatch(records: DynamoDBRecord[]): Promise<BatchResult>;
+  /** Powertools sets an in-progress record's expiry from the Lambda context: give it each invocation's. */
+  registerContext(context: Pick<Context, 'getRemainingTimeInMillis'>): void;
+}
+
+/** The notifier of the stream-triggered Lambda and of local mode: SNS, Slack, idempotency, probe launcher. */
+export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): NotifierPipeline {
+  const idempotency = dynamoIdempotency(deps.tableName, deps.clients.dynamo);
+  const notifier = new Notifier({
+    store: deps.store,
+    channels: {
+      sns: new SnsAlerts(deps.topicArn, config.notify.snsFormat, deps.clients.sns),
+      slack: deps.slack ? new SlackAlerts(deps.slack) : undefined,
+    },
+    idempotent: idempotency.run,
+    probes: deps.probes,
+    clock: Date.now,
+    log: deps.log,
+    onAlert: deps.onAlert,
+  });
+  return {
+    notifier,
+    handleBatch: (records) => processStreamBatch(records, (event) => notifier.handle(event), deps.log),
+    registerContext: (context) => idempotency.registerContext(context),
+  };
+}
+
+/** On AWS the probe runs in its own function, started asynchronously so that alerts never wait for it. */
+export function lambdaProbeLauncher(functionName: string, clients: AwsClients): ProbeLauncher {
+  return new LambdaProbeLauncher(functionName, clients.lambda);
+}
+
+/** On AWS the Slack target is a Secrets Manager secret, read at run time and cached. */
+export function slackFromSecret(secretId: string): Promise<SlackTarget> {
+  return slackTargetFromSecret(secretId);
+}
+
+/** Locally the Slack webhook URL or bot token comes from the environment variable the configuration names. */
+export function slackFromEnv(config: PipelineConfig): SlackTarget | undefined {
+  const slack = config.notify.slack;
+  if (!slack) return undefined;
+  const envName = 'webhookUrlEnv' in slack ? slack.webhookUrlEnv : slack.botTokenEnv;
+  const value = process.env[envName];
+  if (!value) throw new ConfigError(`notify.slack: environment variable ${envName} is not set`);
+  return 'webhookUrlEnv' in slack ? { kind: 'webhook', url: value } : { kind: 'bot', token: value, channel: slack.channel, apiUrl: slack.apiUrl };
+}

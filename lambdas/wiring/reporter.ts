@@ -1,0 +1,19 @@
+import { ReportBucket } from '../adapters/s3/ReportBucket.js';
+import { snsSummaryPublisher } from '../adapters/sns/SnsAlerts.js';
+import { writeMonthlyReport, type MonthlyReportResult } from '../services/reporter/monthlyReport.js';
+import type { AwsClients } from './clients.js';
+
+export interface ReporterDeps {
+  readonly clients: AwsClients;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly topicArn: string;
+}
+
+/** The monthly report of the reporter Lambda: the audit trail in, reports to the bucket, a summary to the topic. */
+export function composeReporter(deps: ReporterDeps): (month: string, sloPercent: number) => Promise<MonthlyReportResult> {
+  const store = deps.clients.eventStore(deps.tableName);
+  const bucket = new ReportBucket(deps.bucketName, deps.clients.s3);
+  const publish = snsSummaryPublisher(deps.clients.sns, deps.topicArn);
+  return (month, sloPercent) => writeMonthlyReport(month, sloPercent, { store, bucket, publish });
+}
