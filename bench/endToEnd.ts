@@ -2,7 +2,9 @@
 // in DynamoDB, to the alert leaving for SNS, to `write_verified`; the probe's restoredAt against an independent
 // writer; and the same detection with a poller at 15 s, the best anchor's default, in the same run.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { labDown, labFailover, labRejoin, readClusterView, watchForNewLeader, type FailoverMode } from '../lab/lab.js';
+import { labDown } from '../lab/lab.js';
+import { labFailover, labRejoin, type FailoverMode } from '../lab/faults.js';
+import { readClusterView, watchForNewLeader } from '../lab/cluster.js';
 import { waitFor } from '../lab/processes.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import type { EventStore } from '../lambdas/domain/ports.js';
@@ -15,8 +17,8 @@ import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
-import { freshLab, testLabOptions } from '../test/helpers/lab.js';
-import { IndependentWriter } from '../test/helpers/standIns.js';
+import { freshLab, fastLabOptions } from '../lab/profiles.js';
+import { IndependentWriter } from '../lab/writer.js';
 
 export interface EndToEndRow {
   readonly mode: FailoverMode;
@@ -53,7 +55,7 @@ function slowPoller(members: string[], onLeaderChanged: (at: number, to: string)
 }
 
 export async function endToEnd(): Promise<EndToEndRow[]> {
-  const options = testLabOptions(4, BASE);
+  const options = fastLabOptions(4, BASE);
   const members = options.ports.restApi.map((p) => `http://127.0.0.1:${p}`);
   await freshLab(options);
   const aws = await startLocalAws();

@@ -13,8 +13,8 @@ import type { EventStore } from '../lambdas/domain/ports.js';
 import { detect } from '../lambdas/domain/detector.js';
 import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
-import { failed, healthy, observation, primary, replica, view } from '../test/helpers/factories.js';
 import { endToEnd, type EndToEndRow } from './endToEnd.js';
+import { failoverObservation, steadyObservation } from './observations.js';
 import { memberAddress } from './simulatedPatroni.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -179,8 +179,8 @@ async function silentMember(): Promise<{ roundMs: number; timeoutMs: number; hea
 
 /** Observations per second through the detector: a steady poll and a failover, alternating. */
 function detectorThroughput(): { perSecond: number; baselinePerSecond: number; ratio: number } {
-  const steady = healthy(0, 'pg_node1', 3);
-  const failover = observation(0, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4));
+  const steady = steadyObservation(0);
+  const failover = failoverObservation(0);
   let state: ClusterState = detect(null, steady).state;
   const rounds = 200_000;
   const started = performance.now();
@@ -210,7 +210,7 @@ async function steadyStateWrites(): Promise<{ polls: number; writes: number; wri
     listAllEvents: async () => [],
   };
   let now = 0;
-  const observer = { observe: async () => ({ ...healthy(now, 'pg_node1', 3) }), close: async () => undefined };
+  const observer = { observe: async () => steadyObservation(now), close: async () => undefined };
   const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
   const watcher = new ClusterWatcher({ name: 'denemek', members: [] }, {}, { observer, store, clock: () => now, log: silent });
   const polls = 600;
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   const withLab = !process.argv.includes('--no-lab');
   if (withLab) process.stderr.write('end to end on the lab\n');
   const e2e = withLab ? await endToEnd() : [];
-  const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
+  const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'support', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
   const replyBytes = Buffer.byteLength(JSON.stringify(recorded4.patroni_primary_running));
   const alertsPerFailover = e2e.find((r) => r.mode === 'kill')?.alertsSent ?? 3;
   const results = { scale, silent, detector, writes, endToEnd: e2e, replyBytes, alertsPerFailover };

@@ -13,7 +13,7 @@ interface Options {
   readonly silentMembers: number;
 }
 
-const fixtures = (major: 3 | 4) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
+const fixtures = (major: 3 | 4) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'support', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
 const v3 = fixtures(3);
 const v4 = fixtures(4);
 

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { tlsFiles } from '../lab/tls.js';
-import { labDown, labFailover, labRejoin, labSetPaused, labStatus, labUp, parseFailoverMode, type LabStatus } from '../lab/lab.js';
+import { labDown, labUp } from '../lab/lab.js';
+import { labFailover, labRejoin, labSetPaused, parseFailoverMode } from '../lab/faults.js';
+import { labStatus, type LabStatus } from '../lab/status.js';
 import { readLabState } from '../lab/state.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
 import { toTable } from '../lambdas/domain/reportFormats.js';

@@ -153,3 +153,7 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/** Where lab commands say what they are doing (the CLI prints each line; tests stay silent). */
+export type Reporter = (line: string) => void;
+export const silent: Reporter = () => undefined;

@@ -1,4 +1,4 @@
-import { validateConfig, type PipelineConfig } from '../config/config.js';
+import { validateConfig, type PipelineConfig } from './config.js';
 import { EnvironmentError } from '../domain/errors.js';
 
 /**

@@ -5,7 +5,7 @@ import { StateConflictError, StoreError } from '../../lambdas/domain/errors.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 describe('Class: DynamoEventStore (against the moto emulator)', () => {
   let aws: LocalAws;

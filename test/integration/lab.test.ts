@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, labStatus, type FailoverMode } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
+import { labStatus } from '../../lab/status.js';
 import { isAlive, isPortFree, waitFor } from '../../lab/processes.js';
 import { writeSucceeds, writesWorkWithin } from '../../lab/sql.js';
 import { labStateExists, readLabState, writeLabState } from '../../lab/state.js';
 import { allPorts, labDirectory, portsFromBase, type PatroniMajor } from '../../lab/topology.js';
-import { runFailover } from '../helpers/cli.js';
-import { freshLab, processesMentioning, testLabOptions } from '../helpers/lab.js';
+import { runFailover } from '../support/cli.js';
+import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { processesMentioning } from '../support/lab.js';
 
 // Both labs run at the same time, on their own port blocks: that is itself one of the things shown here.
 const LABS: { patroni: PatroniMajor; basePort: number }[] = [
@@ -18,7 +21,7 @@ const LABS: { patroni: PatroniMajor; basePort: number }[] = [
 
 describe('Module: Patroni lab', () => {
   beforeAll(async () => {
-    await Promise.all(LABS.map(({ patroni, basePort }) => freshLab(testLabOptions(patroni, basePort))));
+    await Promise.all(LABS.map(({ patroni, basePort }) => freshLab(fastLabOptions(patroni, basePort))));
   });
 
   afterAll(async () => {
@@ -116,7 +119,7 @@ describe('CLI: failover lab, bad input', () => {
   it('never kills a process that merely reuses a PID a stale lab recorded', async () => {
     // Prepare: the state of a lab that died with the machine, whose PIDs now belong to someone else.
     const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
-    const options = testLabOptions(4, 23300);
+    const options = fastLabOptions(4, 23300);
     const dir = labDirectory(options.ports.haproxy);
     mkdirSync(dir, { recursive: true });
     writeLabState({ options, dir, etcdPid: bystander.pid!, haproxyPid: bystander.pid!, patroniPids: { pg_node1: bystander.pid! }, startedAt: new Date().toISOString() });

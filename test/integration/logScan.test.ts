@@ -1,11 +1,11 @@
-// Runs after every other integration file (test/setup/logScanLast.ts): scans every log line the run wrote for the
+// Runs after every other integration file (test/support/setup/logScanLast.ts): scans every log line the run wrote for the
 // passwords and tokens the tests configured.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capturedLogFiles, readCapturedLog } from '../helpers/logCapture.js';
-import { configuredSecrets } from '../helpers/secrets.js';
+import { capturedLogFiles, readCapturedLog } from '../support/logCapture.js';
+import { configuredSecrets } from '../support/secrets.js';
 
 interface Leak {
   readonly file: string;

@@ -6,7 +6,7 @@ import { ReportBucket } from '../../lambdas/adapters/s3/ReportBucket.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import { previousMonth, writeMonthlyReport } from '../../lambdas/services/reporter/monthlyReport.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 describe('Monthly report (against the moto emulator: DynamoDB index, S3)', () => {
   let aws: LocalAws;

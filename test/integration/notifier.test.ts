@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, type FailoverMode } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
@@ -9,17 +10,18 @@ import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, testLabOptions } from '../helpers/lab.js';
-import { runFailover } from '../helpers/cli.js';
-import { capturedLog } from '../helpers/logCapture.js';
-import { PagerQueue } from '../helpers/pager.js';
-import { TEST_SECRETS } from '../helpers/secrets.js';
-import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
+import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { runFailover } from '../support/cli.js';
+import { capturedLog } from '../support/logCapture.js';
+import { PagerQueue } from '../support/pager.js';
+import { TEST_SECRETS } from '../support/secrets.js';
+import { IndependentWriter } from '../../lab/writer.js';
+import { SlackStandIn } from '../support/standIns.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
 const BASE = 28000;
-const options = testLabOptions(4, BASE);
+const options = fastLabOptions(4, BASE);
 
 describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage', () => {
   let aws: LocalAws;

@@ -17,7 +17,7 @@ import { Notifier } from '../../lambdas/services/notifier/Notifier.js';
 import { runProbe } from '../../lambdas/services/prober/probe.js';
 import { processStreamBatch } from '../../lambdas/adapters/dynamodb/streamBatch.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
+import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 

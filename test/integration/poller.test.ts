@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labRejoin, readClusterView, watchForNewLeader, type FailoverMode } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
+import { readClusterView, watchForNewLeader } from '../../lab/cluster.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
@@ -15,9 +17,9 @@ import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { ClusterWatcher } from '../../lambdas/services/poller/ClusterWatcher.js';
 import { runPollLoop } from '../../lambdas/services/poller/pollLoop.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { runFailover } from '../helpers/cli.js';
-import { capturedLog } from '../helpers/logCapture.js';
-import { freshLab, testLabOptions } from '../helpers/lab.js';
+import { runFailover } from '../support/cli.js';
+import { capturedLog } from '../support/logCapture.js';
+import { freshLab, fastLabOptions } from '../../lab/profiles.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -33,7 +35,7 @@ describe.each([
   { patroni: 3 as PatroniMajor, basePort: 24000 },
   { patroni: 4 as PatroniMajor, basePort: 25000 },
 ])('Poller on a real Patroni $patroni lab', ({ patroni, basePort }) => {
-  const options = testLabOptions(patroni, basePort);
+  const options = fastLabOptions(patroni, basePort);
   const cluster = `lab${patroni}`;
   const target = { name: cluster, members: memberUrls(options) };
   let aws: LocalAws;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runFailover } from '../helpers/cli.js';
+import { runFailover } from '../support/cli.js';
 
 describe('CLI: failover sla / incidents / history, bad input', () => {
   it.each([

@@ -9,9 +9,9 @@ import { detect } from '../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { LocalStreamRunner } from '../../lambdas/adapters/dynamodb/LocalStreamRunner.js';
-import { failed, healthy, observation, primary, replica, view } from '../helpers/factories.js';
-import { capturedLog } from '../helpers/logCapture.js';
-import { CuttableProxy } from '../helpers/tcpProxy.js';
+import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
+import { capturedLog } from '../support/logCapture.js';
+import { CuttableProxy } from '../support/tcpProxy.js';
 
 const TABLE = 'stream-runner-events';
 

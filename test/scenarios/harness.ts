@@ -3,7 +3,8 @@
 // writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { labDown, readHistory, readLeader } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { readHistory, readLeader } from '../../lab/cluster.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
@@ -16,12 +17,13 @@ import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import type { HistoryEntry } from '../../lambdas/domain/model.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, testLabOptions } from '../helpers/lab.js';
-import { capturedLog } from '../helpers/logCapture.js';
-import { PagerQueue } from '../helpers/pager.js';
-import { TEST_SECRETS } from '../helpers/secrets.js';
-import { IndependentWriter, SlackStandIn } from '../helpers/standIns.js';
-import { CuttableProxy } from '../helpers/tcpProxy.js';
+import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { capturedLog } from '../support/logCapture.js';
+import { PagerQueue } from '../support/pager.js';
+import { TEST_SECRETS } from '../support/secrets.js';
+import { IndependentWriter } from '../../lab/writer.js';
+import { SlackStandIn } from '../support/standIns.js';
+import { CuttableProxy } from '../support/tcpProxy.js';
 
 export const CLUSTER = 'denemek';
 
@@ -88,7 +90,7 @@ export class ScenarioLab {
   private readonly http = new PatroniHttp({ timeoutMs: 2_000 });
 
   constructor(readonly patroni: PatroniMajor, readonly base: number) {
-    this.options = testLabOptions(patroni, base);
+    this.options = fastLabOptions(patroni, base);
     this.writer = new IndependentWriter(base);
   }
 

@@ -7,12 +7,13 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember } from '../../lab/faults.js';
 import { waitFor } from '../../lab/processes.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
 import { severityOf } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { freshLab } from '../helpers/lab.js';
+import { freshLab } from '../../lab/profiles.js';
 import { describeEvent, ScenarioLab, type ScenarioResult, type ScenarioWindow } from './harness.js';
 import { writeScenarioReport } from './report.js';
 

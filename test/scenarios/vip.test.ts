@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, readHistory, readLeader } from '../../lab/lab.js';
+import { labDown } from '../../lab/lab.js';
+import { readHistory, readLeader } from '../../lab/cluster.js';
 import { waitFor } from '../../lab/processes.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
@@ -16,15 +17,15 @@ import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent, ProbePayload } from '../../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, testLabOptions } from '../helpers/lab.js';
-import { capturedLog } from '../helpers/logCapture.js';
-import { PagerQueue } from '../helpers/pager.js';
-import { writerOutage } from '../helpers/standIns.js';
+import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { capturedLog } from '../support/logCapture.js';
+import { PagerQueue } from '../support/pager.js';
+import { writerOutage } from '../../lab/writer.js';
 import type { ScenarioResult } from './harness.js';
 import { writeScenarioReport } from './report.js';
 
 const BASE = 19000;
-const options = testLabOptions(4, BASE);
+const options = fastLabOptions(4, BASE);
 
 interface ClientMessage {
   ready?: boolean;

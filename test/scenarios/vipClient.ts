@@ -7,7 +7,7 @@ import type { VipTarget } from '../../lambdas/domain/ports.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { verifyWrites } from '../../lambdas/services/prober/verifyWrites.js';
-import { IndependentWriter } from '../helpers/standIns.js';
+import { IndependentWriter } from '../../lab/writer.js';
 
 const { vip } = JSON.parse(process.argv[2]!) as { vip: VipTarget };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

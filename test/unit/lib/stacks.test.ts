@@ -2,7 +2,7 @@ import { Template, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lambdas/domain/errors.js';
-import { DEPLOYABLE, synthesize } from '../../helpers/cdk.js';
+import { DEPLOYABLE, synthesize } from '../../support/cdk.js';
 
 const { app, stateful, service } = synthesize();
 const state = Template.fromStack(stateful);

@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport } from '../../../lambdas/adapters/patroni/parse.js';
-import { PatroniReplyError } from '../../../lambdas/domain/errors.js';
+import { parseClusterView, parseHistory, parseMemberReport } from '../../../../lambdas/adapters/patroni/parse.js';
+import { PatroniReplyError } from '../../../../lambdas/domain/errors.js';
+import { recordedBodies } from '../../../support/recorded.js';
 
 const ROLES = ['primary', 'replica', 'standby_leader', 'demoted', 'promoted', 'uninitialized', 'unknown'];
 const CLUSTER_ROLES = ['leader', 'standby_leader', 'sync_standby', 'quorum_standby', 'replica', 'unknown'];
-const recorded = [3, 4].flatMap((major) =>
-  Object.values(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8')) as unknown[]),
+const recorded = ([3, 4] as const).flatMap((major) =>
+  Object.values(recordedBodies(major)),
 );
 
 /** A real body with one value somewhere replaced by anything JSON can hold. */

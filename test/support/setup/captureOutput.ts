@@ -1,6 +1,6 @@
-// Tees each integration worker's stdout and stderr into the log capture (test/helpers/logCapture.ts): whatever our
+// Tees each integration worker's stdout and stderr into the log capture (test/support/logCapture.ts): whatever our
 // code prints, Powertools' JSON logs included, is scanned for secrets by the last integration test.
-import { captureLog } from '../helpers/logCapture.js';
+import { captureLog } from '../logCapture.js';
 
 for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PatroniHttp } from '../../../lambdas/adapters/patroni/http.js';
-import { PatroniClient } from '../../../lambdas/adapters/patroni/PatroniClient.js';
+import { PatroniHttp } from '../../../../lambdas/adapters/patroni/http.js';
+import { PatroniClient } from '../../../../lambdas/adapters/patroni/PatroniClient.js';
+import { recordedBodies } from '../../../support/recorded.js';
 
-const v3 = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'patroni', 'recorded-3.json'), 'utf8'));
+const v3 = recordedBodies(3);
 const ORIGIN = 'http://10.0.0.4:8008';
 
 describe('Class: PatroniHttp', () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { ClusterWatcher, PollOutcome } from '../../../lambdas/services/poller/ClusterWatcher.js';
-import { runPollLoop } from '../../../lambdas/services/poller/pollLoop.js';
+import type { ClusterWatcher, PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
+import { runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
 
 /** A watcher whose polls take `pollMs` each, counting them. */
 function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: number[] } {

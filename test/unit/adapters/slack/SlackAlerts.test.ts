@@ -1,10 +1,10 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildAlert } from '../../../lambdas/domain/alerts.js';
-import { detect } from '../../../lambdas/domain/detector.js';
-import { DeliveryError } from '../../../lambdas/domain/errors.js';
-import { retryAfterMs, SlackAlerts } from '../../../lambdas/adapters/slack/SlackAlerts.js';
-import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
+import { buildAlert } from '../../../../lambdas/domain/alerts.js';
+import { detect } from '../../../../lambdas/domain/detector.js';
+import { DeliveryError } from '../../../../lambdas/domain/errors.js';
+import { retryAfterMs, SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
+import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 const SLACK = 'https://hooks.slack.test';
 const first = detect(null, healthy(1_000, 'pg_node1', 3));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildAlert, chatbotMessage, isWriteLossEvidence, severityOf, slackBlocks, snsAttributes, snsMessage } from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import { failed, healthy, observation, ok, primary, replica, view } from '../../helpers/factories.js';
+import { failed, healthy, observation, ok, primary, replica, view } from '../../support/factories.js';
 
 function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent[] {
   let state = null;

@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport } from '../../../lambdas/adapters/patroni/parse.js';
-import { PatroniReplyError } from '../../../lambdas/domain/errors.js';
+import { parseClusterView, parseHistory, parseMemberReport } from '../../../../lambdas/adapters/patroni/parse.js';
+import { PatroniReplyError } from '../../../../lambdas/domain/errors.js';
+import { recordedBodies } from '../../../support/recorded.js';
 
 /** Bodies recorded from real Patroni 3.0.2 and 4.1.5 labs through switchover, stop, kill, pause and crash. */
-function recorded(major: 3 | 4): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
-}
-const v3 = recorded(3);
-const v4 = recorded(4);
+const v3 = recordedBodies(3);
+const v4 = recordedBodies(4);
 const URL = 'http://127.0.0.1:8008/patroni';
 
 describe('Function: parseMemberReport', () => {

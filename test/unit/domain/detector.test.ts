@@ -15,7 +15,7 @@ import {
   replica,
   SYSTEM_ID,
   view,
-} from '../../helpers/factories.js';
+} from '../../support/factories.js';
 
 /** Applies observations one after another, as the poller does, and returns every event and the final state. */
 function run(...observations: Observation[]): { events: ClusterEvent[]; state: ClusterState } {

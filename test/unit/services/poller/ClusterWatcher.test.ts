@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterObserver } from '../../../lambdas/domain/ports.js';
-import { StateConflictError, StoreError } from '../../../lambdas/domain/errors.js';
-import type { EventStore } from '../../../lambdas/domain/ports.js';
-import type { ClusterState } from '../../../lambdas/domain/clusterState.js';
-import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import type { Observation } from '../../../lambdas/domain/model.js';
-import { ClusterWatcher } from '../../../lambdas/services/poller/ClusterWatcher.js';
-import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
+import type { ClusterObserver } from '../../../../lambdas/domain/ports.js';
+import { StateConflictError, StoreError } from '../../../../lambdas/domain/errors.js';
+import type { EventStore } from '../../../../lambdas/domain/ports.js';
+import type { ClusterState } from '../../../../lambdas/domain/clusterState.js';
+import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import type { Observation } from '../../../../lambdas/domain/model.js';
+import { ClusterWatcher } from '../../../../lambdas/services/poller/ClusterWatcher.js';
+import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 /** An in-memory store with the real store's version check, and switches to make it fail. */
 class MemoryStore implements EventStore {

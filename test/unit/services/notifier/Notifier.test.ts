@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../lambdas/domain/notifierState.js';
-import { detect } from '../../../lambdas/domain/detector.js';
-import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import { Notifier } from '../../../lambdas/services/notifier/Notifier.js';
-import type { Idempotent } from '../../../lambdas/domain/ports.js';
-import { failed, healthy, observation, primary, replica, view } from '../../helpers/factories.js';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
+import { detect } from '../../../../lambdas/domain/detector.js';
+import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
+import type { Idempotent } from '../../../../lambdas/domain/ports.js';
+import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 const first = detect(null, healthy(1_000, 'pg_node1', 3));
 const failover = detect(first.state, observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));

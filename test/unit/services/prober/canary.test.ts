@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ProbeAttempt, VipTarget, WriteProber } from '../../../lambdas/domain/ports.js';
-import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import { isWriteLossEvidence, severityOf } from '../../../lambdas/domain/alerts.js';
-import { runCanary } from '../../../lambdas/services/prober/canary.js';
+import type { ProbeAttempt, VipTarget, WriteProber } from '../../../../lambdas/domain/ports.js';
+import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import { isWriteLossEvidence, severityOf } from '../../../../lambdas/domain/alerts.js';
+import { runCanary } from '../../../../lambdas/services/prober/canary.js';
 
 const vip = (port: number): VipTarget => ({ host: '10.0.0.50', port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' });
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
