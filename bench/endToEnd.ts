@@ -2,23 +2,23 @@
 // in DynamoDB, to the alert leaving for SNS, to `write_verified`; the probe's restoredAt against an independent
 // writer; and the same detection with a poller at 15 s, the best anchor's default, in the same run.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { labDown } from '../lab/lab.js';
-import { labFailover, labRejoin, type FailoverMode } from '../lab/faults.js';
 import { readClusterView, watchForNewLeader } from '../lab/cluster.js';
+import { type FailoverMode, labFailover, labRejoin } from '../lab/faults.js';
+import { labDown } from '../lab/lab.js';
 import { waitFor } from '../lab/processes.js';
+import { fastLabOptions, freshLab } from '../lab/profiles.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
-import type { EventStore } from '../lambdas/domain/ports.js';
+import { IndependentWriter } from '../lab/writer.js';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { PatroniClient } from '../lambdas/adapters/patroni/PatroniClient.js';
-import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import { validateConfig } from '../lambdas/config/config.js';
+import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
+import type { EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
-import { freshLab, fastLabOptions } from '../lab/profiles.js';
-import { IndependentWriter } from '../lab/writer.js';
 
 export interface EndToEndRow {
   readonly mode: FailoverMode;
@@ -93,10 +93,16 @@ export async function endToEnd(): Promise<EndToEndRow[]> {
       const seen = await watching;
       if (!seen) throw new Error(`/cluster never showed a new leader after ${mode}`);
       const { at: firstSeen, leader: newLeader } = seen;
-      const change = await waitFor('leader_changed', 60_000, 100, () => recorded.find((r) => r.event.type === 'leader_changed' && r.event.to === newLeader && r.at >= injectedAt));
-      const verdict = await waitFor('write_verified', 120_000, 100, () => recorded.find((r) => r.event.type === 'write_verified' && r.at >= injectedAt));
+      const change = await waitFor('leader_changed', 60_000, 100, () =>
+        recorded.find((r) => r.event.type === 'leader_changed' && r.event.to === newLeader && r.at >= injectedAt),
+      );
+      const verdict = await waitFor('write_verified', 120_000, 100, () =>
+        recorded.find((r) => r.event.type === 'write_verified' && r.at >= injectedAt),
+      );
       const alert = await waitFor('the alert', 30_000, 100, () => alerts.find((a) => a.eventId === change.event.id));
-      const slowSeen = await waitFor('the 15 s poller', 40_000, 200, () => slowChanges.find((c) => c.to === newLeader && c.at >= injectedAt));
+      const slowSeen = await waitFor('the 15 s poller', 40_000, 200, () =>
+        slowChanges.find((c) => c.to === newLeader && c.at >= injectedAt),
+      );
       await sleep(1_000);
       const outage = writer.outageAfter(injectedAt)!;
       const restoredAt = verdict.event.type === 'write_verified' ? Date.parse(verdict.event.restoredAt) : Number.NaN;

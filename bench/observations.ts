@@ -36,7 +36,11 @@ function observation(observedAt: number, members: MemberObservation[], view: Clu
 export function steadyObservation(observedAt: number, timeline = 3): Observation {
   return observation(
     observedAt,
-    [answering('pg_node1', 'patroni_primary_running', timeline), answering('pg_node2', 'patroni_replica_running', timeline), answering('pg_node3', 'patroni_replica_running', timeline)],
+    [
+      answering('pg_node1', 'patroni_primary_running', timeline),
+      answering('pg_node2', 'patroni_replica_running', timeline),
+      answering('pg_node3', 'patroni_replica_running', timeline),
+    ],
     viewOf('pg_node1', timeline),
   );
 }

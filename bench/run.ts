@@ -1,19 +1,18 @@
 // `npm run bench`: poll scale against simulated Patroni members, detector throughput and steady-state store
 // writes, each next to a baseline measured in the same run. Writes bench/results/latest.json and
 // docs/benchmarks.md. Not part of `npm test`: these machines are shared and noisy, so figures are ratios.
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { PatroniClient } from '../lambdas/adapters/patroni/PatroniClient.js';
-import type { ClusterTarget } from '../lambdas/domain/ports.js';
-import type { EventStore } from '../lambdas/domain/ports.js';
-import { detect } from '../lambdas/domain/detector.js';
 import type { ClusterState } from '../lambdas/domain/clusterState.js';
+import { detect } from '../lambdas/domain/detector.js';
+import type { ClusterTarget, EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
-import { endToEnd, type EndToEndRow } from './endToEnd.js';
+import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
 import { memberAddress } from './simulatedPatroni.js';
 
@@ -37,13 +36,20 @@ interface ScaleResult {
 }
 
 async function startMembers(clusters: number, silentMembers = 0): Promise<ChildProcess> {
-  const child = fork(join(import.meta.dirname, 'simulatedPatroni.ts'), [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fork(
+    join(import.meta.dirname, 'simulatedPatroni.ts'),
+    [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('simulated members did not start within 120 s')), 120_000);
-    child.once('message', () => (clearTimeout(timer), resolve()));
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.once('exit', (code) => reject(new Error(`simulated members exited with ${code}`)));
   });
   return child;
@@ -96,7 +102,10 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 function targets(clusters: number): ClusterTarget[] {
-  return Array.from({ length: clusters }, (_, c) => ({ name: `c${c}`, members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`) }));
+  return Array.from({ length: clusters }, (_, c) => ({
+    name: `c${c}`,
+    members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`),
+  }));
 }
 
 /** Samples RSS while `work` runs: the peak, in MB. */
@@ -261,7 +270,10 @@ ${rows.join('\n')}
 function endToEndMarkdown(rows: readonly EndToEndRow[]): string {
   if (rows.length === 0) return '';
   const lines = rows
-    .map((r) => `| ${r.mode} | ${(r.detection1sMs / 1000).toFixed(2)} | ${(r.detection15sMs / 1000).toFixed(2)} | **${(r.detection15sMs / Math.max(r.detection1sMs, 100)).toFixed(1)}×** | ${(r.alertAfterEventMs / 1000).toFixed(2)} | ${r.restoreErrorMs >= 0 ? '+' : ''}${r.restoreErrorMs.toFixed(0)} | ${r.writerOutageS.toFixed(2)} |`)
+    .map(
+      (r) =>
+        `| ${r.mode} | ${(r.detection1sMs / 1000).toFixed(2)} | ${(r.detection15sMs / 1000).toFixed(2)} | **${(r.detection15sMs / Math.max(r.detection1sMs, 100)).toFixed(1)}×** | ${(r.alertAfterEventMs / 1000).toFixed(2)} | ${r.restoreErrorMs >= 0 ? '+' : ''}${r.restoreErrorMs.toFixed(0)} | ${r.writerOutageS.toFixed(2)} |`,
+    )
     .join('\n');
   return `
 ## End to end on the lab (Patroni 4, ttl 20, loop_wait 2, HAProxy inter 1)
@@ -281,16 +293,30 @@ ratio floors the 1 s poller's time at that 100 ms resolution.
 `;
 }
 
-function markdown(results: { scale: ScaleResult[]; silent: Awaited<ReturnType<typeof silentMember>>; detector: ReturnType<typeof detectorThroughput>; writes: Awaited<ReturnType<typeof steadyStateWrites>>; endToEnd: EndToEndRow[]; replyBytes: number; alertsPerFailover: number }): string {
+function markdown(results: {
+  scale: ScaleResult[];
+  silent: Awaited<ReturnType<typeof silentMember>>;
+  detector: ReturnType<typeof detectorThroughput>;
+  writes: Awaited<ReturnType<typeof steadyStateWrites>>;
+  endToEnd: EndToEndRow[];
+  replyBytes: number;
+  alertsPerFailover: number;
+}): string {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
   const rows = results.scale
-    .map((r) => `| ${r.clusters} | ${r.requests} | ${r.oursMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | **${r.speedup.toFixed(1)}×** | ${r.requestsPerSecond.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.simulatorCpuMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`)
+    .map(
+      (r) =>
+        `| ${r.clusters} | ${r.requests} | ${r.oursMs.toFixed(0)} | ${r.baselineMs.toFixed(0)} | **${r.speedup.toFixed(1)}×** | ${r.requestsPerSecond.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.simulatorCpuMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`,
+    )
     .join('\n');
   const thousand = results.scale.find((r) => r.clusters === 1000);
   const thousandOverBare = thousand ? (thousand.oursMs / thousand.bareUndiciMs).toFixed(2) : 'n/a';
   const bareOverNodeHttp = thousand ? (thousand.bareUndiciMs / thousand.nodeHttpMs).toFixed(2) : 'n/a';
   const floors = results.scale
-    .map((r) => `| ${r.clusters} | ${r.oursMs.toFixed(0)} | ${r.bareUndiciMs.toFixed(0)} | ${(r.oursMs / r.bareUndiciMs).toFixed(2)} | ${r.nodeHttpMs.toFixed(0)} | ${(r.bareUndiciMs / r.nodeHttpMs).toFixed(2)} |`)
+    .map(
+      (r) =>
+        `| ${r.clusters} | ${r.oursMs.toFixed(0)} | ${r.bareUndiciMs.toFixed(0)} | ${(r.oursMs / r.bareUndiciMs).toFixed(2)} | ${r.nodeHttpMs.toFixed(0)} | ${(r.bareUndiciMs / r.nodeHttpMs).toFixed(2)} |`,
+    )
     .join('\n');
   return `# Benchmarks
 
@@ -364,7 +390,10 @@ async function main(): Promise<void> {
   const alertsPerFailover = e2e.find((r) => r.mode === 'kill')?.alertsSent ?? 3;
   const results = { scale, silent, detector, writes, endToEnd: e2e, replyBytes, alertsPerFailover };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`);
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'latest.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`,
+  );
   const md = markdown(results);
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), md);

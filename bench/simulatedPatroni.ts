@@ -1,8 +1,9 @@
 // Simulated Patroni members for the poll-scale benchmark: one tiny HTTP server per member, each on its own
 // loopback address (127.0.x.y:8008, as real members have their own hosts), serving bodies recorded from real
 // Patroni 3.0.2 and 4.1.5 labs. Runs in its own process so that its CPU is not counted as the poller's.
-import { createServer, type Server } from 'node:http';
+
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +14,8 @@ interface Options {
   readonly silentMembers: number;
 }
 
-const fixtures = (major: 3 | 4) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'support', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
+const fixtures = (major: 3 | 4) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'support', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
 const v3 = fixtures(3);
 const v4 = fixtures(4);
 
@@ -40,7 +42,10 @@ function bodies(cluster: number, member: number) {
       lag: 0,
     })),
   };
-  const named = { ...patroni, patroni: { ...patroni.patroni, scope: `c${cluster}`, ...(cluster % 2 === 0 ? { name: `pg_node${member + 1}` } : {}) } };
+  const named = {
+    ...patroni,
+    patroni: { ...patroni.patroni, scope: `c${cluster}`, ...(cluster % 2 === 0 ? { name: `pg_node${member + 1}` } : {}) },
+  };
   return { '/patroni': JSON.stringify(named), '/cluster': JSON.stringify(view), '/history': '[]' } as Record<string, string>;
 }
 

@@ -1,21 +1,20 @@
-import type { Command } from 'commander';
-import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
 import { LabError } from '../lab/errors.js';
-import { labDown, labUp } from '../lab/lab.js';
 import { labFailover } from '../lab/faults.js';
-import { labStatus } from '../lab/status.js';
-import { labConnection } from '../lab/sql.js';
+import { labDown, labUp } from '../lab/lab.js';
+import { runSql } from '../lab/sql.js';
 import { labStateExists } from '../lab/state.js';
+import { labStatus } from '../lab/status.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, type PatroniMajor } from '../lab/topology.js';
 import { validateConfig } from '../lambdas/config/config.js';
-import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { describeEvent } from '../lambdas/domain/describe.js';
+import { messageOf } from '../lambdas/domain/errors.js';
+import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { renderLabStatus } from './labCommands.js';
-import { messageOf } from '../lambdas/domain/errors.js';
 
 const VIP_PORT = GUIDE_PORTS.haproxy;
 const started = Date.now();
@@ -29,16 +28,7 @@ function say(source: 'lab' | 'client' | 'event' | 'alert' | 'demo', line: string
 /** The guide's client: a long insert through HAProxy, cut by the failover, then reconnected and resubmitted. */
 async function longInsertWithRetry(): Promise<{ failedAt: number; error: string; resubmittedAt: number; attempts: number }> {
   const statement = 'INSERT INTO failover SELECT g FROM generate_series(1, 120) g WHERE pg_sleep(0.05) IS NOT NULL';
-  const run = async () => {
-    const client = new pg.Client({ ...labConnection(VIP_PORT), statement_timeout: 60_000, query_timeout: 65_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query(statement);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  };
+  const run = () => runSql(VIP_PORT, [statement], { statementTimeoutMs: 60_000 });
   say('client', `running a long insert through 127.0.0.1:${VIP_PORT}: ${statement}`);
   try {
     await run();
@@ -52,7 +42,10 @@ async function longInsertWithRetry(): Promise<{ failedAt: number; error: string;
       const resubmittedAt = Date.now();
       try {
         await run();
-        say('client', `resubmitted the insert ${((resubmittedAt - failedAt) / 1000).toFixed(1)} s after the error (attempt ${attempt}); it committed`);
+        say(
+          'client',
+          `resubmitted the insert ${((resubmittedAt - failedAt) / 1000).toFixed(1)} s after the error (attempt ${attempt}); it committed`,
+        );
         return { failedAt, error: message, resubmittedAt, attempts: attempt };
       } catch (retryError) {
         if (attempt % 4 === 1) say('client', `reconnect attempt ${attempt} failed: ${messageOf(retryError)}`);
@@ -86,7 +79,12 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
     const pipeline = await startLocalPipeline({
       config,
       aws: { clientConfig: awsClientConfig(aws), description: 'moto', ownedEmulator: null },
-      log: { debug: () => undefined, info: () => undefined, warn: (m) => say('demo', `warning: ${m}`), error: (m, ...e) => say('demo', `error: ${m} ${JSON.stringify(e)}`) },
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (m) => say('demo', `warning: ${m}`),
+        error: (m, ...e) => say('demo', `error: ${m} ${JSON.stringify(e)}`),
+      },
       onRecorded: (event) => {
         events.push(event);
         say('event', `${event.type}: ${describeEvent(event)}`);
@@ -97,10 +95,7 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
       },
     });
     process.stdout.write(`\nfailover lab status (before)\n${renderLabStatus(await labStatus(VIP_PORT))}\n`);
-    const setup = new pg.Client(labConnection(VIP_PORT));
-    await setup.connect();
-    await setup.query('CREATE TABLE IF NOT EXISTS failover (test int)');
-    await setup.end();
+    await runSql(VIP_PORT, ['CREATE TABLE IF NOT EXISTS failover (test int)']);
     say('client', 'created table failover(test int) through HAProxy');
     const client = longInsertWithRetry();
     await sleep(2_000);
@@ -130,14 +125,25 @@ async function waitForVerdict(events: ClusterEvent[]): Promise<ClusterEvent> {
   throw new Error('no write verdict within 2 minutes');
 }
 
-function summarise(verdict: ClusterEvent, client: { error: string; failedAt: number; resubmittedAt: number }, eventCount: number, alerts: number): void {
+function summarise(
+  verdict: ClusterEvent,
+  client: { error: string; failedAt: number; resubmittedAt: number },
+  eventCount: number,
+  alerts: number,
+): void {
   process.stdout.write('\nWhat happened\n');
   process.stdout.write(`  client saw:        ${client.error}\n`);
-  process.stdout.write(`  client was back:   its resubmitted insert started ${((client.resubmittedAt - client.failedAt) / 1000).toFixed(1)} s after its error and committed (it retried every 0.5 s)\n`);
+  process.stdout.write(
+    `  client was back:   its resubmitted insert started ${((client.resubmittedAt - client.failedAt) / 1000).toFixed(1)} s after its error and committed (it retried every 0.5 s)\n`,
+  );
   if (verdict.type === 'write_verified') {
     const { downtimeMinMs, downtimeMaxMs } = verdict.outage;
-    process.stdout.write(`  writes restored:   ${verdict.restoredAt} on ${verdict.servedBy.address}:${verdict.servedBy.port} (timeline ${verdict.servedBy.timeline})\n`);
-    process.stdout.write(`  write outage:      between ${(downtimeMinMs / 1000).toFixed(1)} s and ${(downtimeMaxMs / 1000).toFixed(1)} s (measured by a real write through the VIP)\n`);
+    process.stdout.write(
+      `  writes restored:   ${verdict.restoredAt} on ${verdict.servedBy.address}:${verdict.servedBy.port} (timeline ${verdict.servedBy.timeline})\n`,
+    );
+    process.stdout.write(
+      `  write outage:      between ${(downtimeMinMs / 1000).toFixed(1)} s and ${(downtimeMaxMs / 1000).toFixed(1)} s (measured by a real write through the VIP)\n`,
+    );
   } else {
     process.stdout.write(`  writes NOT restored: ${describeEvent(verdict)}\n`);
   }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { tlsFiles } from '../lab/tls.js';
-import { labDown, labUp } from '../lab/lab.js';
 import { labFailover, labRejoin, labSetPaused, parseFailoverMode } from '../lab/faults.js';
-import { labStatus, type LabStatus } from '../lab/status.js';
+import { labDown, labUp } from '../lab/lab.js';
 import { readLabState } from '../lab/state.js';
-import { GUIDE_PORTS, GUIDE_TIMINGS, portsFromBase, type LabOptions, type PatroniMajor } from '../lab/topology.js';
+import { type LabStatus, labStatus } from '../lab/status.js';
+import { tlsFiles } from '../lab/tls.js';
+import { GUIDE_PORTS, GUIDE_TIMINGS, type LabOptions, type PatroniMajor, portsFromBase } from '../lab/topology.js';
 import { toTable } from '../lambdas/domain/reportFormats.js';
 
 const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
@@ -66,21 +66,39 @@ export function registerLabCommands(program: Command): void {
     .command('up')
     .description('start etcd, three Patroni/PostgreSQL members and HAProxy on 127.0.0.1; return when healthy and writable')
     .option('--patroni <major>', "3 = Debian's Patroni 3.0, 4 = Patroni 4.x from the project venv", patroniMajor, 4 as PatroniMajor)
-    .option('--base-port <n>', 'move every port to a block starting at n (HAProxy n, stats n+1, etcd n+2/3, PostgreSQL n+10.., REST n+20..)', basePort)
+    .option(
+      '--base-port <n>',
+      'move every port to a block starting at n (HAProxy n, stats n+1, etcd n+2/3, PostgreSQL n+10.., REST n+20..)',
+      basePort,
+    )
     .option('--ttl <s>', "Patroni's ttl", positiveNumber('--ttl'), GUIDE_TIMINGS.ttl)
     .option('--loop-wait <s>', "Patroni's loop_wait", positiveNumber('--loop-wait'), GUIDE_TIMINGS.loopWait)
     .option('--retry-timeout <s>', "Patroni's retry_timeout", positiveNumber('--retry-timeout'), GUIDE_TIMINGS.retryTimeout)
     .option('--haproxy-inter <s>', "HAProxy's check interval", positiveNumber('--haproxy-inter'), GUIDE_TIMINGS.haproxyInterSeconds)
-    .option('--primary-start-timeout <s>', 'seconds a crashed primary may take to restart before failover (0 = at once)', nonNegativeNumber('--primary-start-timeout'), GUIDE_TIMINGS.primaryStartTimeout)
+    .option(
+      '--primary-start-timeout <s>',
+      'seconds a crashed primary may take to restart before failover (0 = at once)',
+      nonNegativeNumber('--primary-start-timeout'),
+      GUIDE_TIMINGS.primaryStartTimeout,
+    )
     .option('--scope <name>', 'Patroni scope (cluster name)', 'denemek')
-    .option('--tls', "TLS (a CA made for the lab, in its tls/ directory) on the REST API, with basic auth on its unsafe endpoints, and on PostgreSQL")
+    .option(
+      '--tls',
+      'TLS (a CA made for the lab, in its tls/ directory) on the REST API, with basic auth on its unsafe endpoints, and on PostgreSQL',
+    )
     .action(async (opts) => {
       const options: LabOptions = {
         tls: opts.tls === true,
         patroni: opts.patroni,
         scope: opts.scope,
         ports: opts.basePort === undefined ? GUIDE_PORTS : portsFromBase(opts.basePort),
-        timings: { ttl: opts.ttl, loopWait: opts.loopWait, retryTimeout: opts.retryTimeout, haproxyInterSeconds: opts.haproxyInter, primaryStartTimeout: opts.primaryStartTimeout },
+        timings: {
+          ttl: opts.ttl,
+          loopWait: opts.loopWait,
+          retryTimeout: opts.retryTimeout,
+          haproxyInterSeconds: opts.haproxyInter,
+          primaryStartTimeout: opts.primaryStartTimeout,
+        },
       };
       const result = await labUp(options, progress);
       process.stdout.write(`lab up in ${result.seconds.toFixed(1)} s, leader ${result.leader}\n`);

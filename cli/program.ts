@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { FailoverError } from '../lambdas/domain/errors.js';
-import { registerLabCommands } from './labCommands.js';
-import { registerWatchCommands } from './watchCommands.js';
 import { registerDemoCommand } from './demo.js';
+import { registerLabCommands } from './labCommands.js';
 import { registerReportCommands } from './reportCommands.js';
+import { registerWatchCommands } from './watchCommands.js';
 
 export function buildProgram(): Command {
   const program = new Command('failover')

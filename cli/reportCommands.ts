@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvalidArgumentError, type Command } from 'commander';
-import { DynamoEventStore } from '../lambdas/adapters/dynamodb/DynamoEventStore.js';
+import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lambdas/config/config.js';
-import { EVENT_TYPES, type ClusterEvent, type EventType } from '../lambdas/domain/events.js';
-import { renderEvents, renderIncidents, renderSla, type Format } from '../lambdas/domain/reportFormats.js';
-import { incidentsFromEvents, monthPeriod, slaReport, type Interval } from '../lambdas/domain/sla.js';
-import { resolveAws } from '../local/aws.js';
 import { UsageError } from '../lambdas/domain/errors.js';
+import { type ClusterEvent, EVENT_TYPES, type EventType } from '../lambdas/domain/events.js';
+import type { EventStore } from '../lambdas/domain/ports.js';
+import { type Format, renderEvents, renderIncidents, renderSla } from '../lambdas/domain/reportFormats.js';
+import { type Interval, incidentsFromEvents, monthPeriod, slaReport } from '../lambdas/domain/sla.js';
+import { AwsClients } from '../lambdas/wiring/clients.js';
+import { resolveAws } from '../local/aws.js';
 import { parseTime } from './time.js';
 
 /** Incidents can start before the period they are reported in: read this much further back. */
@@ -23,7 +23,8 @@ function format<T extends Format>(allowed: readonly T[]) {
 function eventTypes(value: string): EventType[] {
   const types = value.split(',').map((t) => t.trim());
   const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
-  if (unknown.length > 0) throw new InvalidArgumentError(`unknown event type ${unknown.join(', ')}: known types are ${EVENT_TYPES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown event type ${unknown.join(', ')}: known types are ${EVENT_TYPES.join(', ')}`);
   return types as EventType[];
 }
 
@@ -32,10 +33,10 @@ interface StoreOptions {
   readonly table?: string;
 }
 
-async function openStore(opts: StoreOptions): Promise<DynamoEventStore> {
+async function openStore(opts: StoreOptions): Promise<EventStore> {
   const tableName = opts.table ?? (opts.config ? loadConfig(opts.config).store.tableName : 'failover-events');
   const aws = await resolveAws({ start: false });
-  return new DynamoEventStore({ tableName, client: new DynamoDBClient(aws.clientConfig) });
+  return new AwsClients(aws.clientConfig).eventStore(tableName);
 }
 
 function requireScope(opts: { cluster?: string; allClusters?: boolean }): void {
@@ -44,7 +45,11 @@ function requireScope(opts: { cluster?: string; allClusters?: boolean }): void {
 }
 
 /** One cluster's events (paged through), or every cluster's of the range through the index. */
-async function readEvents(store: DynamoEventStore, scope: { cluster?: string; allClusters?: boolean }, range: { since?: number; until?: number }): Promise<ClusterEvent[]> {
+async function readEvents(
+  store: EventStore,
+  scope: { cluster?: string; allClusters?: boolean },
+  range: { since?: number; until?: number },
+): Promise<ClusterEvent[]> {
   if (scope.allClusters) {
     return store.listAllEvents({ since: range.since ?? Date.now() - 7 * 86_400_000, until: range.until ?? Date.now() });
   }
@@ -86,7 +91,11 @@ export function registerReportCommands(program: Command): void {
   storeOptions(
     scopeAndRange(program.command('history').description('recorded events, oldest first (--all-clusters: the last 7 days by default)'))
       .option('--type <types>', 'only these event types, comma-separated', eventTypes)
-      .option('--format <format>', 'table | json | csv (default: table in a terminal, json otherwise)', format(['table', 'json', 'csv'] as const))
+      .option(
+        '--format <format>',
+        'table | json | csv (default: table in a terminal, json otherwise)',
+        format(['table', 'json', 'csv'] as const),
+      )
       .option('--json', 'same as --format json: one JSON object per line per event'),
   ).action(async (opts) => {
     requireScope(opts);
@@ -97,25 +106,35 @@ export function registerReportCommands(program: Command): void {
   });
 
   storeOptions(
-    scopeAndRange(program.command('incidents').description("a cluster's incidents with their measured write downtime and its bounds"))
-      .option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table'),
+    scopeAndRange(
+      program.command('incidents').description("a cluster's incidents with their measured write downtime and its bounds"),
+    ).option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table'),
   ).action(async (opts) => {
     requireScope(opts);
     const store = await openStore(opts);
     const since = opts.since ?? 0;
     const events = await readEvents(store, opts, { since: Math.max(0, since - LOOKBACK_MS), until: opts.until });
-    const incidents = incidentsFromEvents(events).filter((i) => (i.end ?? Number.POSITIVE_INFINITY) >= since && (opts.until === undefined || i.start <= opts.until));
+    const incidents = incidentsFromEvents(events).filter(
+      (i) => (i.end ?? Number.POSITIVE_INFINITY) >= since && (opts.until === undefined || i.start <= opts.until),
+    );
     process.stdout.write(renderIncidents(incidents, opts.format));
   });
 
   storeOptions(
-    scopeAndRange(program.command('sla').description('availability over a month or range against an SLO, with every incident and its bounds'))
+    scopeAndRange(
+      program.command('sla').description('availability over a month or range against an SLO, with every incident and its bounds'),
+    )
       .option('--month <YYYY-MM>', 'a calendar month in UTC (instead of --since/--until)')
-      .option('--slo <percent>', 'availability objective in percent', (v) => {
-        const n = Number(v);
-        if (!(n > 0 && n <= 100)) throw new InvalidArgumentError(`must be a percentage in (0, 100] (got "${v}")`);
-        return n;
-      }, 99.95)
+      .option(
+        '--slo <percent>',
+        'availability objective in percent',
+        (v) => {
+          const n = Number(v);
+          if (!(n > 0 && n <= 100)) throw new InvalidArgumentError(`must be a percentage in (0, 100] (got "${v}")`);
+          return n;
+        },
+        99.95,
+      )
       .option('--format <format>', 'table | md | json | csv | html', format(['table', 'md', 'json', 'csv', 'html'] as const), 'table')
       .option('--out <file>', 'write the report to a file instead of the terminal'),
   ).action(async (opts) => {
@@ -125,7 +144,12 @@ export function registerReportCommands(program: Command): void {
     const events = await readEvents(store, opts, { since: period.start - LOOKBACK_MS, until: period.end });
     const report = slaReport(incidentsFromEvents(events), period, opts.slo, Date.now());
     const scope = opts.allClusters ? 'all clusters' : opts.cluster;
-    const text = renderSla(report, opts.format, `Availability of ${scope}, ${opts.month ?? `${new Date(period.start).toISOString()} - ${new Date(period.end).toISOString()}`}`, events);
+    const text = renderSla(
+      report,
+      opts.format,
+      `Availability of ${scope}, ${opts.month ?? `${new Date(period.start).toISOString()} - ${new Date(period.end).toISOString()}`}`,
+      events,
+    );
     if (opts.out) {
       writeFileSync(opts.out, text);
       process.stderr.write(`wrote ${opts.out}\n`);

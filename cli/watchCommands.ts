@@ -1,12 +1,12 @@
-import { UsageError } from '../lambdas/domain/errors.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../lambdas/config/config.js';
-import { describeEvent } from '../lambdas/domain/describe.js';
-import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Alert } from '../lambdas/domain/alerts.js';
-import { startLocalPipeline } from '../local/pipeline.js';
-import { resolveAws, LOCAL_AWS_PORT } from '../local/aws.js';
+import { describeEvent } from '../lambdas/domain/describe.js';
+import { UsageError } from '../lambdas/domain/errors.js';
+import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
+import { startLocalPipeline } from '../local/pipeline.js';
 import { positiveNumber } from './labCommands.js';
 import { stderrLog } from './log.js';
 

@@ -1,17 +1,14 @@
-
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { parseClusterView, parseHistory } from '../lambdas/adapters/patroni/parse.js';
 import type { ClusterView, ClusterViewMember, HistoryEntry } from '../lambdas/domain/model.js';
 import { restUrl } from './daemons.js';
-import {
-  waitFor,
-} from './processes.js';
-import { LAB_CREDENTIALS, LAB_HOST, } from './templates.js';
-import { labDirectory, MEMBER_NAMES, type LabOptions } from './topology.js';
+import { waitFor } from './processes.js';
 import { writeSucceeds } from './sql.js';
-import { tlsFiles, } from './tls.js';
+import { LAB_CREDENTIALS, LAB_HOST } from './templates.js';
+import { tlsFiles } from './tls.js';
+import { type LabOptions, labDirectory, MEMBER_NAMES } from './topology.js';
 
 /** The lab's own client of the REST API: trusts the lab's CA and sends basic auth when the lab runs with TLS. */
 export function labHttp(options: LabOptions, timeoutMs: number): PatroniHttp {
@@ -121,7 +118,9 @@ export async function healthyCandidate(options: LabOptions, http: PatroniHttp): 
   return waitForView(options, http, "a replica streaming on the leader's timeline to hand over to", 60_000, 500, (view) => {
     const leader = leaderOf(view);
     const fit = (view?.members ?? [])
-      .filter((m) => m.role !== 'leader' && ['running', 'streaming'].includes(m.state) && m.timeline === leader?.timeline && m.lagBytes !== null)
+      .filter(
+        (m) => m.role !== 'leader' && ['running', 'streaming'].includes(m.state) && m.timeline === leader?.timeline && m.lagBytes !== null,
+      )
       .sort((a, b) => a.lagBytes! - b.lagBytes!);
     return fit[0]?.name;
   });
@@ -141,11 +140,17 @@ export async function waitWritable(options: LabOptions, timeoutMs: number): Prom
  */
 export async function waitRoutedTo(options: LabOptions, leader: string): Promise<void> {
   let up: string[] = [];
-  await waitFor(`HAProxy to route to ${leader} alone`, 30_000, 250, async () => {
-    const servers = await haproxyServers(options);
-    up = [...servers].filter(([, status]) => status === 'UP').map(([name]) => name);
-    return up.length === 1 && up[0] === leader ? true : undefined;
-  }, () => `servers up: ${up.join(', ') || 'none'}`);
+  await waitFor(
+    `HAProxy to route to ${leader} alone`,
+    30_000,
+    250,
+    async () => {
+      const servers = await haproxyServers(options);
+      up = [...servers].filter(([, status]) => status === 'UP').map(([name]) => name);
+      return up.length === 1 && up[0] === leader ? true : undefined;
+    },
+    () => `servers up: ${up.join(', ') || 'none'}`,
+  );
 }
 
 export async function postmasterStartTime(http: PatroniHttp, url: string): Promise<string | null> {

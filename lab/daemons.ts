@@ -2,16 +2,11 @@
 // PostgreSQL processes. `lab.ts` starts and stops whole labs with these; `faults.ts` kills and restarts parts.
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError, } from './errors.js';
-import {
-  commandLineMentions,
-  isAlive,
-  processTree,
-  startDetached,
-} from './processes.js';
-import { LAB_HOST, patroniConfig, type MemberPaths } from './templates.js';
-import { MEMBER_NAMES, type LabOptions } from './topology.js';
-import { type TlsFiles } from './tls.js';
+import { LabError } from './errors.js';
+import { commandLineMentions, isAlive, processTree, startDetached } from './processes.js';
+import { LAB_HOST, type MemberPaths, patroniConfig } from './templates.js';
+import type { TlsFiles } from './tls.js';
+import { type LabOptions, MEMBER_NAMES } from './topology.js';
 
 export const PATRONI_BINARIES = { 3: '/usr/bin/patroni', 4: join(import.meta.dirname, '..', '.venv', 'bin', 'patroni') } as const;
 
@@ -45,14 +40,22 @@ export function startEtcd(options: LabOptions, dir: string): number {
   return startDetached({
     command: '/usr/bin/etcd',
     args: [
-      '--name', 'lab',
-      '--data-dir', join(dir, 'etcd'),
-      '--listen-client-urls', `http://${LAB_HOST}:${etcdClient}`,
-      '--advertise-client-urls', `http://${LAB_HOST}:${etcdClient}`,
-      '--listen-peer-urls', `http://${LAB_HOST}:${etcdPeer}`,
-      '--initial-advertise-peer-urls', `http://${LAB_HOST}:${etcdPeer}`,
-      '--initial-cluster', `lab=http://${LAB_HOST}:${etcdPeer}`,
-      '--listen-metrics-urls', '',
+      '--name',
+      'lab',
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      `http://${LAB_HOST}:${etcdClient}`,
+      '--advertise-client-urls',
+      `http://${LAB_HOST}:${etcdClient}`,
+      '--listen-peer-urls',
+      `http://${LAB_HOST}:${etcdPeer}`,
+      '--initial-advertise-peer-urls',
+      `http://${LAB_HOST}:${etcdPeer}`,
+      '--initial-cluster',
+      `lab=http://${LAB_HOST}:${etcdPeer}`,
+      '--listen-metrics-urls',
+      '',
     ],
     logFile: join(dir, 'etcd.log'),
   });

@@ -1,19 +1,20 @@
-
-import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
-import { LabError, } from './errors.js';
-import { silent, type Reporter } from './processes.js';
-import { memberIndex, postgresProcesses, restUrl, startEtcd, startPatroni } from './daemons.js';
-import { healthyCandidate, labHttp, leaderOf, postmasterStartTime, waitForView, waitHealthy, waitRoutedTo, waitWritable } from './cluster.js';
-import {
-  isAlive,
-  processTree,
-  signal,
-  terminate,
-  waitFor,
-} from './processes.js';
-import { readLabState, writeLabState, type LabState } from './state.js';
-import { MEMBER_NAMES, } from './topology.js';
+import type { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { messageOf } from '../lambdas/domain/errors.js';
+import {
+  healthyCandidate,
+  labHttp,
+  leaderOf,
+  postmasterStartTime,
+  waitForView,
+  waitHealthy,
+  waitRoutedTo,
+  waitWritable,
+} from './cluster.js';
+import { memberIndex, postgresProcesses, restUrl, startEtcd, startPatroni } from './daemons.js';
+import { LabError } from './errors.js';
+import { isAlive, processTree, type Reporter, signal, silent, terminate, waitFor } from './processes.js';
+import { type LabState, readLabState, writeLabState } from './state.js';
+import { MEMBER_NAMES } from './topology.js';
 
 export const FAILOVER_MODES = ['stop', 'kill', 'switchover', 'failover', 'crash'] as const;
 
@@ -72,7 +73,7 @@ export async function labFailover(
       250,
       async (view) => {
         const next = leaderOf(view);
-        if (!next || next.state !== 'running' || next.timeline === null) return undefined;
+        if (next?.state !== 'running' || next.timeline === null) return undefined;
         if (next.timeline > leader.timeline!) return next;
         if (mode !== 'crash' || next.name !== leader.name) return undefined;
         const startTime = await postmasterStartTime(http, restUrl(options, memberIndex(next.name), '/patroni'));
@@ -102,7 +103,13 @@ export async function labFailover(
   }
 }
 
-async function inject(state: LabState, mode: FailoverMode, leader: string, candidate: string | undefined, http: PatroniHttp): Promise<void> {
+async function inject(
+  state: LabState,
+  mode: FailoverMode,
+  leader: string,
+  candidate: string | undefined,
+  http: PatroniHttp,
+): Promise<void> {
   const { options, dir } = state;
   const leaderUrl = restUrl(options, memberIndex(leader), '');
   switch (mode) {
@@ -125,7 +132,8 @@ async function inject(state: LabState, mode: FailoverMode, leader: string, candi
       if (!candidate) throw new LabError(`no candidate for ${mode}: no replica is running`);
       const body = mode === 'switchover' ? { leader, candidate } : { candidate };
       const reply = await http.send('POST', `${leaderUrl}/${mode}`, body);
-      if (reply.status !== 200) throw new LabError(`Patroni refused the ${mode} to ${candidate} (HTTP ${reply.status}): ${reply.text.trim()}`);
+      if (reply.status !== 200)
+        throw new LabError(`Patroni refused the ${mode} to ${candidate} (HTTP ${reply.status}): ${reply.text.trim()}`);
       return;
     }
   }
@@ -199,7 +207,7 @@ export function labKillPostgres(haproxyPort: number, name: string): void {
 /** Stops the lab's etcd: every Patroni loses the DCS, and a leader demotes itself after retry_timeout. */
 export async function labStopEtcd(haproxyPort: number): Promise<void> {
   const state = readLabState(haproxyPort);
-  if (!isAlive(state.etcdPid)) throw new LabError('the lab\'s etcd is not running');
+  if (!isAlive(state.etcdPid)) throw new LabError("the lab's etcd is not running");
   signal([state.etcdPid], 'SIGTERM');
   await waitFor('etcd to stop', 30_000, 100, () => (isAlive(state.etcdPid) ? undefined : true));
 }

@@ -2,26 +2,17 @@
 // injection in `faults.ts`, processes in `daemons.ts`.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError, PortInUseError } from './errors.js';
-import { memberPaths, PATRONI_BINARIES, postgresIds, postgresProcesses, startEtcd, startPatroni, writeMemberFiles } from './daemons.js';
-import { labHttp, leaderOf, waitForView, waitHealthy, waitRoutedTo, waitWritable } from './cluster.js';
-import {
-  commandLineMentions,
-  isAlive,
-  isPortFree,
-  portHolder,
-  processTree,
-  startDetached,
-  terminate,
-  waitFor,
-} from './processes.js';
-import { labStateExists, readLabState, writeLabState, type LabState } from './state.js';
-import { haproxyConfig, LAB_HOST, } from './templates.js';
-import { allPorts, labDirectory, MEMBER_NAMES, validateTimings, type LabOptions } from './topology.js';
-import { createProbeRole, } from './sql.js';
-import { makeLabCertificates, } from './tls.js';
-import { vipDown } from './vip.js';
 import { messageOf } from '../lambdas/domain/errors.js';
+import { labHttp, leaderOf, waitForView, waitHealthy, waitRoutedTo, waitWritable } from './cluster.js';
+import { memberPaths, PATRONI_BINARIES, postgresIds, postgresProcesses, startEtcd, startPatroni, writeMemberFiles } from './daemons.js';
+import { LabError, PortInUseError } from './errors.js';
+import { commandLineMentions, isAlive, isPortFree, portHolder, processTree, startDetached, terminate, waitFor } from './processes.js';
+import { createProbeRole } from './sql.js';
+import { type LabState, labStateExists, readLabState, writeLabState } from './state.js';
+import { haproxyConfig, LAB_HOST } from './templates.js';
+import { makeLabCertificates } from './tls.js';
+import { allPorts, type LabOptions, labDirectory, MEMBER_NAMES, validateTimings } from './topology.js';
+import { vipDown } from './vip.js';
 
 export type Reporter = (line: string) => void;
 
@@ -80,15 +71,25 @@ export async function labUp(options: LabOptions, report: Reporter = silent): Pro
     const patroniPids: Record<string, number> = {};
     // The first member bootstraps alone so it wins the initialisation race; the others then clone from it.
     for (const [index, name] of MEMBER_NAMES.entries()) {
-      report(`starting Patroni ${options.patroni} member ${name} (REST ${options.ports.restApi[index]}, PostgreSQL ${options.ports.postgres[index]})`);
+      report(
+        `starting Patroni ${options.patroni} member ${name} (REST ${options.ports.restApi[index]}, PostgreSQL ${options.ports.postgres[index]})`,
+      );
       patroniPids[name] = startPatroni(options, dir, name);
       state = { ...state, patroniPids: { ...patroniPids } };
       writeLabState(state);
       if (index === 0) {
-        await waitForView(options, http, `${name} to bootstrap and become leader`, 90_000, 500, (view) => {
-          const leader = leaderOf(view);
-          return leader?.name === name && leader.state === 'running' ? true : undefined;
-        }, `; see ${memberPaths(dir, name).logFile}`);
+        await waitForView(
+          options,
+          http,
+          `${name} to bootstrap and become leader`,
+          90_000,
+          500,
+          (view) => {
+            const leader = leaderOf(view);
+            return leader?.name === name && leader.state === 'running' ? true : undefined;
+          },
+          `; see ${memberPaths(dir, name).logFile}`,
+        );
       }
     }
     report(`starting HAProxy on ${LAB_HOST}:${options.ports.haproxy} (stats on ${options.ports.haproxyStats})`);
@@ -122,16 +123,27 @@ export async function labDown(haproxyPort: number, report: Reporter = silent): P
   await vipDown(haproxyPort);
   // Only processes that are still this lab's (their command line names its directory), then their children.
   const ours = (pid: number) => pid > 0 && isAlive(pid) && commandLineMentions(pid, state.dir);
-  const patroniTrees = Object.values(state.patroniPids).filter(ours).flatMap((pid) => processTree(pid));
+  const patroniTrees = Object.values(state.patroniPids)
+    .filter(ours)
+    .flatMap((pid) => processTree(pid));
   const postgres = MEMBER_NAMES.flatMap((name) => postgresProcesses(state.dir, name));
   report(`stopping ${patroniTrees.length + postgres.length} Patroni/PostgreSQL processes`);
   await terminate([...new Set([...patroniTrees, ...postgres])], 15_000);
   const infra = [state.haproxyPid, state.etcdPid].filter(ours);
   await terminate(infra, 5_000);
-  await waitFor('every lab port to be free', 10_000, 100, async () => {
-    for (const port of allPorts(state.options.ports)) if (!(await isPortFree(port))) return undefined;
-    return true;
-  }, () => allPorts(state.options.ports).map((p) => `${p}`).join(' '));
+  await waitFor(
+    'every lab port to be free',
+    10_000,
+    100,
+    async () => {
+      for (const port of allPorts(state.options.ports)) if (!(await isPortFree(port))) return undefined;
+      return true;
+    },
+    () =>
+      allPorts(state.options.ports)
+        .map((p) => `${p}`)
+        .join(' '),
+  );
   rmSync(state.dir, { recursive: true, force: true });
   report(`lab on port ${haproxyPort} is down and its data removed`);
 }

@@ -1,5 +1,5 @@
-import { spawn, execFileSync } from 'node:child_process';
-import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError, LabTimeoutError } from './errors.js';
@@ -101,9 +101,7 @@ export async function terminate(pids: readonly number[], graceMs = 10_000): Prom
   while (Date.now() < deadline && pids.some(isAlive)) await sleep(100);
   const survivors = pids.filter(isAlive);
   signal(survivors, 'SIGKILL');
-  await waitFor(`processes ${survivors.join(', ')} to exit after SIGKILL`, 5_000, 50, () =>
-    survivors.some(isAlive) ? undefined : true,
-  );
+  await waitFor(`processes ${survivors.join(', ')} to exit after SIGKILL`, 5_000, 50, () => (survivors.some(isAlive) ? undefined : true));
 }
 
 /** Resolves true when nothing listens on 127.0.0.1:port. */

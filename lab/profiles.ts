@@ -1,6 +1,6 @@
 import { labDown, labUp } from './lab.js';
 import { labStateExists } from './state.js';
-import { portsFromBase, type LabOptions, type PatroniMajor } from './topology.js';
+import { type LabOptions, type PatroniMajor, portsFromBase } from './topology.js';
 
 /**
  * Fast timings for tests: Patroni's minimum ttl, a 2 s HA loop, HAProxy checking every second, and a crashed

@@ -17,13 +17,23 @@ export function labConnection(port: number, database = 'postgres', host: string 
   };
 }
 
+/** Where and how long `runSql` may take: the lab's host, and the driver's 3 s statement budget unless told. */
+export interface SqlTarget {
+  readonly host?: string;
+  /** For statements meant to run long (the demo's client): the statement and query time-outs. */
+  readonly statementTimeoutMs?: number;
+}
+
 /** Runs statements on one fresh connection, always closing it; throws the driver's error. */
 export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
   port: number,
   statements: readonly string[],
-  host: string = LAB_HOST,
+  target: SqlTarget = {},
 ): Promise<pg.QueryResult<T> | undefined> {
-  const client = new pg.Client(labConnection(port, 'postgres', host));
+  const budget = target.statementTimeoutMs
+    ? { statement_timeout: target.statementTimeoutMs, query_timeout: target.statementTimeoutMs + 5_000 }
+    : {};
+  const client = new pg.Client({ ...labConnection(port, 'postgres', target.host), ...budget });
   // A dying server emits 'error' on an idle client; without a listener Node would crash the process.
   client.on('error', () => undefined);
   try {
@@ -39,10 +49,14 @@ export async function runSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
 /** One write through the port, as a client would do it: true if it committed on a writable primary. */
 export async function writeSucceeds(port: number, host: string = LAB_HOST): Promise<boolean> {
   try {
-    await runSql(port, [
-      'CREATE TABLE IF NOT EXISTS lab_write_check (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())',
-      'INSERT INTO lab_write_check DEFAULT VALUES',
-    ], host);
+    await runSql(
+      port,
+      [
+        'CREATE TABLE IF NOT EXISTS lab_write_check (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())',
+        'INSERT INTO lab_write_check DEFAULT VALUES',
+      ],
+      { host },
+    );
     return true;
   } catch {
     return false;

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NoLabError } from './errors.js';
-import { labDirectory, type LabOptions } from './topology.js';
+import { type LabOptions, labDirectory } from './topology.js';
 
 /** What `lab up` started, so that `lab down` stops exactly that and nothing else. */
 export interface LabState {

@@ -1,8 +1,7 @@
-
 import { haproxyServers, labHttp, readClusterView } from './cluster.js';
-import { readLabState, } from './state.js';
-import { LAB_HOST, } from './templates.js';
-import { MEMBER_NAMES, } from './topology.js';
+import { readLabState } from './state.js';
+import { LAB_HOST } from './templates.js';
+import { MEMBER_NAMES } from './topology.js';
 
 export interface MemberStatusRow {
   readonly name: string;

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { TlsFiles } from './tls.js';
-import { MEMBER_NAMES, type LabOptions } from './topology.js';
+import { type LabOptions, MEMBER_NAMES } from './topology.js';
 
 /**
  * Lab-only credentials. The lab listens on 127.0.0.1 only and is thrown away by `lab down`;
@@ -85,7 +85,10 @@ export function patroniConfig(options: LabOptions, memberIndex: number, paths: M
         'local all all trust',
         // The probe role over TLS only, when the lab has it: a probe with sslmode=disable is refused.
         ...(tls
-          ? [`hostssl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 scram-sha-256`, `hostnossl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 reject`]
+          ? [
+              `hostssl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 scram-sha-256`,
+              `hostnossl all ${LAB_CREDENTIALS.probe.username} ${LAB_HOST}/32 reject`,
+            ]
           : []),
         `host replication ${LAB_CREDENTIALS.replication.username} ${LAB_HOST}/32 scram-sha-256`,
         `host all all ${LAB_HOST}/32 scram-sha-256`,

@@ -1,6 +1,6 @@
-import { LabError } from './errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LabError } from './errors.js';
 
 /** Which Patroni the lab runs: Debian's 3.0.2 (says `master`) or 4.x from the project venv (says `primary`). */
 export type PatroniMajor = 3 | 4;

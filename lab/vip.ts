@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { messageOf } from '../lambdas/domain/errors.js';
 import { LabError } from './errors.js';
 import { isAlive, processTree, signal, startDetached, terminate, waitFor } from './processes.js';
 import { readLabState } from './state.js';
 import { haproxyConfig } from './templates.js';
 import { MEMBER_NAMES } from './topology.js';
-import { messageOf } from '../lambdas/domain/errors.js';
 
 export type VipHost = 'ha1' | 'ha2';
 
@@ -51,8 +51,22 @@ export function relaySocket(dir: string, port: number): string {
 
 /** The relay in the root namespace: one unix socket per REST API port, each to 127.0.0.1 there. */
 function relayConfig(dir: string, ports: readonly number[]): string {
-  const sections = ports.flatMap((port) => [`listen relay_${port}`, `    bind unix@${relaySocket(dir, port)} mode 666`, `    server local 127.0.0.1:${port}`]);
-  return ['global', '    maxconn 500', 'defaults', '    mode tcp', '    timeout connect 4s', '    timeout client 30m', '    timeout server 30m', ...sections, ''].join('\n');
+  const sections = ports.flatMap((port) => [
+    `listen relay_${port}`,
+    `    bind unix@${relaySocket(dir, port)} mode 666`,
+    `    server local 127.0.0.1:${port}`,
+  ]);
+  return [
+    'global',
+    '    maxconn 500',
+    'defaults',
+    '    mode tcp',
+    '    timeout connect 4s',
+    '    timeout client 30m',
+    '    timeout server 30m',
+    ...sections,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -60,8 +74,16 @@ function relayConfig(dir: string, ports: readonly number[]): string {
  * socket), so that the lab's HAProxy configuration works there unchanged.
  */
 function inNamespaceRelays(dir: string, labDir: string, restPorts: readonly number[], pgPorts: readonly number[]): string[] {
-  const rest = restPorts.flatMap((port) => [`listen to_${port}`, `    bind 127.0.0.1:${port}`, `    server relay unix@${relaySocket(dir, port)}`]);
-  const pg = pgPorts.flatMap((port, i) => [`listen to_${port}`, `    bind 127.0.0.1:${port}`, `    server pg unix@${join(labDir, MEMBER_NAMES[i]!, `.s.PGSQL.${port}`)}`]);
+  const rest = restPorts.flatMap((port) => [
+    `listen to_${port}`,
+    `    bind 127.0.0.1:${port}`,
+    `    server relay unix@${relaySocket(dir, port)}`,
+  ]);
+  const pg = pgPorts.flatMap((port, i) => [
+    `listen to_${port}`,
+    `    bind 127.0.0.1:${port}`,
+    `    server pg unix@${join(labDir, MEMBER_NAMES[i]!, `.s.PGSQL.${port}`)}`,
+  ]);
   return [...rest, ...pg];
 }
 
@@ -128,7 +150,11 @@ export async function vipUp(haproxyPort: number): Promise<VipLab> {
   for (const host of ['ha1', 'ha2', 'client'] as const) addHost(namespaces, host);
 
   writeFileSync(join(dir, 'relay.cfg'), relayConfig(dir, options.ports.restApi));
-  const relayPid = startDetached({ command: '/usr/sbin/haproxy', args: ['-db', '-f', join(dir, 'relay.cfg')], logFile: join(dir, 'relay.log') });
+  const relayPid = startDetached({
+    command: '/usr/sbin/haproxy',
+    args: ['-db', '-f', join(dir, 'relay.cfg')],
+    logFile: join(dir, 'relay.log'),
+  });
   const relays = inNamespaceRelays(dir, state.dir, options.ports.restApi, options.ports.postgres);
   const haproxyPids = {} as Record<VipHost, number>;
   const keepalivedPids = {} as Record<VipHost, number>;
@@ -144,8 +170,22 @@ export async function vipUp(haproxyPort: number): Promise<VipLab> {
     writeFileSync(join(dir, `${host}-keepalived.conf`), keepalivedConfig(host, haproxyPids[host]));
     keepalivedPids[host] = startDetached({
       command: '/usr/sbin/ip',
-      args: ['netns', 'exec', namespaces[host], '/usr/sbin/keepalived', '-n', '-l', '-f', join(dir, `${host}-keepalived.conf`),
-        '-p', join(dir, `${host}-keepalived.pid`), '-r', join(dir, `${host}-vrrp.pid`), '-c', join(dir, `${host}-checkers.pid`)],
+      args: [
+        'netns',
+        'exec',
+        namespaces[host],
+        '/usr/sbin/keepalived',
+        '-n',
+        '-l',
+        '-f',
+        join(dir, `${host}-keepalived.conf`),
+        '-p',
+        join(dir, `${host}-keepalived.pid`),
+        '-r',
+        join(dir, `${host}-vrrp.pid`),
+        '-c',
+        join(dir, `${host}-checkers.pid`),
+      ],
       logFile: join(dir, `${host}-keepalived.log`),
     });
   }
@@ -176,7 +216,11 @@ export async function vipDown(haproxyPort: number): Promise<void> {
     // No lab recorded: only namespaces may be left.
   }
   if (dir && existsSync(join(dir, 'pids.json'))) {
-    const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as { relayPid: number; haproxyPids: Record<string, number>; keepalivedPids: Record<string, number> };
+    const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as {
+      relayPid: number;
+      haproxyPids: Record<string, number>;
+      keepalivedPids: Record<string, number>;
+    };
     // keepalived first, so that it releases the VIP, then the HAProxies and the relays.
     // Whole process trees: keepalived runs a VRRP and a checker child that would outlive a killed parent.
     const trees = (list: number[]) => [...new Set(list.filter((p) => p > 0 && isAlive(p)).flatMap((p) => processTree(p)))];

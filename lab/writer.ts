@@ -10,7 +10,10 @@ export class IndependentWriter {
   private running = false;
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly port: number, private readonly host?: string) {}
+  constructor(
+    private readonly port: number,
+    private readonly host?: string,
+  ) {}
 
   /**
    * Starts a write every 100 ms whether or not the previous one has finished (at most 40 in flight), as many

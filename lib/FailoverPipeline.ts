@@ -1,7 +1,7 @@
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { SecurityGroup, Vpc, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
+import { type ISecurityGroup, type IVpc, SecurityGroup, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,7 @@ import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import type { AwsConfig, ClusterConfig, PipelineConfig } from '../lambdas/config/config.js';
 import { pipelineAlarms } from './pipeline/alarms.js';
 import { fleetDashboard } from './pipeline/dashboard.js';
-import { grantPasswordSecrets, pipelineFunction, shard, type FunctionDefaults, type FunctionSpec } from './pipeline/functions.js';
+import { type FunctionDefaults, type FunctionSpec, grantPasswordSecrets, pipelineFunction, shard } from './pipeline/functions.js';
 import { consumeEventStream } from './pipeline/streamConsumer.js';
 
 export interface FailoverPipelineProps {
@@ -74,7 +74,11 @@ export class FailoverPipeline extends Construct {
   private readonly vpc: IVpc;
   private readonly defaults: FunctionDefaults;
 
-  constructor(scope: Construct, id: string, private readonly props: FailoverPipelineProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: FailoverPipelineProps,
+  ) {
     super(scope, id);
     validateProps(props);
     this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -82,7 +86,9 @@ export class FailoverPipeline extends Construct {
       availabilityZones: props.vpc.availabilityZones,
       privateSubnetIds: props.vpc.privateSubnetIds,
     });
-    const securityGroups: ISecurityGroup[] = props.vpc.securityGroupIds.map((sgId, i) => SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sgId));
+    const securityGroups: ISecurityGroup[] = props.vpc.securityGroupIds.map((sgId, i) =>
+      SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sgId),
+    );
     this.defaults = {
       tableName: props.table.tableName,
       memorySize: props.memorySize ?? 512,
@@ -90,7 +96,11 @@ export class FailoverPipeline extends Construct {
       placement: { vpc: this.vpc, securityGroups },
     };
     // SQS-managed encryption: EventBridge and Lambda's async machinery write here without a key policy.
-    this.invocationFailures = new Queue(this, 'InvocationFailures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.invocationFailures = new Queue(this, 'InvocationFailures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     this.deadLetterQueue = new Queue(this, 'NotifierFailures', {
       encryption: QueueEncryption.KMS,
       encryptionMasterKey: props.encryptionKey,
@@ -102,7 +112,12 @@ export class FailoverPipeline extends Construct {
     this.prober = this.writeProber();
     this.notifier = this.streamNotifier();
     this.reporter = props.reportBucket ? this.monthlyReporter(props.reportBucket) : undefined;
-    this.alarms = pipelineAlarms(this, { pollers: this.pollers, notifierFailures: this.deadLetterQueue, invocationFailures: this.invocationFailures, topic: props.topic });
+    this.alarms = pipelineAlarms(this, {
+      pollers: this.pollers,
+      notifierFailures: this.deadLetterQueue,
+      invocationFailures: this.invocationFailures,
+      topic: props.topic,
+    });
     this.dashboard = fleetDashboard(this);
     this.acknowledgeDesignDecisions();
   }
@@ -126,7 +141,11 @@ export class FailoverPipeline extends Construct {
       deadLetterQueue: this.invocationFailures,
     });
     props.table.grantReadWriteData(fn);
-    grantPasswordSecrets(this, clusters.map((c) => c.patroni?.passwordSecret), fn);
+    grantPasswordSecrets(
+      this,
+      clusters.map((c) => c.patroni?.passwordSecret),
+      fn,
+    );
     new Rule(this, `${name}Schedule`, {
       description: `Starts ${name} every minute; it polls ${clusters.length} clusters every ${props.config.poll.intervalSeconds} s inside the invocation`,
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -147,13 +166,23 @@ export class FailoverPipeline extends Construct {
       deadLetterQueue: this.invocationFailures,
     });
     props.table.grantWriteData(fn);
-    grantPasswordSecrets(this, props.config.clusters.map((c) => c.vip?.passwordSecret), fn);
+    grantPasswordSecrets(
+      this,
+      props.config.clusters.map((c) => c.vip?.passwordSecret),
+      fn,
+    );
     const canaryMinutes = props.config.notify.probe.canaryMinutes;
     if (canaryMinutes) {
       new Rule(this, 'CanarySchedule', {
         description: `One write through every VIP every ${canaryMinutes} min; a failure is recorded and alerted`,
         schedule: Schedule.rate(Duration.minutes(canaryMinutes)),
-        targets: [new LambdaFunction(fn, { event: RuleTargetInput.fromObject({ canary: true }), retryAttempts: 0, deadLetterQueue: this.invocationFailures })],
+        targets: [
+          new LambdaFunction(fn, {
+            event: RuleTargetInput.fromObject({ canary: true }),
+            retryAttempts: 0,
+            deadLetterQueue: this.invocationFailures,
+          }),
+        ],
       });
     }
     return fn;
@@ -198,12 +227,18 @@ export class FailoverPipeline extends Construct {
       config: props.config,
       timeout: Duration.minutes(5),
       inVpc: false,
-      environment: { REPORT_BUCKET: bucket.bucketName, TOPIC_ARN: props.topic.topicArn, SLO_PERCENT: String(props.reportSloPercent ?? 99.95) },
+      environment: {
+        REPORT_BUCKET: bucket.bucketName,
+        TOPIC_ARN: props.topic.topicArn,
+        SLO_PERCENT: String(props.reportSloPercent ?? 99.95),
+      },
       deadLetterQueue: this.invocationFailures,
     });
     props.table.grantReadData(fn);
     // The report reads every cluster's month through the byDay index, and nothing else of it.
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TABLE_SCHEMA.index.name}`] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TABLE_SCHEMA.index.name}`] }),
+    );
     // Only new report objects under reports/: no read, no delete, no other prefix.
     fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('reports/*')] }));
     props.topic.grantPublish(fn);
@@ -220,16 +255,29 @@ export class FailoverPipeline extends Construct {
   private acknowledgeDesignDecisions(): void {
     for (const fn of [...this.pollers, this.notifier, this.prober, ...(this.reporter ? [this.reporter] : [])]) {
       Validations.of(fn).acknowledge(
-        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'AWS\'s minimal policy for writing the function\'s own logs.' },
-        { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', reason: 'AWS\'s minimal policy for the network interfaces of a function in a VPC.' },
-        { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Granted by grant* on the one pipeline key only: DynamoDB, SNS and SQS encryption need the GenerateDataKey family.' },
-        { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by grant* on the one pipeline key only (encrypt/decrypt grant).' },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: "AWS's minimal policy for writing the function's own logs.",
+        },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          reason: "AWS's minimal policy for the network interfaces of a function in a VPC.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason: 'Granted by grant* on the one pipeline key only: DynamoDB, SNS and SQS encryption need the GenerateDataKey family.',
+        },
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+          reason: 'Granted by grant* on the one pipeline key only (encrypt/decrypt grant).',
+        },
         { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource other than *.' },
       );
     }
     if (this.reporter) {
       const stack = Stack.of(this);
-      const render = (value: string) => (Token.isUnresolved(value) ? (value === stack.account ? '<AWS::AccountId>' : '<AWS::Region>') : value);
+      const render = (value: string) =>
+        Token.isUnresolved(value) ? (value === stack.account ? '<AWS::AccountId>' : '<AWS::Region>') : value;
       Validations.of(this.reporter).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::failover-reports-${render(stack.account)}-${render(stack.region)}/reports/*]`,
         reason: 'Report objects are keyed by month under reports/; the policy allows PutObject there and nowhere else.',
@@ -237,8 +285,14 @@ export class FailoverPipeline extends Construct {
     }
     const proberLogicalId = Stack.of(this).getLogicalId(this.prober.node.defaultChild as CfnFunction);
     Validations.of(this.notifier).acknowledge(
-      { id: `AwsSolutions-IAM5[Resource::<${proberLogicalId}.Arn>:*]`, reason: 'grantInvoke covers the prober and its versions; nothing else.' },
-      { id: 'Serverless-LambdaDLQ', reason: 'The notifier runs from a stream; failed records go to the event source mapping\'s on-failure queue (NotifierFailures).' },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${proberLogicalId}.Arn>:*]`,
+        reason: 'grantInvoke covers the prober and its versions; nothing else.',
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: "The notifier runs from a stream; failed records go to the event source mapping's on-failure queue (NotifierFailures).",
+      },
     );
     for (const queue of [this.deadLetterQueue, this.invocationFailures]) {
       Validations.of(queue).acknowledge(
@@ -248,7 +302,7 @@ export class FailoverPipeline extends Construct {
     }
     Validations.of(this.vpc).acknowledge({
       id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
-      reason: 'The functions need subnet ids only; the user\'s route tables are not ours to reference.',
+      reason: "The functions need subnet ids only; the user's route tables are not ours to reference.",
     });
   }
 }

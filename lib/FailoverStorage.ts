@@ -1,13 +1,13 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
-import { SlackChannelConfiguration, LoggingLevel } from 'aws-cdk-lib/aws-chatbot';
+import { LoggingLevel, SlackChannelConfiguration } from 'aws-cdk-lib/aws-chatbot';
 import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SmsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import type { AwsConfig } from '../lambdas/config/config.js';
@@ -67,7 +67,11 @@ export class FailoverStorage extends Construct {
     const subscriptions = props.subscriptions ?? [];
     this.undeliveredAlerts =
       subscriptions.length > 0
-        ? new Queue(this, 'UndeliveredAlerts', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) })
+        ? new Queue(this, 'UndeliveredAlerts', {
+            encryption: QueueEncryption.SQS_MANAGED,
+            enforceSSL: true,
+            retentionPeriod: Duration.days(14),
+          })
         : undefined;
     for (const subscription of subscriptions) {
       const options = {
@@ -75,7 +79,9 @@ export class FailoverStorage extends Construct {
         deadLetterQueue: this.undeliveredAlerts,
       };
       this.topic.addSubscription(
-        subscription.protocol === 'email' ? new EmailSubscription(subscription.endpoint, options) : new SmsSubscription(subscription.endpoint, options),
+        subscription.protocol === 'email'
+          ? new EmailSubscription(subscription.endpoint, options)
+          : new SmsSubscription(subscription.endpoint, options),
       );
     }
     if (props.chatbot) {
@@ -100,12 +106,19 @@ export class FailoverStorage extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Reports stay readable for a year of audits; replaced versions (a re-run month) go after 30 days.
-      lifecycleRules: [{ transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }], expiration: Duration.days(400), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        {
+          transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+          expiration: Duration.days(400),
+          noncurrentVersionExpiration: Duration.days(30),
+        },
+      ],
       removalPolicy,
     });
     Validations.of(this.reports).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'One function writes this bucket; S3 access logs would need a second bucket that itself has no logs. CloudTrail data events cover audits.',
+      reason:
+        'One function writes this bucket; S3 access logs would need a second bucket that itself has no logs. CloudTrail data events cover audits.',
     });
     this.acknowledgeDesignDecisions(subscriptions);
     this.slackSecret = props.slackSecret
@@ -133,7 +146,7 @@ export class FailoverStorage extends Construct {
     if (subscriptions.some((s) => s.protocol === 'sms')) {
       Validations.of(this.topic).acknowledge({
         id: 'Serverless-SNSRedrivePolicy',
-        reason: 'CDK\'s SMS subscription takes no dead-letter queue; SMS delivery failures are in SNS delivery status logs.',
+        reason: "CDK's SMS subscription takes no dead-letter queue; SMS delivery failures are in SNS delivery status logs.",
       });
     }
   }

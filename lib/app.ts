@@ -1,6 +1,6 @@
 import type { App } from 'aws-cdk-lib';
-import { ConfigError } from '../lambdas/domain/errors.js';
 import { loadConfig, validateForDeployment } from '../lambdas/config/config.js';
+import { ConfigError } from '../lambdas/domain/errors.js';
 import { FailoverServiceStack, FailoverStatefulStack } from './stacks.js';
 
 /**
@@ -15,7 +15,16 @@ export function buildApp(app: App, configFile: string): { stateful: FailoverStat
     throw new ConfigError(`${configFile}: no region to deploy to: set aws.region, or AWS_REGION for the CDK CLI`);
   }
   const env = { account: config.aws.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
-  const stateful = new FailoverStatefulStack(app, 'FailoverState', { env, config, description: 'Patroni failover pipeline: audit trail, alert topic, keys' });
-  const service = new FailoverServiceStack(app, 'FailoverService', { env, config, storage: stateful.storage, description: 'Patroni failover pipeline: poller, notifier, prober, alarms' });
+  const stateful = new FailoverStatefulStack(app, 'FailoverState', {
+    env,
+    config,
+    description: 'Patroni failover pipeline: audit trail, alert topic, keys',
+  });
+  const service = new FailoverServiceStack(app, 'FailoverService', {
+    env,
+    config,
+    storage: stateful.storage,
+    description: 'Patroni failover pipeline: poller, notifier, prober, alarms',
+  });
   return { stateful, service };
 }

@@ -1,11 +1,11 @@
-import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
-import type { validateForDeployment } from '../lambdas/config/config.js';
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { validateForDeployment } from '../lambdas/config/config.js';
 import { FailoverPipeline } from './FailoverPipeline.js';
 import { FailoverStorage, reportBucketName } from './FailoverStorage.js';
 
@@ -59,7 +59,9 @@ export class FailoverServiceStack extends Stack {
       }),
       topic: Topic.fromTopicAttributes(this, 'Alerts', { topicArn: storage.topic.topicArn, keyArn: storage.key.keyArn }),
       encryptionKey,
-      slackSecret: storage.slackSecret ? Secret.fromSecretAttributes(this, 'SlackSecret', { secretCompleteArn: storage.slackSecret.secretArn, encryptionKey }) : undefined,
+      slackSecret: storage.slackSecret
+        ? Secret.fromSecretAttributes(this, 'SlackSecret', { secretCompleteArn: storage.slackSecret.secretArn, encryptionKey })
+        : undefined,
       clustersPerPoller: props.config.aws.clustersPerPoller,
       reportBucket: Bucket.fromBucketAttributes(this, 'Reports', { bucketName: reportBucketName(this), encryptionKey }),
       reportSloPercent: props.config.aws.reportSloPercent,

@@ -1,5 +1,5 @@
 import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
-import { emulatorAnswers, startLocalAws, type LocalAws } from './emulator.js';
+import { emulatorAnswers, type LocalAws, startLocalAws } from './emulator.js';
 import { AwsTargetError } from './errors.js';
 
 /** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
@@ -32,10 +32,12 @@ export async function resolveAws(options: { start: boolean }, env: NodeJS.Proces
       ownedEmulator: null,
     };
   }
-  if (hasRealAwsCredentials(env)) return { clientConfig: { ...AWS_CALL_TIMEOUTS, region }, description: `AWS region ${region}`, ownedEmulator: null };
+  if (hasRealAwsCredentials(env))
+    return { clientConfig: { ...AWS_CALL_TIMEOUTS, region }, description: `AWS region ${region}`, ownedEmulator: null };
   const endpoint = `http://127.0.0.1:${LOCAL_AWS_PORT}`;
   const local = { ...AWS_CALL_TIMEOUTS, endpoint, region, credentials: DUMMY_CREDENTIALS };
-  if (await emulatorAnswers(endpoint)) return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
+  if (await emulatorAnswers(endpoint))
+    return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
   if (!options.start) {
     throw new AwsTargetError(
       `no AWS endpoint is configured and no local emulator answers at ${endpoint}: ` +

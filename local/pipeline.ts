@@ -5,7 +5,7 @@ import type { Alert } from '../lambdas/domain/alerts.js';
 import { messageOf } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
-import { runPollLoop, type PollLoopSummary } from '../lambdas/services/poller/pollLoop.js';
+import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { ensureLocalResources, localStreamRunner } from '../lambdas/wiring/local.js';
 import { composeNotifier, slackFromEnv } from '../lambdas/wiring/notifier.js';
@@ -90,7 +90,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     tableName,
     topicArn,
     slack: slackFromEnv(config),
-    probes: config.clusters.some((c) => c.vip) ? { launch: async (trigger, key) => (prober.covers(trigger.cluster) ? probes.launch(trigger, key) : undefined) } : null,
+    probes: config.clusters.some((c) => c.vip)
+      ? { launch: async (trigger, key) => (prober.covers(trigger.cluster) ? probes.launch(trigger, key) : undefined) }
+      : null,
     log,
     onAlert: options.onAlert,
   });
@@ -106,7 +108,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     deadline: Number.MAX_SAFE_INTEGER,
     pollBudgetMs: 0,
     signal: abort.signal,
-    onRecorded: (_cluster, events) => events.forEach((event) => options.onRecorded?.(event)),
+    onRecorded: (_cluster, events) => {
+      for (const event of events) options.onRecorded?.(event);
+    },
   });
   return {
     topicArn,

@@ -7,7 +7,10 @@ import type { VipTarget } from '../domain/ports.js';
 const SECRET_MAX_AGE_SECONDS = 300;
 
 /** A password from the config's reference: inline, an environment variable, or a Secrets Manager secret's `password`. */
-export async function resolvePassword(ref: { password?: string | undefined; passwordEnv?: string | undefined; passwordSecret?: string | undefined }, what: string): Promise<string> {
+export async function resolvePassword(
+  ref: { password?: string | undefined; passwordEnv?: string | undefined; passwordSecret?: string | undefined },
+  what: string,
+): Promise<string> {
   const fromEnv = passwordFromEnv(ref, what);
   if (fromEnv) return fromEnv;
   if (!ref.passwordSecret) throw new ConfigError(`${what}: no password, passwordEnv or passwordSecret`);

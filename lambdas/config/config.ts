@@ -23,7 +23,10 @@ const memberUrl = z.string().refine(
 
 const secretReference = {
   /** Name of an environment variable holding the value (local runs, CI). */
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   /** Secrets Manager secret name or ARN whose JSON has a `password` key (on AWS). */
   passwordSecret: z.string().min(1).optional(),
 };
@@ -86,8 +89,14 @@ const notifySchema = z.strictObject({
 
 const awsSchema = z.strictObject({
   /** Account and region to deploy to; default: the CDK CLI's (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION). */
-  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').optional(),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
   /** The VPC the poller and prober run in, to reach the members' REST APIs and the VIP. No lookups at synth time. */
   vpc: z
     .strictObject({
@@ -105,7 +114,10 @@ const awsSchema = z.strictObject({
       z.strictObject({
         protocol: z.enum(['email', 'sms']),
         endpoint: z.string().min(3),
-        severities: z.array(z.enum(['critical', 'warning', 'info'])).min(1).default(['critical', 'warning', 'info']),
+        severities: z
+          .array(z.enum(['critical', 'warning', 'info']))
+          .min(1)
+          .default(['critical', 'warning', 'info']),
       }),
     )
     .default([]),
@@ -122,7 +134,11 @@ export const configSchema = z
     clusters: z.array(clusterSchema).min(1, 'must list at least one cluster'),
     poll: z
       .strictObject({
-        intervalSeconds: z.number().min(1, 'must be at least 1 s').max(60, 'must be at most 60 s: a schedule fires once a minute').default(5),
+        intervalSeconds: z
+          .number()
+          .min(1, 'must be at least 1 s')
+          .max(60, 'must be at most 60 s: a schedule fires once a minute')
+          .default(5),
         timeoutMs: z.number().int().min(100).max(30_000).default(3_000),
       })
       .prefault({}),
@@ -130,7 +146,10 @@ export const configSchema = z
     aws: awsSchema.optional(),
     store: z
       .strictObject({
-        tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/).default('failover-events'),
+        tableName: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{3,255}$/)
+          .default('failover-events'),
         retentionDays: z.number().int().min(1).max(3_650).default(DEFAULT_RETENTION_DAYS),
       })
       .prefault({}),
@@ -139,12 +158,20 @@ export const configSchema = z
     const seen = new Set<string>();
     config.clusters.forEach((cluster, index) => {
       if (seen.has(cluster.name)) {
-        ctx.addIssue({ code: 'custom', path: ['clusters', index, 'name'], message: `duplicate cluster name "${cluster.name}": names must be unique` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', index, 'name'],
+          message: `duplicate cluster name "${cluster.name}": names must be unique`,
+        });
       }
       seen.add(cluster.name);
       const vip = cluster.vip;
       if (vip && [vip.password, vip.passwordEnv, vip.passwordSecret].filter(Boolean).length !== 1) {
-        ctx.addIssue({ code: 'custom', path: ['clusters', index, 'vip'], message: 'needs exactly one of password, passwordEnv or passwordSecret' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', index, 'vip'],
+          message: 'needs exactly one of password, passwordEnv or passwordSecret',
+        });
       }
     });
   });
@@ -158,15 +185,25 @@ export type AwsConfig = z.infer<typeof awsSchema>;
  * What deploying needs beyond what the CLI needs: the `aws.vpc` placement, and every password as a
  * Secrets Manager reference (a password in a template or a Lambda environment would leak).
  */
-export function validateForDeployment(config: PipelineConfig, source: string): PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } } {
+export function validateForDeployment(
+  config: PipelineConfig,
+  source: string,
+): PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } } {
   const problems: string[] = [];
   if (!config.aws?.vpc) {
-    problems.push('aws.vpc: is required to deploy: give vpcId, availabilityZones, privateSubnetIds and securityGroupIds of the VPC that reaches your clusters');
+    problems.push(
+      'aws.vpc: is required to deploy: give vpcId, availabilityZones, privateSubnetIds and securityGroupIds of the VPC that reaches your clusters',
+    );
   }
   config.clusters.forEach((cluster, i) => {
-    for (const [key, ref] of [['vip', cluster.vip], ['patroni', cluster.patroni]] as const) {
+    for (const [key, ref] of [
+      ['vip', cluster.vip],
+      ['patroni', cluster.patroni],
+    ] as const) {
       if (ref && (('password' in ref && ref.password) || ref.passwordEnv)) {
-        problems.push(`clusters[${i}].${key}: use passwordSecret (a Secrets Manager secret name) to deploy; password and passwordEnv are for local runs only`);
+        problems.push(
+          `clusters[${i}].${key}: use passwordSecret (a Secrets Manager secret name) to deploy; password and passwordEnv are for local runs only`,
+        );
       }
     }
   });
@@ -176,7 +213,10 @@ export function validateForDeployment(config: PipelineConfig, source: string): P
 
 /** `clusters[0].members[1]`, the way a person finds the key in the file. */
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '') || '(top level)';
+  return (
+    path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '') ||
+    '(top level)'
+  );
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -219,7 +259,10 @@ export function loadConfig(file: string): PipelineConfig {
 }
 
 /** Resolves a password reference from the environment; Secrets Manager references are resolved by the Lambda adapter. */
-export function passwordFromEnv(ref: { password?: string | undefined; passwordEnv?: string | undefined }, what: string): string | undefined {
+export function passwordFromEnv(
+  ref: { password?: string | undefined; passwordEnv?: string | undefined },
+  what: string,
+): string | undefined {
   if (ref.password) return ref.password;
   if (!ref.passwordEnv) return undefined;
   const value = process.env[ref.passwordEnv];

@@ -1,5 +1,5 @@
-import { validateConfig, type PipelineConfig } from './config.js';
 import { EnvironmentError } from '../domain/errors.js';
+import { type PipelineConfig, validateConfig } from './config.js';
 
 /**
  * The function's slice of the configuration. The CDK app writes it into the bundle (esbuild `define` of

@@ -48,7 +48,9 @@ export function describeEvent(event: ClusterEvent): string {
     case 'cluster_resumed':
       return 'maintenance mode off';
     case 'cluster_unreachable':
-      return `no member answers: ${Object.entries(event.errors).map(([m, e]) => `${m} ${e}`).join('; ')}`;
+      return `no member answers: ${Object.entries(event.errors)
+        .map(([m, e]) => `${m} ${e}`)
+        .join('; ')}`;
     case 'cluster_reachable':
       return 'members answer again';
     case 'identity_mismatch':

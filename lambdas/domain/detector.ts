@@ -1,6 +1,14 @@
 import type { ClusterState, MemberMemory } from './clusterState.js';
-import { eventId, makeEvent, type ClusterEvent, type EventPayload, type LeaderChangeEvidence, type LeaderChangeKind } from './events.js';
-import { memberHost, POSTGRES_CRASH_STATES, type ClusterView, type HistoryEntry, type MemberObservation, type MemberReport, type Observation } from './model.js';
+import { type ClusterEvent, type EventPayload, eventId, type LeaderChangeEvidence, type LeaderChangeKind, makeEvent } from './events.js';
+import {
+  type ClusterView,
+  type HistoryEntry,
+  type MemberObservation,
+  type MemberReport,
+  memberHost,
+  type Observation,
+  POSTGRES_CRASH_STATES,
+} from './model.js';
 
 /** What the operator configured about a cluster's identity; unset fields are learnt from the first poll. */
 export interface IdentityExpectation {
@@ -105,13 +113,28 @@ export function detect(
   const identity = resolveIdentity(previous, observation, expectation, drafts);
   const members = trackMembers(previous, observation, identity.foreignUrls, drafts);
   const reachable = observation.members.some((m) => m.status === 'ok' && !identity.foreignUrls.has(m.url));
-  let next: ClusterState = { ...previous, ...identity.state, members, observedAt: observation.observedAt, observedFrom: observation.startedAt ?? observation.observedAt, reachable };
+  let next: ClusterState = {
+    ...previous,
+    ...identity.state,
+    members,
+    observedAt: observation.observedAt,
+    observedFrom: observation.startedAt ?? observation.observedAt,
+    reachable,
+  };
   if (previous.reachable && !reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
   if (!previous.reachable && reachable) drafts.push({ type: 'cluster_reachable' });
   if (reachable) {
     const view = trustedView(observation.view, next.scope);
     const reports = trustedReports(observation, identity.foreignUrls, members);
-    const context: PollContext = { previous, observation, view, reports, members, drafts, noLeaderAfterMs: options.noLeaderAfterMs ?? 2_000 };
+    const context: PollContext = {
+      previous,
+      observation,
+      view,
+      reports,
+      members,
+      drafts,
+      noLeaderAfterMs: options.noLeaderAfterMs ?? 2_000,
+    };
     next = trackDcsMembership(next, view, drafts);
     next = trackPause(next, view, reports, drafts);
     next = trackSplitBrain(next, reports, drafts);
@@ -130,7 +153,8 @@ export function detect(
 function firstObservation(observation: Observation, expectation: IdentityExpectation): Detection {
   const reports = observation.members.filter(isOk).map((m) => m.report);
   const scope = expectation.scope ?? mostCommon(reports.map((r) => r.scope));
-  const systemIdentifier = expectation.systemIdentifier ?? mostCommon(reports.filter((r) => r.scope === scope).map((r) => r.systemIdentifier));
+  const systemIdentifier =
+    expectation.systemIdentifier ?? mostCommon(reports.filter((r) => r.scope === scope).map((r) => r.systemIdentifier));
   const empty: ClusterState = {
     cluster: observation.cluster,
     version: 0,
@@ -203,7 +227,14 @@ function resolveIdentity(
   // not one stray member of another cluster.
   const majority = inScope.length * 2 > observation.members.length;
   if (systemIdentifier && ids.size === 1 && onlyId !== systemIdentifier && majority) {
-    drafts.push({ type: 'identity_mismatch', member: null, field: 'system_identifier', expected: systemIdentifier, actual: onlyId!, rebootstrapped: true });
+    drafts.push({
+      type: 'identity_mismatch',
+      member: null,
+      field: 'system_identifier',
+      expected: systemIdentifier,
+      actual: onlyId!,
+      rebootstrapped: true,
+    });
     systemIdentifier = onlyId!;
     timeline = null;
     leader = null;
@@ -250,20 +281,38 @@ function trackMembers(
     const name = nameOf(member, previous);
     const foreign = foreignUrls.has(member.url);
     if (member.status !== 'ok') {
-      members[member.url] = { name, status: member.status, role: before?.role ?? null, state: before?.state ?? null, foreign, ...(before?.crashedAsPrimary ? { crashedAsPrimary: true } : {}) };
+      members[member.url] = {
+        name,
+        status: member.status,
+        role: before?.role ?? null,
+        state: before?.state ?? null,
+        foreign,
+        ...(before?.crashedAsPrimary ? { crashedAsPrimary: true } : {}),
+      };
       if (before?.status === 'ok' && !foreign) {
-        drafts.push({ type: 'member_unreachable', member: name, url: member.url, status: member.status, error: member.error, wasLeader: name === previous.leader });
+        drafts.push({
+          type: 'member_unreachable',
+          member: name,
+          url: member.url,
+          status: member.status,
+          error: member.error,
+          wasLeader: name === previous.leader,
+        });
       }
       continue;
     }
     const { role, state } = member.report;
-    const crashedAsPrimary = (role === 'primary' && POSTGRES_CRASH_STATES.has(state)) || (before?.crashedAsPrimary === true && state !== 'running' && state !== 'streaming');
+    const crashedAsPrimary =
+      (role === 'primary' && POSTGRES_CRASH_STATES.has(state)) ||
+      (before?.crashedAsPrimary === true && state !== 'running' && state !== 'streaming');
     members[member.url] = { name, status: 'ok', role, state, foreign, ...(crashedAsPrimary ? { crashedAsPrimary: true } : {}) };
     if (!before || foreign) continue;
     if (before.status !== 'ok') drafts.push({ type: 'member_reachable', member: name, url: member.url });
     const wasLeader = name === previous.leader;
-    if (before.role !== null && before.role !== role) drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role, wasLeader });
-    if (before.state !== null && before.state !== state) drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state, wasLeader });
+    if (before.role !== null && before.role !== role)
+      drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role, wasLeader });
+    if (before.state !== null && before.state !== state)
+      drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state, wasLeader });
   }
   return members;
 }
@@ -288,11 +337,7 @@ function trackPause(state: ClusterState, view: ClusterView | null, reports: read
 }
 
 /** Row 18: two members whose PostgreSQL runs out of recovery at the same time. */
-function trackSplitBrain(
-  state: ClusterState,
-  reports: readonly NamedOkMember[],
-  drafts: Draft[],
-): ClusterState {
+function trackSplitBrain(state: ClusterState, reports: readonly NamedOkMember[], drafts: Draft[]): ClusterState {
   const primaries = reports
     .filter((r) => r.report.role === 'primary' && r.report.state === 'running')
     .map((r) => r.name)
@@ -333,7 +378,11 @@ function trackLeaderAndTimeline(context: PollContext, state: ClusterState): Clus
   if (timeline !== null && (next.timeline === null || timeline > next.timeline)) next = { ...next, timeline };
   const leaderReport = next.leader ? reportOf(reports, next.leader) : undefined;
   if (leaderReport?.role === 'primary' && leaderReport.state === 'running') {
-    next = { ...next, lastHealthyAt: observation.startedAt ?? observation.observedAt, leaderWalPosition: leaderReport.walPosition ?? next.leaderWalPosition };
+    next = {
+      ...next,
+      lastHealthyAt: observation.startedAt ?? observation.observedAt,
+      leaderWalPosition: leaderReport.walPosition ?? next.leaderWalPosition,
+    };
   }
   return next;
 }
@@ -376,7 +425,10 @@ function applyLeader(context: PollContext, state: ClusterState, sighting: Leader
 }
 
 /** WAL the old leader wrote past the point where the new timeline branched off: lost unless it was replicated. */
-function dataAtRisk(oldLeaderWal: number | null, promotion: HistoryEntry | null): { switchLsn: number | null; walBytesAtRisk: number | null } {
+function dataAtRisk(
+  oldLeaderWal: number | null,
+  promotion: HistoryEntry | null,
+): { switchLsn: number | null; walBytesAtRisk: number | null } {
   const switchLsn = promotion?.switchLsn ?? null;
   if (switchLsn === null || oldLeaderWal === null) return { switchLsn, walBytesAtRisk: null };
   return { switchLsn, walBytesAtRisk: Math.max(0, oldLeaderWal - switchLsn) };
@@ -405,18 +457,31 @@ export function classifyLeaderChange(
   const before = previous.members[url];
   const { role, state } = now.report;
   const crashedBefore =
-    members[url]?.crashedAsPrimary === true || (before?.role === 'primary' && before.state !== null && POSTGRES_DOWN_STATES.has(before.state));
+    members[url]?.crashedAsPrimary === true ||
+    (before?.role === 'primary' && before.state !== null && POSTGRES_DOWN_STATES.has(before.state));
   if (role === 'primary' && POSTGRES_DOWN_STATES.has(state)) {
     return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader} reports primary/${state}` } };
   }
   if (role === 'primary' && state === 'running') {
-    return { kind: 'failover', evidence: { cause: 'old_leader_still_primary', detail: `${oldLeader} still runs as a primary without the leader lock` } };
+    return {
+      kind: 'failover',
+      evidence: { cause: 'old_leader_still_primary', detail: `${oldLeader} still runs as a primary without the leader lock` },
+    };
   }
   if (crashedBefore) {
-    return { kind: 'failover', evidence: { cause: 'old_leader_postgres_down', detail: `${oldLeader}'s PostgreSQL went down while it was primary (last ${before?.role}/${before?.state}), before it lost the lock` } };
+    return {
+      kind: 'failover',
+      evidence: {
+        cause: 'old_leader_postgres_down',
+        detail: `${oldLeader}'s PostgreSQL went down while it was primary (last ${before?.role}/${before?.state}), before it lost the lock`,
+      },
+    };
   }
   if (role === 'demoted' || role === 'replica' || state === 'stopping') {
-    return { kind: 'switchover', evidence: { cause: 'old_leader_demoted', detail: `${oldLeader} handed over while its Patroni kept answering (${role}/${state})` } };
+    return {
+      kind: 'switchover',
+      evidence: { cause: 'old_leader_demoted', detail: `${oldLeader} handed over while its Patroni kept answering (${role}/${state})` },
+    };
   }
   return { kind: 'unknown', evidence: { cause: 'old_leader_not_observed', detail: `${oldLeader} reports ${role}/${state}` } };
 }
@@ -560,8 +625,18 @@ function stamp(drafts: readonly Draft[], observation: Observation, context: Stam
 /** Fields whose change must be persisted even when no event was emitted. */
 function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
   const pick = (s: ClusterState) => [
-    s.scope, s.systemIdentifier, s.reachable, s.paused, s.leader, s.lastLeader, s.leaderMissingSince, s.noLeaderReported,
-    s.timeline, s.splitBrain, s.dcsMembers, Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
+    s.scope,
+    s.systemIdentifier,
+    s.reachable,
+    s.paused,
+    s.leader,
+    s.lastLeader,
+    s.leaderMissingSince,
+    s.noLeaderReported,
+    s.timeline,
+    s.splitBrain,
+    s.dcsMembers,
+    Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
   ];
   return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));
 }

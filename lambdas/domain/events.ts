@@ -45,7 +45,12 @@ export interface EventEnvelope {
 }
 
 export type EventPayload =
-  | { readonly type: 'watch_started'; readonly leader: string | null; readonly timeline: number | null; readonly members: readonly string[] }
+  | {
+      readonly type: 'watch_started';
+      readonly leader: string | null;
+      readonly timeline: number | null;
+      readonly members: readonly string[];
+    }
   | {
       readonly type: 'leader_changed';
       readonly from: string | null;
@@ -73,8 +78,20 @@ export type EventPayload =
       /** Promotions between `from` and `to` that no poll saw (recovered as reconciled `leader_changed` where `/history` allowed). */
       readonly missedPromotions: number;
     }
-  | { readonly type: 'member_role_changed'; readonly member: string; readonly from: MemberRole; readonly to: MemberRole; readonly wasLeader: boolean }
-  | { readonly type: 'member_state_changed'; readonly member: string; readonly from: string; readonly to: string; readonly wasLeader: boolean }
+  | {
+      readonly type: 'member_role_changed';
+      readonly member: string;
+      readonly from: MemberRole;
+      readonly to: MemberRole;
+      readonly wasLeader: boolean;
+    }
+  | {
+      readonly type: 'member_state_changed';
+      readonly member: string;
+      readonly from: string;
+      readonly to: string;
+      readonly wasLeader: boolean;
+    }
   | {
       readonly type: 'member_unreachable';
       readonly member: string;

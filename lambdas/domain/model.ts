@@ -4,14 +4,7 @@
  */
 
 /** What a member says about its own PostgreSQL (`/patroni`'s `role`), normalised. */
-export type MemberRole =
-  | 'primary'
-  | 'replica'
-  | 'standby_leader'
-  | 'demoted'
-  | 'promoted'
-  | 'uninitialized'
-  | 'unknown';
+export type MemberRole = 'primary' | 'replica' | 'standby_leader' | 'demoted' | 'promoted' | 'uninitialized' | 'unknown';
 
 /** What the DCS says about a member (`/cluster`'s `role`): computed from the leader key, not from PostgreSQL. */
 export type ClusterRole = 'leader' | 'standby_leader' | 'sync_standby' | 'quorum_standby' | 'replica' | 'unknown';

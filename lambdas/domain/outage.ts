@@ -36,7 +36,10 @@ function anyWriteWorked(attempt: AttemptRecord): boolean {
  * Min downtime: writes were seen failing from the first failed attempt to that last one.
  * Max downtime: from the last healthy poll to the first good write (or to the last attempt when none came).
  */
-export function outageBounds(trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt' | 'lastHealthyAt'>, attempts: readonly AttemptRecord[]): OutageBounds {
+export function outageBounds(
+  trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt' | 'lastHealthyAt'>,
+  attempts: readonly AttemptRecord[],
+): OutageBounds {
   const startedBefore = trigger.observedAt;
   const startedAfter = Math.min(trigger.lastHealthyAt ?? Number.POSITIVE_INFINITY, trigger.previousObservedAt ?? trigger.observedAt);
   const firstOk = attempts.find(anyWriteWorked);
@@ -61,10 +64,21 @@ function countErrors(attempts: readonly AttemptRecord[]): Partial<Record<WriteEr
 }
 
 /** The probe's verdict as an event payload: `write_verified` with when and where, or `write_unavailable`. */
-export function probeVerdict(trigger: ClusterEvent, incident: string, attempts: readonly AttemptRecord[], deadlineMs: number): ProbePayload {
+export function probeVerdict(
+  trigger: ClusterEvent,
+  incident: string,
+  attempts: readonly AttemptRecord[],
+  deadlineMs: number,
+): ProbePayload {
   const firstOk = attempts.find(anyWriteWorked);
   const stable = finalSuccessRun(attempts)[0];
-  const base = { trigger: { id: trigger.id, type: trigger.type }, incident, attempts: attempts.length, errors: countErrors(attempts), outage: outageBounds(trigger, attempts) };
+  const base = {
+    trigger: { id: trigger.id, type: trigger.type },
+    incident,
+    attempts: attempts.length,
+    errors: countErrors(attempts),
+    outage: outageBounds(trigger, attempts),
+  };
   if (firstOk && stable) {
     return {
       type: 'write_verified',

@@ -19,7 +19,7 @@ export function toCsv(headers: readonly string[], rows: readonly (readonly (stri
     const text = v === null ? '' : String(v);
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  return [headers, ...rows].map((row) => row.map(cell).join(',')).join('\n') + '\n';
+  return `${[headers, ...rows].map((row) => row.map(cell).join(',')).join('\n')}\n`;
 }
 
 /** A plain-text table in the style of `patronictl list`. */
@@ -28,12 +28,13 @@ export function toTable(headers: readonly string[], rows: readonly (readonly (st
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  return [rule, line(headers), rule, ...text.map(line), rule].join('\n') + '\n';
+  return `${[rule, line(headers), rule, ...text.map(line), rule].join('\n')}\n`;
 }
 
 export function toMarkdown(headers: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
-  const line = (cells: readonly (string | number | null)[]) => `| ${cells.map((c) => (c === null ? '' : String(c).replace(/\|/g, '\\|'))).join(' | ')} |`;
-  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+  const line = (cells: readonly (string | number | null)[]) =>
+    `| ${cells.map((c) => (c === null ? '' : String(c).replace(/\|/g, '\\|'))).join(' | ')} |`;
+  return `${[line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n')}\n`;
 }
 
 const EVENT_HEADERS = ['observedAt', 'cluster', 'type', 'id', 'description'];
@@ -44,10 +45,34 @@ export function renderEvents(events: readonly ClusterEvent[], format: Exclude<Fo
   return format === 'csv' ? toCsv(EVENT_HEADERS, rows) : toTable(EVENT_HEADERS, rows);
 }
 
-const INCIDENT_HEADERS = ['cluster', 'start', 'end', 'downtime s', 'min s', 'max s', 'kind', 'from', 'to', 'measured by', 'WAL at risk (bytes)'];
+const INCIDENT_HEADERS = [
+  'cluster',
+  'start',
+  'end',
+  'downtime s',
+  'min s',
+  'max s',
+  'kind',
+  'from',
+  'to',
+  'measured by',
+  'WAL at risk (bytes)',
+];
 
 function incidentRow(i: Incident): (string | number | null)[] {
-  return [i.cluster, iso(i.start), iso(i.end), seconds(i.downtimeMs), seconds(i.downtimeMinMs), seconds(i.downtimeMaxMs), i.kind, i.from, i.to, i.measuredBy, i.walBytesAtRisk];
+  return [
+    i.cluster,
+    iso(i.start),
+    iso(i.end),
+    seconds(i.downtimeMs),
+    seconds(i.downtimeMinMs),
+    seconds(i.downtimeMaxMs),
+    i.kind,
+    i.from,
+    i.to,
+    i.measuredBy,
+    i.walBytesAtRisk,
+  ];
 }
 
 /** Incidents as JSON carry seconds with their bounds, the shape the SLA report's `incidents` uses. */
@@ -82,7 +107,10 @@ function summaryRows(report: SlaReport): [string, string][] {
     ['period', `${iso(report.period.start)} - ${iso(report.period.end)}`],
     ['availability', percent(report.availabilityPercent)],
     ['availability without planned switchovers', percent(report.availabilityUnplannedPercent)],
-    ['availability bounds (best - worst)', `${percent(report.availabilityBoundsPercent.best)} - ${percent(report.availabilityBoundsPercent.worst)}`],
+    [
+      'availability bounds (best - worst)',
+      `${percent(report.availabilityBoundsPercent.best)} - ${percent(report.availabilityBoundsPercent.worst)}`,
+    ],
     ['SLO', `${report.sloPercent} %`],
     ['downtime', `${seconds(report.downtimeMs)} s`],
     ['error budget', `${seconds(report.errorBudgetMs)} s, ${report.errorBudgetUsedPercent.toFixed(1)} % used`],
@@ -162,9 +190,15 @@ export function memberTimelines(events: readonly ClusterEvent[], period: { start
       set(e.member, e.member === leader ? 'leader' : 'replica', e.observedAt);
     }
   }
-  for (const [member, now] of current) timelines.set(member, [...(timelines.get(member) ?? []), { start: now.since, end: period.end, role: now.role }]);
+  for (const [member, now] of current)
+    timelines.set(member, [...(timelines.get(member) ?? []), { start: now.since, end: period.end, role: now.role }]);
   for (const [member, segments] of timelines) {
-    timelines.set(member, segments.map((s) => ({ ...s, start: Math.max(s.start, period.start), end: Math.min(s.end, period.end) })).filter((s) => s.end > s.start));
+    timelines.set(
+      member,
+      segments
+        .map((s) => ({ ...s, start: Math.max(s.start, period.start), end: Math.min(s.end, period.end) }))
+        .filter((s) => s.end > s.start),
+    );
   }
   return timelines;
 }
@@ -180,20 +214,35 @@ function slaHtml(report: SlaReport, title: string, events: readonly ClusterEvent
   const rowHeight = 22;
   const rows = [
     ...timelines.map(([member, segments], i) => {
-      const bars = segments.map((s) => `<rect x="${x(s.start)}" y="${i * rowHeight}" width="${Math.max(0.5, Number(x(s.end)) - Number(x(s.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS[s.role]}"><title>${escapeHtml(member)} ${s.role} ${iso(s.start)} - ${iso(s.end)}</title></rect>`);
+      const bars = segments.map(
+        (s) =>
+          `<rect x="${x(s.start)}" y="${i * rowHeight}" width="${Math.max(0.5, Number(x(s.end)) - Number(x(s.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS[s.role]}"><title>${escapeHtml(member)} ${s.role} ${iso(s.start)} - ${iso(s.end)}</title></rect>`,
+      );
       return `<text x="-8" y="${i * rowHeight + 14}" text-anchor="end">${escapeHtml(member)}</text>${bars.join('')}`;
     }),
     `<text x="-8" y="${timelines.length * rowHeight + 14}" text-anchor="end">writes out</text>` +
       report.incidents
-        .map((i) => `<rect x="${x(i.start)}" y="${timelines.length * rowHeight}" width="${Math.max(1, Number(x((i.end ?? end))) - Number(x(i.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS.outage}"><title>${iso(i.start)}: ${(i.downtimeMs / 1000).toFixed(1)} s (${i.kind})</title></rect>`)
+        .map(
+          (i) =>
+            `<rect x="${x(i.start)}" y="${timelines.length * rowHeight}" width="${Math.max(1, Number(x(i.end ?? end)) - Number(x(i.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS.outage}"><title>${iso(i.start)}: ${(i.downtimeMs / 1000).toFixed(1)} s (${i.kind})</title></rect>`,
+        )
         .join(''),
   ];
   const height = (timelines.length + 1) * rowHeight;
-  const summary = summaryRows(report).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
-  const incidents = report.incidents
-    .map((i) => `<tr>${incidentRow(i).map((c) => `<td>${escapeHtml(c === null ? '' : String(c))}</td>`).join('')}</tr>`)
+  const summary = summaryRows(report)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
     .join('');
-  const legend = (Object.entries(COLOURS) as [string, string][]).map(([k, c]) => `<span><i style="background:${c}"></i>${k === 'outage' ? 'writes out' : k}</span>`).join(' ');
+  const incidents = report.incidents
+    .map(
+      (i) =>
+        `<tr>${incidentRow(i)
+          .map((c) => `<td>${escapeHtml(c === null ? '' : String(c))}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('');
+  const legend = (Object.entries(COLOURS) as [string, string][])
+    .map(([k, c]) => `<span><i style="background:${c}"></i>${k === 'outage' ? 'writes out' : k}</span>`)
+    .join(' ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>

@@ -90,21 +90,33 @@ function mergeOverlapping(incidents: readonly Incident[]): Incident[] {
       downtimeMaxMs: maxMs,
       from: last.from ?? next.from,
       to: next.to ?? last.to,
-      walBytesAtRisk: last.walBytesAtRisk === null && next.walBytesAtRisk === null ? null : (last.walBytesAtRisk ?? 0) + (next.walBytesAtRisk ?? 0),
+      walBytesAtRisk:
+        last.walBytesAtRisk === null && next.walBytesAtRisk === null ? null : (last.walBytesAtRisk ?? 0) + (next.walBytesAtRisk ?? 0),
     };
   }
   return merged;
 }
 
-function fromVerdict(verdict: Verdict, laterVerified: Verdict | undefined, changes: readonly LeaderChanged[]): { incident: Incident; change: LeaderChanged | undefined } {
+function fromVerdict(
+  verdict: Verdict,
+  laterVerified: Verdict | undefined,
+  changes: readonly LeaderChanged[],
+): { incident: Incident; change: LeaderChanged | undefined } {
   const o = verdict.outage;
   const start = (o.startedAfter + o.startedBefore) / 2;
-  const restoredAt = verdict.type === 'write_verified' ? o.endedBefore : laterVerified?.type === 'write_verified' ? Date.parse(laterVerified.restoredAt) : null;
+  const restoredAt =
+    verdict.type === 'write_verified'
+      ? o.endedBefore
+      : laterVerified?.type === 'write_verified'
+        ? Date.parse(laterVerified.restoredAt)
+        : null;
   const lastFailed = verdict.type === 'write_verified' ? (o.endedAfter ?? o.endedBefore ?? start) : null;
   const end = restoredAt === null ? null : lastFailed === null ? restoredAt : (lastFailed + restoredAt) / 2;
   const minMs = o.downtimeMinMs;
   const maxMs = restoredAt === null ? o.downtimeMaxMs : Math.max(o.downtimeMaxMs, restoredAt - o.startedAfter);
-  const change = changes.find((c) => c.observedAt >= o.startedAfter && c.observedAt <= (restoredAt ?? Number.POSITIVE_INFINITY) + ATTRIBUTION_SLACK_MS);
+  const change = changes.find(
+    (c) => c.observedAt >= o.startedAfter && c.observedAt <= (restoredAt ?? Number.POSITIVE_INFINITY) + ATTRIBUTION_SLACK_MS,
+  );
   const incident: Incident = {
     cluster: verdict.cluster,
     id: verdict.incident,
@@ -129,7 +141,10 @@ function fromVerdict(verdict: Verdict, laterVerified: Verdict | undefined, chang
  */
 function fromLeaderChange(change: LeaderChanged, events: readonly ClusterEvent[]): Incident {
   const evidence = events.find(
-    (e) => e.observedAt <= change.observedAt && e.observedAt >= change.observedAt - 5 * 60_000 && (e.type === 'no_leader' || (e.type === 'member_unreachable' && e.wasLeader)),
+    (e) =>
+      e.observedAt <= change.observedAt &&
+      e.observedAt >= change.observedAt - 5 * 60_000 &&
+      (e.type === 'no_leader' || (e.type === 'member_unreachable' && e.wasLeader)),
   );
   const start = Math.min(
     evidence?.lastHealthyAt ?? change.lastHealthyAt ?? Number.POSITIVE_INFINITY,
@@ -154,7 +169,11 @@ function fromLeaderChange(change: LeaderChanged, events: readonly ClusterEvent[]
 }
 
 function coveredBy(change: LeaderChanged, incidents: readonly Incident[]): boolean {
-  return incidents.some((i) => change.observedAt >= i.start - ATTRIBUTION_SLACK_MS && change.observedAt <= (i.end ?? Number.POSITIVE_INFINITY) + ATTRIBUTION_SLACK_MS);
+  return incidents.some(
+    (i) =>
+      change.observedAt >= i.start - ATTRIBUTION_SLACK_MS &&
+      change.observedAt <= (i.end ?? Number.POSITIVE_INFINITY) + ATTRIBUTION_SLACK_MS,
+  );
 }
 
 function clamp(value: number, min: number, max: number): number {
@@ -216,7 +235,15 @@ export function slaReport(incidents: readonly Incident[], period: Interval, sloP
   const openEnd = Math.min(period.end, Math.max(asOf, period.start));
   const inPeriod = incidents.filter((i) => i.start < period.end && (i.end ?? openEnd) > period.start);
   const span = (i: Incident, length: number): Interval => ({ start: i.start, end: i.end === null ? openEnd : i.start + length });
-  const down = (list: readonly Incident[], length: (i: Incident) => number) => totalMs(mergeIntervals(clipIntervals(list.map((i) => span(i, length(i))), period)));
+  const down = (list: readonly Incident[], length: (i: Incident) => number) =>
+    totalMs(
+      mergeIntervals(
+        clipIntervals(
+          list.map((i) => span(i, length(i))),
+          period,
+        ),
+      ),
+    );
   const periodMs = period.end - period.start;
   const percent = (downMs: number) => 100 * (1 - downMs / periodMs);
   const downtimeMs = down(inPeriod, (i) => i.downtimeMs);
@@ -227,7 +254,10 @@ export function slaReport(incidents: readonly Incident[], period: Interval, sloP
     sloPercent,
     availabilityPercent: percent(downtimeMs),
     availabilityUnplannedPercent: percent(down(unplanned, (i) => i.downtimeMs)),
-    availabilityBoundsPercent: { best: percent(down(inPeriod, (i) => i.downtimeMinMs)), worst: percent(down(inPeriod, (i) => i.downtimeMaxMs)) },
+    availabilityBoundsPercent: {
+      best: percent(down(inPeriod, (i) => i.downtimeMinMs)),
+      worst: percent(down(inPeriod, (i) => i.downtimeMaxMs)),
+    },
     downtimeMs,
     incidents: inPeriod,
     failovers: inPeriod.filter((i) => i.kind === 'failover').length,

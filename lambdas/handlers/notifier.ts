@@ -2,7 +2,7 @@ import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { requiredEnv } from '../config/env.js';
 import { pipelineConfig } from '../config/pipelineConfig.js';
 import { AwsClients } from '../wiring/clients.js';
-import { composeNotifier, lambdaProbeLauncher, slackFromSecret, type NotifierPipeline } from '../wiring/notifier.js';
+import { composeNotifier, lambdaProbeLauncher, type NotifierPipeline, slackFromSecret } from '../wiring/notifier.js';
 import { powertools } from './powertools.js';
 
 const { logger, metrics } = powertools('failover-notifier');

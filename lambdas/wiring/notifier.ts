@@ -1,7 +1,7 @@
 import type { Context, DynamoDBRecord } from 'aws-lambda';
 import type { DynamoEventStore } from '../adapters/dynamodb/DynamoEventStore.js';
 import { dynamoIdempotency } from '../adapters/dynamodb/idempotency.js';
-import { processStreamBatch, type BatchResult } from '../adapters/dynamodb/streamBatch.js';
+import { type BatchResult, processStreamBatch } from '../adapters/dynamodb/streamBatch.js';
 import { LambdaProbeLauncher } from '../adapters/lambda/LambdaProbeLauncher.js';
 import { SlackAlerts, type SlackTarget } from '../adapters/slack/SlackAlerts.js';
 import { slackTargetFromSecret } from '../adapters/slack/slackSecret.js';
@@ -72,5 +72,7 @@ export function slackFromEnv(config: PipelineConfig): SlackTarget | undefined {
   const envName = 'webhookUrlEnv' in slack ? slack.webhookUrlEnv : slack.botTokenEnv;
   const value = process.env[envName];
   if (!value) throw new ConfigError(`notify.slack: environment variable ${envName} is not set`);
-  return 'webhookUrlEnv' in slack ? { kind: 'webhook', url: value } : { kind: 'bot', token: value, channel: slack.channel, apiUrl: slack.apiUrl };
+  return 'webhookUrlEnv' in slack
+    ? { kind: 'webhook', url: value }
+    : { kind: 'bot', token: value, channel: slack.channel, apiUrl: slack.apiUrl };
 }

@@ -1,6 +1,6 @@
 import { PatroniClient } from '../adapters/patroni/PatroniClient.js';
 import { resolvePassword } from '../adapters/secrets.js';
-import { passwordFromEnv, type ClusterConfig, type PipelineConfig } from '../config/config.js';
+import { type ClusterConfig, type PipelineConfig, passwordFromEnv } from '../config/config.js';
 import type { Clock, ClusterTarget, EventStore, Log } from '../domain/ports.js';
 import { ClusterWatcher, type WatcherOptions } from '../services/poller/ClusterWatcher.js';
 
@@ -47,7 +47,8 @@ export async function composePoller(config: PipelineConfig, deps: PollerDeps): P
     }),
   );
   const watchers = config.clusters.map(
-    (cluster, i) => new ClusterWatcher(targets[i]!, { scope: cluster.scope }, { observer, store: deps.store, clock, log: deps.log }, deps.watcherOptions),
+    (cluster, i) =>
+      new ClusterWatcher(targets[i]!, { scope: cluster.scope }, { observer, store: deps.store, clock, log: deps.log }, deps.watcherOptions),
   );
   return { observer, watchers };
 }

@@ -3,7 +3,7 @@ import { vipTarget } from '../adapters/secrets.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { ClusterEvent } from '../domain/events.js';
 import type { Clock, Log, NotifierStore, ProbeRequest, WriteProber } from '../domain/ports.js';
-import { runCanary, type CanaryTarget } from '../services/prober/canary.js';
+import { type CanaryTarget, runCanary } from '../services/prober/canary.js';
 import { runProbe } from '../services/prober/probe.js';
 import type { VerifyOptions } from '../services/prober/verifyWrites.js';
 
@@ -46,10 +46,18 @@ export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober 
         return null;
       }
       const target = await vipTarget(trigger.cluster, vip);
-      return runProbe(trigger, incidentKey, target, { store: deps.store, prober, clock, log: deps.log }, { ...probeOptions(config), hardStopAt });
+      return runProbe(
+        trigger,
+        incidentKey,
+        target,
+        { store: deps.store, prober, clock, log: deps.log },
+        { ...probeOptions(config), hardStopAt },
+      );
     },
     async canary() {
-      const targets: CanaryTarget[] = await Promise.all([...vips].map(async ([cluster, vip]) => ({ cluster, vip: await vipTarget(cluster, vip) })));
+      const targets: CanaryTarget[] = await Promise.all(
+        [...vips].map(async ([cluster, vip]) => ({ cluster, vip: await vipTarget(cluster, vip) })),
+      );
       return runCanary(targets, { prober, store: deps.store, log: deps.log });
     },
   };

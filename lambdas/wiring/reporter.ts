@@ -1,6 +1,6 @@
 import { ReportBucket } from '../adapters/s3/ReportBucket.js';
 import { snsSummaryPublisher } from '../adapters/sns/SnsAlerts.js';
-import { writeMonthlyReport, type MonthlyReportResult } from '../services/reporter/monthlyReport.js';
+import { type MonthlyReportResult, writeMonthlyReport } from '../services/reporter/monthlyReport.js';
 import type { AwsClients } from './clients.js';
 
 export interface ReporterDeps {

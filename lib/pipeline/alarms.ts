@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -23,7 +23,8 @@ export function pipelineAlarms(scope: Construct, sources: AlarmSources): Alarm[]
       metric,
       threshold: 1,
       evaluationPeriods: 1,
-      comparisonOperator: when === 'atLeastOne' ? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
+      comparisonOperator:
+        when === 'atLeastOne' ? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
       // No data from a heartbeat means no heartbeat; no data from an error count means no error.
       treatMissingData: when === 'none' ? TreatMissingData.BREACHING : TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
@@ -39,9 +40,26 @@ export function pipelineAlarms(scope: Construct, sources: AlarmSources): Alarm[]
   });
   return [
     alarm('PollerErrors', pollerErrors, 'A poller invocation failed: clusters may be unwatched'),
-    alarm('NoPollHeartbeat', serviceMetric('failover-poller', 'polls', 'Sum', Duration.minutes(3)), 'No poll for 3 minutes: the watcher itself is down', 'none'),
-    alarm('NotifierDeadLetters', sources.notifierFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 'Stream records the notifier gave up on: alerts were not sent'),
-    alarm('FailedInvocations', sources.invocationFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 'A poller run or a write probe could not be started'),
-    alarm('WriteUnavailable', serviceMetric('failover-prober', 'write_unavailable'), 'Writes through a VIP still failed at the probe deadline'),
+    alarm(
+      'NoPollHeartbeat',
+      serviceMetric('failover-poller', 'polls', 'Sum', Duration.minutes(3)),
+      'No poll for 3 minutes: the watcher itself is down',
+      'none',
+    ),
+    alarm(
+      'NotifierDeadLetters',
+      sources.notifierFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      'Stream records the notifier gave up on: alerts were not sent',
+    ),
+    alarm(
+      'FailedInvocations',
+      sources.invocationFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      'A poller run or a write probe could not be started',
+    ),
+    alarm(
+      'WriteUnavailable',
+      serviceMetric('failover-prober', 'write_unavailable'),
+      'Writes through a VIP still failed at the probe deadline',
+    ),
   ];
 }

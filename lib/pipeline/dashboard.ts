@@ -7,7 +7,10 @@ import { serviceMetric } from './metrics.js';
 export function fleetDashboard(scope: Construct): Dashboard {
   const dashboard = new Dashboard(scope, 'Fleet', { defaultInterval: Duration.hours(24) });
   dashboard.addWidgets(
-    new GraphWidget({ title: 'Polls and failed polls', left: [serviceMetric('failover-poller', 'polls'), serviceMetric('failover-poller', 'failed_polls')] }),
+    new GraphWidget({
+      title: 'Polls and failed polls',
+      left: [serviceMetric('failover-poller', 'polls'), serviceMetric('failover-poller', 'failed_polls')],
+    }),
     new GraphWidget({ title: 'Poll loop duration (ms)', left: [serviceMetric('failover-poller', 'loop_duration', 'Maximum')] }),
     new GraphWidget({
       title: 'Leader changes and missing leaders',
@@ -18,7 +21,10 @@ export function fleetDashboard(scope: Construct): Dashboard {
       left: [serviceMetric('failover-prober', 'write_outage_max', 'Maximum')],
       right: [serviceMetric('failover-prober', 'write_unavailable')],
     }),
-    new GraphWidget({ title: 'Alerts by severity', left: ['critical', 'warning', 'info'].map((s) => serviceMetric('failover-notifier', `alert_${s}`)) }),
+    new GraphWidget({
+      title: 'Alerts by severity',
+      left: ['critical', 'warning', 'info'].map((s) => serviceMetric('failover-notifier', `alert_${s}`)),
+    }),
   );
   return dashboard;
 }

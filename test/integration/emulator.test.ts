@@ -1,23 +1,18 @@
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   PutItemCommand,
   TransactWriteItemsCommand,
-  DescribeTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBStreamsClient,
-  DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPortFree } from '../../lab/processes.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 
 describe('Module: local AWS emulator (moto)', () => {
   let aws: LocalAws;
@@ -79,15 +74,21 @@ describe('Module: local AWS emulator (moto)', () => {
     const streamArn = await createStreamTable(dynamo, 'emulator-tx-stream');
     const streams = new DynamoDBStreamsClient(awsClientConfig(aws));
     const shardId = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription!.Shards![0]!.ShardId!;
-    const iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }))).ShardIterator!;
+    const iterator = (
+      await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }))
+    ).ShardIterator!;
     const conditional = (sk: string, condition: string) => ({
       TransactItems: [
         { Put: { TableName: 'emulator-tx-stream', Item: { pk: { S: 'c' }, sk: { S: sk } } } },
-        { ConditionCheck: { TableName: 'emulator-tx-stream', Key: { pk: { S: 'c' }, sk: { S: 'STATE' } }, ConditionExpression: condition } },
+        {
+          ConditionCheck: { TableName: 'emulator-tx-stream', Key: { pk: { S: 'c' }, sk: { S: 'STATE' } }, ConditionExpression: condition },
+        },
       ],
     });
     // Act: one transaction fails on its condition, then one succeeds.
-    await expect(dynamo.send(new TransactWriteItemsCommand(conditional('FAILED', 'attribute_exists(pk)')))).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+    await expect(dynamo.send(new TransactWriteItemsCommand(conditional('FAILED', 'attribute_exists(pk)')))).rejects.toMatchObject({
+      name: 'TransactionCanceledException',
+    });
     await dynamo.send(new TransactWriteItemsCommand(conditional('WRITTEN', 'attribute_not_exists(pk)')));
     const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
     // Assess
@@ -148,9 +149,7 @@ describe('Module: local AWS emulator (moto)', () => {
     // Act
     await publish('info');
     await publish('critical');
-    const received = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-    );
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.QueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     // Assess: the filter policy let only the critical one through.
     expect(received.Messages?.map((m) => JSON.parse(m.Body!))).toEqual([{ severity: 'critical' }]);
   });

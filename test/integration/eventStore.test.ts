@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
-import { StateConflictError, StoreError } from '../../lambdas/domain/errors.js';
 import { detect } from '../../lambdas/domain/detector.js';
+import { StateConflictError, StoreError } from '../../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 describe('Class: DynamoEventStore (against the moto emulator)', () => {
@@ -29,7 +29,11 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     const first = detect(null, healthy(Date.UTC(2026, 10, 26, 3, 0, 0), 'pg_node1', 3));
     const second = detect(
       first.state,
-      observation(Date.UTC(2026, 10, 26, 3, 0, 1), [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+      observation(
+        Date.UTC(2026, 10, 26, 3, 0, 1),
+        [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+        view('pg_node2', 4),
+      ),
     );
     // Act
     await store.commit(0, first.state, first.events);
@@ -45,7 +49,11 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     const stale = detect(null, healthy(Date.UTC(2026, 10, 26, 3, 0, 5), 'pg_node3', 9));
     const countBefore = (await store.listEvents('denemek')).events.length;
     // Act
-    const attempt = store.commit(1, { ...stale.state, version: 2 }, stale.events.map((e) => ({ ...e, id: `${e.id}-stale` })));
+    const attempt = store.commit(
+      1,
+      { ...stale.state, version: 2 },
+      stale.events.map((e) => ({ ...e, id: `${e.id}-stale` })),
+    );
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(StateConflictError);
     expect((await store.listEvents('denemek')).events).toHaveLength(countBefore);
@@ -72,13 +80,26 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
   it('pages through a long history with a cursor, oldest first', async () => {
     // Prepare: 30 polls of a flapping member, one event each.
     let state = detect(null, healthy(Date.UTC(2026, 10, 27), 'pg_node1', 1));
-    await store.commit(0, { ...state.state, cluster: 'paged' }, state.events.map((e) => ({ ...e, cluster: 'paged' })));
+    await store.commit(
+      0,
+      { ...state.state, cluster: 'paged' },
+      state.events.map((e) => ({ ...e, cluster: 'paged' })),
+    );
     for (let i = 1; i <= 30; i++) {
-      const obs = i % 2 === 1
-        ? observation(Date.UTC(2026, 10, 27) + i * 1000, [primary('pg_node1', 1), failed('pg_node2'), replica('pg_node3', 1)], view('pg_node1', 1))
-        : healthy(Date.UTC(2026, 10, 27) + i * 1000, 'pg_node1', 1);
+      const obs =
+        i % 2 === 1
+          ? observation(
+              Date.UTC(2026, 10, 27) + i * 1000,
+              [primary('pg_node1', 1), failed('pg_node2'), replica('pg_node3', 1)],
+              view('pg_node1', 1),
+            )
+          : healthy(Date.UTC(2026, 10, 27) + i * 1000, 'pg_node1', 1);
       const next = detect(state.state, obs);
-      await store.commit(state.state.version, { ...next.state, cluster: 'paged' }, next.events.map((e) => ({ ...e, cluster: 'paged' })));
+      await store.commit(
+        state.state.version,
+        { ...next.state, cluster: 'paged' },
+        next.events.map((e) => ({ ...e, cluster: 'paged' })),
+      );
       state = next;
     }
     // Act
@@ -97,12 +118,16 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     expect(seen.map((e) => e.observedAt)).toEqual([...seen.map((e) => e.observedAt)].sort((a, b) => a - b));
   });
 
-  it('filters a cluster\'s events by time range', async () => {
+  it("filters a cluster's events by time range", async () => {
     const { events } = await store.listEvents('paged', { since: Date.UTC(2026, 10, 27) + 10_000, until: Date.UTC(2026, 10, 27) + 12_000 });
-    expect(events.map((e) => e.observedAt)).toEqual([Date.UTC(2026, 10, 27) + 10_000, Date.UTC(2026, 10, 27) + 11_000, Date.UTC(2026, 10, 27) + 12_000]);
+    expect(events.map((e) => e.observedAt)).toEqual([
+      Date.UTC(2026, 10, 27) + 10_000,
+      Date.UTC(2026, 10, 27) + 11_000,
+      Date.UTC(2026, 10, 27) + 12_000,
+    ]);
   });
 
-  it('returns every cluster\'s events of a time range through the index, across days', async () => {
+  it("returns every cluster's events of a time range through the index, across days", async () => {
     const events = await store.listAllEvents({ since: Date.UTC(2026, 10, 26), until: Date.UTC(2026, 10, 28) });
     expect(new Set(events.map((e) => e.cluster))).toEqual(new Set(['denemek', 'paged']));
     expect(events.filter((e) => e.cluster === 'paged')).toHaveLength(31);

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 
 /** The Lambda handlers, loaded as Lambda loads them (env first, then the module), against the emulator. */
 describe('Lambda handlers (against the moto emulator)', () => {
@@ -27,7 +27,10 @@ describe('Lambda handlers (against the moto emulator)', () => {
       TABLE_NAME: 'handler-events',
       TOPIC_ARN: topicArn,
       // A cluster nobody answers for: the poller must still record it, and return before its deadline.
-      PIPELINE_CONFIG: JSON.stringify({ clusters: [{ name: 'gone', members: ['http://127.0.0.1:9'] }], poll: { intervalSeconds: 1, timeoutMs: 500 } }),
+      PIPELINE_CONFIG: JSON.stringify({
+        clusters: [{ name: 'gone', members: ['http://127.0.0.1:9'] }],
+        poll: { intervalSeconds: 1, timeoutMs: 500 },
+      }),
     });
   });
 
@@ -54,11 +57,25 @@ describe('Lambda handlers (against the moto emulator)', () => {
     // Prepare
     const sqs = new SQSClient(awsClientConfig(aws));
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'handler-pager' }))).QueueUrl!;
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    await new SNSClient(awsClientConfig(aws)).send(new SubscribeCommand({ TopicArn: process.env.TOPIC_ARN!, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
+    await new SNSClient(awsClientConfig(aws)).send(
+      new SubscribeCommand({
+        TopicArn: process.env.TOPIC_ARN!,
+        Protocol: 'sqs',
+        Endpoint: queueArn,
+        Attributes: { RawMessageDelivery: 'true' },
+      }),
+    );
     const [, unreachable] = (await store.listEvents('gone')).events;
     const event: DynamoDBStreamEvent = {
-      Records: [{ eventID: '1', eventName: 'INSERT', dynamodb: { SequenceNumber: '100', NewImage: marshall({ ...unreachable, itemType: 'event' }) as never } }],
+      Records: [
+        {
+          eventID: '1',
+          eventName: 'INSERT',
+          dynamodb: { SequenceNumber: '100', NewImage: marshall({ ...unreachable, itemType: 'event' }) as never },
+        },
+      ],
     };
     // Act
     const { handler } = await import('../../lambdas/handlers/notifier.js');

@@ -81,7 +81,11 @@ describe('Hostile Patroni peers on loopback', () => {
   });
 
   it('refuses invalid UTF-8', async () => {
-    expect(await http().getJson(`${base}/invalid-utf8`)).toMatchObject({ ok: false, failure: 'invalid_reply', message: expect.stringContaining('UTF-8') });
+    expect(await http().getJson(`${base}/invalid-utf8`)).toMatchObject({
+      ok: false,
+      failure: 'invalid_reply',
+      message: expect.stringContaining('UTF-8'),
+    });
   });
 
   it('survives JSON nested 200,000 deep (the parser refuses it, the process lives)', async () => {

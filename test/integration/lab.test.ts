@@ -2,15 +2,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FailoverMode, labFailover, labRejoin } from '../../lab/faults.js';
 import { labDown } from '../../lab/lab.js';
-import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
-import { labStatus } from '../../lab/status.js';
 import { isAlive, isPortFree, waitFor } from '../../lab/processes.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { writeSucceeds, writesWorkWithin } from '../../lab/sql.js';
 import { labStateExists, readLabState, writeLabState } from '../../lab/state.js';
-import { allPorts, labDirectory, portsFromBase, type PatroniMajor } from '../../lab/topology.js';
+import { labStatus } from '../../lab/status.js';
+import { allPorts, labDirectory, type PatroniMajor, portsFromBase } from '../../lab/topology.js';
 import { runFailover } from '../support/cli.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
 import { processesMentioning } from '../support/lab.js';
 
 // Both labs run at the same time, on their own port blocks: that is itself one of the things shown here.
@@ -53,10 +53,12 @@ describe('Module: Patroni lab', () => {
       // the replicas may still be catching up).
       const replica =
         mode === 'failover'
-          ? await waitFor('a replica on the leader\'s timeline', 60_000, 500, async () => {
+          ? await waitFor("a replica on the leader's timeline", 60_000, 500, async () => {
               const status = await labStatus(basePort);
               const leaderTimeline = status.members.find((m) => m.role === 'leader')?.timeline;
-              return status.members.find((m) => m.role !== 'leader' && m.timeline === leaderTimeline && ['running', 'streaming'].includes(m.state))?.name;
+              return status.members.find(
+                (m) => m.role !== 'leader' && m.timeline === leaderTimeline && ['running', 'streaming'].includes(m.state),
+              )?.name;
             })
           : undefined;
       // Act
@@ -122,7 +124,14 @@ describe('CLI: failover lab, bad input', () => {
     const options = fastLabOptions(4, 23300);
     const dir = labDirectory(options.ports.haproxy);
     mkdirSync(dir, { recursive: true });
-    writeLabState({ options, dir, etcdPid: bystander.pid!, haproxyPid: bystander.pid!, patroniPids: { pg_node1: bystander.pid! }, startedAt: new Date().toISOString() });
+    writeLabState({
+      options,
+      dir,
+      etcdPid: bystander.pid!,
+      haproxyPid: bystander.pid!,
+      patroniPids: { pg_node1: bystander.pid! },
+      startedAt: new Date().toISOString(),
+    });
     // Act
     await labDown(options.ports.haproxy);
     // Assess
@@ -131,7 +140,7 @@ describe('CLI: failover lab, bad input', () => {
     bystander.kill();
   });
 
-  it('rejects timings that break Patroni\'s rule before starting anything', async () => {
+  it("rejects timings that break Patroni's rule before starting anything", async () => {
     const result = await runFailover(['lab', 'up', '--base-port', '23200', '--ttl', '20', '--loop-wait', '10', '--retry-timeout', '10']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('loop_wait + 2 * retry_timeout <= ttl');

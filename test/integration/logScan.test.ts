@@ -18,12 +18,14 @@ function findSecrets(files: readonly string[], secrets: readonly string[]): { li
   let lines = 0;
   const leaks: Leak[] = [];
   for (const file of files) {
-    readCapturedLog(file).split('\n').forEach((text, index) => {
-      lines++;
-      secrets.forEach((secret, secretIndex) => {
-        if (text.includes(secret)) leaks.push({ file, line: index + 1, secret: secretIndex });
+    readCapturedLog(file)
+      .split('\n')
+      .forEach((text, index) => {
+        lines++;
+        secrets.forEach((secret, secretIndex) => {
+          if (text.includes(secret)) leaks.push({ file, line: index + 1, secret: secretIndex });
+        });
       });
-    });
   }
   return { lines, leaks };
 }
@@ -36,12 +38,18 @@ describe('No secret in any log line of the integration run', () => {
     expect(findSecrets([file], configuredSecrets()).leaks).toEqual([{ file, line: 1, secret: 0 }]);
   });
 
-  it('every captured line (workers\' output, the CLI\'s, the pipelines\' loggers) is free of configured passwords and tokens', () => {
+  it("every captured line (workers' output, the CLI's, the pipelines' loggers) is free of configured passwords and tokens", () => {
     const files = capturedLogFiles();
     const { lines, leaks } = findSecrets(files, configuredSecrets());
     // The capture saw the run: the CLI's and the pipelines' own logs are among the files.
-    expect(files.some((f) => f.includes('cli-')), files.join(', ')).toBe(true);
-    expect(files.some((f) => f.includes('pipeline-')), files.join(', ')).toBe(true);
+    expect(
+      files.some((f) => f.includes('cli-')),
+      files.join(', '),
+    ).toBe(true);
+    expect(
+      files.some((f) => f.includes('pipeline-')),
+      files.join(', '),
+    ).toBe(true);
     expect(lines).toBeGreaterThan(100);
     expect(leaks).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/D
 import { ReportBucket } from '../../lambdas/adapters/s3/ReportBucket.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import { previousMonth, writeMonthlyReport } from '../../lambdas/services/reporter/monthlyReport.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 describe('Monthly report (against the moto emulator: DynamoDB index, S3)', () => {
@@ -23,7 +23,10 @@ describe('Monthly report (against the moto emulator: DynamoDB index, S3)', () =>
     for (const cluster of ['orders', 'billing']) {
       const at = Date.UTC(2026, 10, 12, 3, 0, 0);
       const first = detect(null, { ...healthy(at, 'pg_node1', 3), cluster });
-      const change = detect(first.state, { ...observation(at + 21_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), cluster });
+      const change = detect(first.state, {
+        ...observation(at + 21_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+        cluster,
+      });
       await store.commit(0, first.state, first.events);
       await store.commit(first.state.version, change.state, change.events);
     }
@@ -39,12 +42,24 @@ describe('Monthly report (against the moto emulator: DynamoDB index, S3)', () =>
     // Assess
     expect(result.month).toBe('2026-11');
     expect(result.objects).toHaveLength(9);
-    const json = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/orders.json' }))).Body!.transformToString());
-    expect(json.incidents).toEqual([expect.objectContaining({ kind: 'failover', downtimeSeconds: 21, downtimeMinSeconds: 0, downtimeMaxSeconds: 21 })]);
-    const fleet = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/all-clusters.json' }))).Body!.transformToString());
+    const json = JSON.parse(
+      await (await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/orders.json' }))).Body!.transformToString(),
+    );
+    expect(json.incidents).toEqual([
+      expect.objectContaining({ kind: 'failover', downtimeSeconds: 21, downtimeMinSeconds: 0, downtimeMaxSeconds: 21 }),
+    ]);
+    const fleet = JSON.parse(
+      await (
+        await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/all-clusters.json' }))
+      ).Body!.transformToString(),
+    );
     expect(fleet.failovers).toBe(2);
-    const html = await (await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/billing.html' }))).Body!.transformToString();
+    const html = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'reports', Key: 'reports/2026-11/billing.html' }))
+    ).Body!.transformToString();
     expect(html).toContain('<h1>Availability of billing, 2026-11</h1>');
-    expect(published).toEqual([{ subject: 'Patroni failover report 2026-11', message: expect.stringContaining('s3://reports/reports/2026-11/all-clusters.html') }]);
+    expect(published).toEqual([
+      { subject: 'Patroni failover report 2026-11', message: expect.stringContaining('s3://reports/reports/2026-11/all-clusters.html') },
+    ]);
   });
 });

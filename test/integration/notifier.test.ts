@@ -1,21 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FailoverMode, labFailover, labRejoin } from '../../lab/faults.js';
 import { labDown } from '../../lab/lab.js';
-import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
 import { waitFor } from '../../lab/processes.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
+import { IndependentWriter } from '../../lab/writer.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { runFailover } from '../support/cli.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
 import { TEST_SECRETS } from '../support/secrets.js';
-import { IndependentWriter } from '../../lab/writer.js';
 import { SlackStandIn } from '../support/standIns.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
@@ -91,8 +91,13 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     // Assess: the probe saw writes come back when the writer did, and its bounds hold the writer's outage.
     expect(outage, 'the independent writer saw the outage').not.toBeNull();
     const restoredAt = Date.parse(verified.restoredAt);
-    const around = writer.attempts.filter((a) => a.at > injectedAt - 500 && a.at < restoredAt + 3_000).map((a) => `${new Date(a.at).toISOString().slice(17, 23)}${a.ok ? '+' : '-'}${a.ms}`);
-    expect(Math.abs(restoredAt - outage!.end), `probe ${verified.restoredAt} vs writer ${new Date(outage!.end).toISOString()}: ${JSON.stringify(verified)} writer ${around.join(' ')}`).toBeLessThanOrEqual(500);
+    const around = writer.attempts
+      .filter((a) => a.at > injectedAt - 500 && a.at < restoredAt + 3_000)
+      .map((a) => `${new Date(a.at).toISOString().slice(17, 23)}${a.ok ? '+' : '-'}${a.ms}`);
+    expect(
+      Math.abs(restoredAt - outage!.end),
+      `probe ${verified.restoredAt} vs writer ${new Date(outage!.end).toISOString()}: ${JSON.stringify(verified)} writer ${around.join(' ')}`,
+    ).toBeLessThanOrEqual(500);
     console.info(
       `${mode}: writer outage ${outage!.seconds.toFixed(2)} s, probe bounds [${verified.outage.downtimeMinMs / 1000}, ${verified.outage.downtimeMaxMs / 1000}] s, ` +
         `restoredAt - writer's first success = ${restoredAt - outage!.end} ms, stable after ${Date.parse(verified.stableSince) - restoredAt} ms`,
@@ -104,7 +109,7 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     expect(verified.servedBy.timeline).toBe(result.newTimeline);
   });
 
-  it('`failover sla --format json` reports the kill -9 incident with bounds that contain the writer\'s outage', async () => {
+  it("`failover sla --format json` reports the kill -9 incident with bounds that contain the writer's outage", async () => {
     // Act
     const result = await runFailover(
       ['sla', '--cluster', 'denemek', '--since', new Date(testStartedAt).toISOString(), '--format', 'json', '--table', 'notifier-events'],
@@ -115,7 +120,9 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     const killed = writerOutages.get('kill')!;
-    const incident = report.incidents.find((i: { start: string; end: string }) => Date.parse(i.start) <= killed.end && Date.parse(i.end) >= killed.start);
+    const incident = report.incidents.find(
+      (i: { start: string; end: string }) => Date.parse(i.start) <= killed.end && Date.parse(i.end) >= killed.start,
+    );
     expect(incident, JSON.stringify(report.incidents)).toBeDefined();
     expect(incident.kind).toBe('failover');
     const resolution = 0.1; // the writer writes every 100 ms
@@ -143,7 +150,9 @@ describe('Notifier on a real Patroni 4 lab: alerts and the measured write outage
     expect(delivered.filter((a) => a.type === 'write_verified')).toHaveLength(3);
     // Slack, once per alert, and the verdict of each incident in the thread its first alert opened.
     expect(slack.eventIds().sort()).toEqual([...sent].sort());
-    const verdicts = slack.requests.filter((r) => JSON.stringify(r.body).includes('write_verified') || JSON.stringify(r.body).includes('writes work again'));
+    const verdicts = slack.requests.filter(
+      (r) => JSON.stringify(r.body).includes('write_verified') || JSON.stringify(r.body).includes('writes work again'),
+    );
     expect(verdicts.length).toBe(3);
     for (const verdict of verdicts) expect(verdict.body.thread_ts).toMatch(/^1700000000\.\d+$/);
     expect(slack.requests.every((r) => r.headers.authorization === `Bearer ${TEST_SECRETS.slackBotToken}`)).toBe(true);

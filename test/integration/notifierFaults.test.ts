@@ -1,22 +1,22 @@
 import { createServer, type Server } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { dynamoIdempotency } from '../../lambdas/adapters/dynamodb/idempotency.js';
+import { processStreamBatch } from '../../lambdas/adapters/dynamodb/streamBatch.js';
 import { PgWriteProber } from '../../lambdas/adapters/postgres/PgWriteProber.js';
 import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { Notifier } from '../../lambdas/services/notifier/Notifier.js';
+import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { runProbe } from '../../lambdas/services/prober/probe.js';
-import { processStreamBatch } from '../../lambdas/adapters/dynamodb/streamBatch.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -33,7 +33,14 @@ function streamRecord(event: ClusterEvent, sequence: number): DynamoDBRecord {
 /** A failover as the poller records it, for clusters `a` and `b`. */
 function failoverEvents(cluster: string): ClusterEvent[] {
   const first = detect(null, { ...healthy(Date.UTC(2026, 10, 26), 'pg_node1', 3), cluster });
-  const change = detect(first.state, { ...observation(Date.UTC(2026, 10, 26, 0, 0, 1), [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), cluster });
+  const change = detect(first.state, {
+    ...observation(
+      Date.UTC(2026, 10, 26, 0, 0, 1),
+      [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+      view('pg_node2', 4),
+    ),
+    cluster,
+  });
   return change.events.filter((e) => e.type === 'member_unreachable' || e.type === 'leader_changed');
 }
 
@@ -61,8 +68,11 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
     store = new DynamoEventStore({ tableName: table, client: dynamo });
     topicArn = (await sns.send(new CreateTopicCommand({ Name: `alerts-${tableCount}` }))).TopicArn!;
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `pager-${tableCount}` }))).QueueUrl!;
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
+    await sns.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }),
+    );
     return table;
   }
 
@@ -114,10 +124,18 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
     // Lambda redelivers from the lowest failed record.
     const retry = await processStreamBatch(records.slice(0), (e) => notifier.handle(e), log);
     // Assess
-    expect(firstTry.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.dynamodb!.SequenceNumber, records[2]!.dynamodb!.SequenceNumber]);
+    expect(firstTry.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      records[0]!.dynamodb!.SequenceNumber,
+      records[2]!.dynamodb!.SequenceNumber,
+    ]);
     expect(retry.batchItemFailures).toEqual([]);
     const delivered = await pagerMessages();
-    expect(delivered.map((m) => `${m.cluster}:${m.type}`).sort()).toEqual(['a:leader_changed', 'a:member_unreachable', 'b:leader_changed', 'b:member_unreachable']);
+    expect(delivered.map((m) => `${m.cluster}:${m.type}`).sort()).toEqual([
+      'a:leader_changed',
+      'a:member_unreachable',
+      'b:leader_changed',
+      'b:member_unreachable',
+    ]);
   });
 
   it('skips records that are not events or have an unknown type, and loses nothing else', async () => {
@@ -125,7 +143,11 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
     const real = new SnsAlerts(topicArn, 'json', sns);
     const notifier = notifierWith(table, (alert, key) => real.publish(alert, key));
     const [event] = failoverEvents('c');
-    const state: DynamoDBRecord = { eventID: 's', eventName: 'MODIFY', dynamodb: { SequenceNumber: '1', NewImage: marshall({ pk: 'CLUSTER#c', sk: 'STATE', itemType: 'state' }) as never } };
+    const state: DynamoDBRecord = {
+      eventID: 's',
+      eventName: 'MODIFY',
+      dynamodb: { SequenceNumber: '1', NewImage: marshall({ pk: 'CLUSTER#c', sk: 'STATE', itemType: 'state' }) as never },
+    };
     const unknown = streamRecord({ ...event!, id: 'c:x', type: 'martian_landing' } as unknown as ClusterEvent, 2);
     const removal: DynamoDBRecord = { eventID: 'r', eventName: 'REMOVE', dynamodb: { SequenceNumber: '3' } };
     const result = await processStreamBatch([state, unknown, removal, streamRecord(event!, 4)], (e) => notifier.handle(e), log);
@@ -145,9 +167,22 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       // Prepare
       const table = await freshSetup();
       const [trigger] = failoverEvents('d');
-      const vip = { host: '127.0.0.1', port: (blackhole.address() as { port: number }).port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' as const };
+      const vip = {
+        host: '127.0.0.1',
+        port: (blackhole.address() as { port: number }).port,
+        database: 'postgres',
+        user: 'probe',
+        password: 'x',
+        sslMode: 'disable' as const,
+      };
       // Act
-      const verdict = await runProbe(trigger!, trigger!.id, vip, { store, prober: new PgWriteProber(), clock: Date.now, log }, { deadlineMs: 2_000, intervalMs: 250 });
+      const verdict = await runProbe(
+        trigger!,
+        trigger!.id,
+        vip,
+        { store, prober: new PgWriteProber(), clock: Date.now, log },
+        { deadlineMs: 2_000, intervalMs: 250 },
+      );
       const real = new SnsAlerts(topicArn, 'json', sns);
       const notifier = notifierWith(table, (alert, key) => real.publish(alert, key));
       await processStreamBatch([streamRecord(verdict, 1)], (e) => notifier.handle(e), log);
@@ -161,7 +196,14 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
     it('notices a VIP that refuses writes while Patroni is healthy: the canary records it, the notifier alerts and starts the probe', async () => {
       // Prepare
       const table = await freshSetup();
-      const vip = { host: '127.0.0.1', port: (blackhole.address() as { port: number }).port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' as const };
+      const vip = {
+        host: '127.0.0.1',
+        port: (blackhole.address() as { port: number }).port,
+        database: 'postgres',
+        user: 'probe',
+        password: 'x',
+        sslMode: 'disable' as const,
+      };
       const launched: string[] = [];
       const real = new SnsAlerts(topicArn, 'json', sns);
       const notifier = new Notifier({

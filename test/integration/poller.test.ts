@@ -1,13 +1,16 @@
-import { createInterface } from 'node:readline';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown } from '../../lab/lab.js';
-import { labFailover, labRejoin, type FailoverMode } from '../../lab/faults.js';
 import { readClusterView, watchForNewLeader } from '../../lab/cluster.js';
+import { type FailoverMode, labFailover, labRejoin } from '../../lab/faults.js';
+import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
@@ -16,12 +19,9 @@ import { PatroniClient } from '../../lambdas/adapters/patroni/PatroniClient.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { ClusterWatcher } from '../../lambdas/services/poller/ClusterWatcher.js';
 import { runPollLoop } from '../../lambdas/services/poller/pollLoop.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { runFailover } from '../support/cli.js';
 import { capturedLog } from '../support/logCapture.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const quietLog = capturedLog('pipeline-poller', (m, e) => console.error('POLLER ERROR', m, JSON.stringify(e)));
 
@@ -71,10 +71,16 @@ describe.each([
     // Prepare: two independent pollers on the same cluster and table, as two overlapping Lambda invocations.
     const abort = new AbortController();
     const pollers = [0, 1].map(() => {
-      const watcher = new ClusterWatcher(target, { scope: 'denemek' }, { observer: new PatroniClient(), store, clock: Date.now, log: quietLog });
+      const watcher = new ClusterWatcher(
+        target,
+        { scope: 'denemek' },
+        { observer: new PatroniClient(), store, clock: Date.now, log: quietLog },
+      );
       return runPollLoop([watcher], { intervalMs: 1_000, deadline: Date.now() + 600_000, pollBudgetMs: 0, signal: abort.signal });
     });
-    await waitFor('the baseline', 10_000, 200, async () => ((await allEvents()).some((e) => e.type === 'watch_started') ? true : undefined));
+    await waitFor('the baseline', 10_000, 200, async () =>
+      (await allEvents()).some((e) => e.type === 'watch_started') ? true : undefined,
+    );
     const modes: FailoverMode[] = ['stop', 'kill', 'switchover', 'failover'];
     const results = [];
     try {
@@ -83,7 +89,9 @@ describe.each([
         const result = await labFailover(basePort, mode);
         results.push(result);
         const change = await waitFor(`leader_changed to ${result.newLeader}`, 30_000, 250, async () =>
-          (await allEvents()).find((e): e is LeaderChanged => e.type === 'leader_changed' && e.to === result.newLeader && e.oldTimeline === result.oldTimeline),
+          (await allEvents()).find(
+            (e): e is LeaderChanged => e.type === 'leader_changed' && e.to === result.newLeader && e.oldTimeline === result.oldTimeline,
+          ),
         );
         // Assess, per mode: the right sides, timelines and kind.
         expect(change).toMatchObject({ from: result.oldLeader, to: result.newLeader, oldTimeline: result.oldTimeline });
@@ -133,7 +141,11 @@ describe.each([
 
   it('reconciles two promotions between two polls from /history', async () => {
     // Prepare
-    const watcher = new ClusterWatcher(target, { scope: 'denemek' }, { observer: new PatroniClient(), store, clock: Date.now, log: quietLog });
+    const watcher = new ClusterWatcher(
+      target,
+      { scope: 'denemek' },
+      { observer: new PatroniClient(), store, clock: Date.now, log: quietLog },
+    );
     await watcher.pollOnce();
     const before = watcher.current!;
     // Act: two switchovers with no poll in between.
@@ -147,17 +159,35 @@ describe.each([
       [second.oldLeader, second.newLeader, false],
     ]);
     expect(changes[0]!.happenedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(outcome.events.find((e) => e.type === 'timeline_changed')).toMatchObject({ from: before.timeline, to: second.newTimeline, missedPromotions: 1 });
+    expect(outcome.events.find((e) => e.type === 'timeline_changed')).toMatchObject({
+      from: before.timeline,
+      to: second.newTimeline,
+      missedPromotions: 1,
+    });
   });
 
   it('`failover watch --json` prints the leader_changed within one poll interval (+0.5 s) of /cluster showing the new leader', async () => {
     // Prepare
     const configFile = join(tmpdir(), `watch-${patroni}.json`);
     writeFileSync(configFile, JSON.stringify({ clusters: [{ name: `${cluster}-watch`, members: target.members }], store: { tableName } }));
-    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'failover.mjs'), 'watch', '--config', configFile, '--json', '--interval', '1', '--duration', '60'], {
-      env: { ...process.env, AWS_ENDPOINT_URL: aws.endpoint },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '..', '..', 'bin', 'failover.mjs'),
+        'watch',
+        '--config',
+        configFile,
+        '--json',
+        '--interval',
+        '1',
+        '--duration',
+        '60',
+      ],
+      {
+        env: { ...process.env, AWS_ENDPOINT_URL: aws.endpoint },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const printed: { at: number; event: ClusterEvent }[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => printed.push({ at: Date.now(), event: JSON.parse(line) }));
     await waitFor('watch to print its baseline', 20_000, 100, () => (printed.length > 0 ? true : undefined));
@@ -180,9 +210,15 @@ describe.each([
     expect(line.at - firstSeenAt).toBeLessThanOrEqual(1_500);
     console.info(`Patroni ${patroni}: watch printed leader_changed ${line.at - firstSeenAt} ms after /cluster first showed ${newLeader}`);
     // And `failover history` reads back what watch printed, oldest first, in the same JSON shape.
-    const history = await runFailover(['history', '--cluster', `${cluster}-watch`, '--table', tableName, '--json'], 60_000, { ...process.env, AWS_ENDPOINT_URL: aws.endpoint });
+    const history = await runFailover(['history', '--cluster', `${cluster}-watch`, '--table', tableName, '--json'], 60_000, {
+      ...process.env,
+      AWS_ENDPOINT_URL: aws.endpoint,
+    });
     expect(history.code).toBe(0);
-    const recordedEvents = history.stdout.trim().split('\n').map((l) => JSON.parse(l) as ClusterEvent);
+    const recordedEvents = history.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ClusterEvent);
     expect(recordedEvents.map((e) => e.id)).toEqual(expect.arrayContaining(printed.map((p) => p.event.id)));
     expect(recordedEvents.find((e) => e.id === line.event.id)).toEqual(line.event);
     expect(recordedEvents.map((e) => e.observedAt)).toEqual([...recordedEvents.map((e) => e.observedAt)].sort((a, b) => a - b));

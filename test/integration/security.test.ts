@@ -3,18 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown } from '../../lab/lab.js';
 import { labFailover } from '../../lab/faults.js';
+import { labDown } from '../../lab/lab.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import { makeCa, tlsFiles } from '../../lab/tls.js';
-import { labDirectory, type LabOptions } from '../../lab/topology.js';
+import { type LabOptions, labDirectory } from '../../lab/topology.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import { PatroniClient } from '../../lambdas/adapters/patroni/PatroniClient.js';
-import type { ClusterTarget } from '../../lambdas/domain/ports.js';
 import { PgWriteProber } from '../../lambdas/adapters/postgres/PgWriteProber.js';
-import type { VipTarget } from '../../lambdas/domain/ports.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import type { ClusterTarget, VipTarget } from '../../lambdas/domain/ports.js';
 
 const BASE = 26000;
 const options: LabOptions = { ...fastLabOptions(4, BASE), tls: true };
@@ -27,7 +26,16 @@ function target(http: ClusterTarget['http']): ClusterTarget {
 }
 
 function vip(overrides: Partial<VipTarget> = {}): VipTarget {
-  return { host: '127.0.0.1', port: BASE, database: 'postgres', user: probeUser.username, password: probeUser.password, sslMode: 'verify-full', caFile: ca(), ...overrides };
+  return {
+    host: '127.0.0.1',
+    port: BASE,
+    database: 'postgres',
+    user: probeUser.username,
+    password: probeUser.password,
+    sslMode: 'verify-full',
+    caFile: ca(),
+    ...overrides,
+  };
 }
 
 describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic auth, PostgreSQL over TLS, the probe role', () => {
@@ -64,7 +72,9 @@ describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic
     // Assess: nothing trusted, nothing parsed, and the message names the setting.
     expect(observation.members.map((m) => m.status)).toEqual(['unreachable', 'unreachable', 'unreachable']);
     for (const member of observation.members) {
-      expect(member.status === 'ok' ? '' : member.error).toMatch(/TLS certificate rejected \(SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE\).*patroni\.caFile/);
+      expect(member.status === 'ok' ? '' : member.error).toMatch(
+        /TLS certificate rejected \(SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE\).*patroni\.caFile/,
+      );
     }
     expect(observation.view).toBeNull();
   });
@@ -105,10 +115,22 @@ describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic
 
   it('the probe role can insert into and read its probe table and do nothing else', async () => {
     // Prepare
-    const client = new pg.Client({ host: '127.0.0.1', port: BASE, database: 'postgres', user: probeUser.username, password: probeUser.password, ssl: { ca: readFileSync(ca(), 'utf8') }, connectionTimeoutMillis: 3_000 });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: BASE,
+      database: 'postgres',
+      user: probeUser.username,
+      password: probeUser.password,
+      ssl: { ca: readFileSync(ca(), 'utf8') },
+      connectionTimeoutMillis: 3_000,
+    });
     client.on('error', () => undefined);
     await client.connect();
-    const sqlState = async (sql: string) => client.query(sql).then(() => 'ok', (error: { code?: string }) => error.code);
+    const sqlState = async (sql: string) =>
+      client.query(sql).then(
+        () => 'ok',
+        (error: { code?: string }) => error.code,
+      );
     try {
       // Act and assess: what it may do.
       expect(await sqlState("INSERT INTO failover_probe (cluster, trigger_id) VALUES ('secure', 'privileges')")).toBe('ok');
@@ -124,7 +146,16 @@ describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic
         catalogSecrets: await sqlState('SELECT rolpassword FROM pg_authid LIMIT 1'),
         createRole: await sqlState('CREATE ROLE sneaky'),
       };
-      expect(denied).toEqual({ update: '42501', delete: '42501', truncate: '42501', drop: '42501', create: '42501', otherTable: '42501', catalogSecrets: '42501', createRole: '42501' });
+      expect(denied).toEqual({
+        update: '42501',
+        delete: '42501',
+        truncate: '42501',
+        drop: '42501',
+        create: '42501',
+        otherTable: '42501',
+        catalogSecrets: '42501',
+        createRole: '42501',
+      });
     } finally {
       await client.end();
     }

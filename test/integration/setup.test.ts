@@ -16,7 +16,9 @@ chmodSync(SETUP, 0o755);
 
 async function setup(args: { user?: string; path?: string; packages: string }): Promise<{ code: number; stderr: string }> {
   const env = { PATH: args.path ?? process.env.PATH!, FAILOVER_SETUP_PACKAGES: args.packages, HOME: '/tmp' };
-  const command = args.user ? ['/usr/bin/setpriv', ['--reuid', args.user, '--regid', 'nogroup', '--clear-groups', '/bin/bash', SETUP]] : ['/bin/bash', [SETUP]];
+  const command = args.user
+    ? ['/usr/bin/setpriv', ['--reuid', args.user, '--regid', 'nogroup', '--clear-groups', '/bin/bash', SETUP]]
+    : ['/bin/bash', [SETUP]];
   try {
     await run(command[0] as string, command[1] as string[], { env, timeout: 60_000 });
     return { code: 0, stderr: '' };

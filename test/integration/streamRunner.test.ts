@@ -5,10 +5,10 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lab/processes.js';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
+import { LocalStreamRunner } from '../../lambdas/adapters/dynamodb/LocalStreamRunner.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { LocalStreamRunner } from '../../lambdas/adapters/dynamodb/LocalStreamRunner.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 import { capturedLog } from '../support/logCapture.js';
 import { CuttableProxy } from '../support/tcpProxy.js';
@@ -37,7 +37,14 @@ describe('LocalStreamRunner (the event source mapping of local mode) against mot
     return { batchItemFailures: [] };
   };
   const runner = (clientConfig: ReturnType<typeof awsClientConfig>) =>
-    new LocalStreamRunner(new DynamoDBStreamsClient(clientConfig), new DynamoDBClient(clientConfig), TABLE, handler, capturedLog('stream-runner'), { pollMs: 100 });
+    new LocalStreamRunner(
+      new DynamoDBStreamsClient(clientConfig),
+      new DynamoDBClient(clientConfig),
+      TABLE,
+      handler,
+      capturedLog('stream-runner'),
+      { pollMs: 100 },
+    );
 
   beforeAll(async () => {
     aws = await startLocalAws();

@@ -3,25 +3,25 @@
 // writer through HAProxy. Each scenario injects one fault and returns the audit trail it left.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { labDown } from '../../lab/lab.js';
 import { readHistory, readLeader } from '../../lab/cluster.js';
+import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
-import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
+import { IndependentWriter } from '../../lab/writer.js';
 import type { DynamoEventStore } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
-import { validateConfig, type PipelineConfig } from '../../lambdas/config/config.js';
+import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
+import { type PipelineConfig, validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import type { HistoryEntry } from '../../lambdas/domain/model.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
 import { TEST_SECRETS } from '../support/secrets.js';
-import { IndependentWriter } from '../../lab/writer.js';
 import { SlackStandIn } from '../support/standIns.js';
 import { CuttableProxy } from '../support/tcpProxy.js';
 
@@ -89,7 +89,10 @@ export class ScenarioLab {
   private pagerQueue!: PagerQueue;
   private readonly http = new PatroniHttp({ timeoutMs: 2_000 });
 
-  constructor(readonly patroni: PatroniMajor, readonly base: number) {
+  constructor(
+    readonly patroni: PatroniMajor,
+    readonly base: number,
+  ) {
     this.options = fastLabOptions(patroni, base);
     this.writer = new IndependentWriter(base);
   }
@@ -165,7 +168,12 @@ export class ScenarioLab {
       onAlert: (alert) => this.alerts.push(alert),
     });
     // The poller has read the cluster once it has written its state (the first poll of a new table, or a heartbeat).
-    await waitFor('the poller to read the cluster', 20_000, 250, async () => ((await this.store.loadState(CLUSTER))?.observedAt ?? 0) >= startedAt || undefined);
+    await waitFor(
+      'the poller to read the cluster',
+      20_000,
+      250,
+      async () => ((await this.store.loadState(CLUSTER))?.observedAt ?? 0) >= startedAt || undefined,
+    );
   }
 
   async stopPipeline(): Promise<void> {
@@ -236,7 +244,11 @@ export class ScenarioLab {
     await act();
     let events: ClusterEvent[] = [];
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !done((events = await this.events(startedAt)))) await sleep(500);
+    for (;;) {
+      events = await this.events(startedAt);
+      if (done(events) || Date.now() >= deadline) break;
+      await sleep(500);
+    }
     const settled = done(events);
     for (let quiet = 0; settled && quiet < 20; quiet++) {
       await sleep(3_000);

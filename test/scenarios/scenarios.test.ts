@@ -7,13 +7,13 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown } from '../../lab/lab.js';
 import { labFailover, labKillPostgres, labRejoin, labSetPaused, labStartEtcd, labStopEtcd, labStopMember } from '../../lab/faults.js';
+import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
+import { freshLab } from '../../lab/profiles.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
 import { severityOf } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { freshLab } from '../../lab/profiles.js';
 import { describeEvent, ScenarioLab, type ScenarioResult, type ScenarioWindow } from './harness.js';
 import { writeScenarioReport } from './report.js';
 
@@ -21,15 +21,30 @@ type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
 /** The events a scenario is judged on, in order; member-level detail is shown but judged by each scenario. */
 const CLUSTER_LEVEL = new Set<ClusterEvent['type']>([
-  'leader_changed', 'timeline_changed', 'no_leader', 'leader_restored', 'split_brain', 'split_brain_resolved',
-  'cluster_paused', 'cluster_resumed', 'cluster_unreachable', 'cluster_reachable', 'identity_mismatch',
-  'write_verified', 'write_unavailable', 'canary_failed',
+  'leader_changed',
+  'timeline_changed',
+  'no_leader',
+  'leader_restored',
+  'split_brain',
+  'split_brain_resolved',
+  'cluster_paused',
+  'cluster_resumed',
+  'cluster_unreachable',
+  'cluster_reachable',
+  'identity_mismatch',
+  'write_verified',
+  'write_unavailable',
+  'canary_failed',
 ]);
 
 const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);
 const has = (events: ClusterEvent[], type: ClusterEvent['type']) => events.some((e) => e.type === type);
 /** One leader change matching `leaderChange`, its timeline, and writes verified: a hand-over, in that order. */
-const handedOver = (leaderChange: RegExp) => [expect.stringMatching(leaderChange), expect.stringMatching(/^timeline_changed/), 'write_verified'];
+const handedOver = (leaderChange: RegExp) => [
+  expect.stringMatching(leaderChange),
+  expect.stringMatching(/^timeline_changed/),
+  'write_verified',
+];
 
 for (const patroni of [3, 4] as PatroniMajor[]) {
   describe.sequential(`Patroni ${patroni}`, () => {
@@ -42,7 +57,13 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     });
 
     /** Judges one scenario's window and records it in the report, passed or not. */
-    async function judge(name: string, expected: string, window: ScenarioWindow, started: number, check: (w: ScenarioWindow) => void): Promise<void> {
+    async function judge(
+      name: string,
+      expected: string,
+      window: ScenarioWindow,
+      started: number,
+      check: (w: ScenarioWindow) => void,
+    ): Promise<void> {
       const leaderChanges = window.events.filter((e) => e.type === 'leader_changed');
       const verified = window.events.find((e): e is WriteVerified => e.type === 'write_verified');
       const outage = lab.writer.outageAfter(window.startedAt);
@@ -67,16 +88,29 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
       expect(new Set(window.events.map((e) => e.id)).size, context).toBe(window.events.length);
       // None missed: one leader_changed per promotion of another member Patroni recorded, to the member it names;
       // a leader re-promoted after losing its lock (etcd down) shows as the timeline moving past that row.
-      const handovers = window.newHistory.filter((row, i) => row.newLeader !== (i === 0 ? window.leaderBefore : window.newHistory[i - 1]!.newLeader));
-      expect(leaderChanges.map((e) => (e as Extract<ClusterEvent, { type: 'leader_changed' }>).to), context).toEqual(handovers.map((row) => row.newLeader));
+      const handovers = window.newHistory.filter(
+        (row, i) => row.newLeader !== (i === 0 ? window.leaderBefore : window.newHistory[i - 1]!.newLeader),
+      );
+      expect(
+        leaderChanges.map((e) => (e as Extract<ClusterEvent, { type: 'leader_changed' }>).to),
+        context,
+      ).toEqual(handovers.map((row) => row.newLeader));
       const lastRow = window.newHistory.at(-1);
       if (lastRow) {
-        const timelines = window.events.filter((e): e is Extract<ClusterEvent, { type: 'timeline_changed' }> => e.type === 'timeline_changed');
+        const timelines = window.events.filter(
+          (e): e is Extract<ClusterEvent, { type: 'timeline_changed' }> => e.type === 'timeline_changed',
+        );
         expect(Math.max(0, ...timelines.map((e) => e.to)), context).toBeGreaterThan(lastRow.endedTimeline);
       }
       // Every event worth an alert left once, and nothing else did.
-      const alerted = window.events.filter((e) => severityOf(e) !== null).map((e) => e.id).sort();
-      const sent = lab.alerts.filter((a) => window.events.some((e) => e.id === a.eventId)).map((a) => a.eventId).sort();
+      const alerted = window.events
+        .filter((e) => severityOf(e) !== null)
+        .map((e) => e.id)
+        .sort();
+      const sent = lab.alerts
+        .filter((a) => window.events.some((e) => e.id === a.eventId))
+        .map((a) => a.eventId)
+        .sort();
       expect(sent, context).toEqual(alerted);
       if (verified && outage) {
         // The writer's outage lies within the probe's bounds (the writer writes every 100 ms).
@@ -87,7 +121,13 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
       result.passed = true;
     }
 
-    async function scenario(name: string, expected: string, act: () => Promise<void>, done: (events: ClusterEvent[]) => boolean, check: (w: ScenarioWindow) => void): Promise<void> {
+    async function scenario(
+      name: string,
+      expected: string,
+      act: () => Promise<void>,
+      done: (events: ClusterEvent[]) => boolean,
+      check: (w: ScenarioWindow) => void,
+    ): Promise<void> {
       const started = Date.now();
       const window = await lab.window(act, done);
       await judge(name, expected, window, started, check);
@@ -130,7 +170,9 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         (events) => has(events, 'write_verified'),
         (w) => {
           expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)));
-          expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([`member_unreachable ${stoppedLeader}`]);
+          expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([
+            `member_unreachable ${stoppedLeader}`,
+          ]);
         },
       );
     });
@@ -185,29 +227,43 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         async () => {
           const since = Date.now();
           await labStopMember(lab.base, replica);
-          await waitFor('member_unreachable', 30_000, 250, async () => (await lab.events(since)).some((e) => e.type === 'member_unreachable') || undefined);
+          await waitFor(
+            'member_unreachable',
+            30_000,
+            250,
+            async () => (await lab.events(since)).some((e) => e.type === 'member_unreachable') || undefined,
+          );
           await labRejoin(lab.base, replica);
         },
         (events) => has(events, 'member_reachable'),
         (w) => {
           expect(clusterLevel(w.events)).toEqual([]);
-          expect(w.events.filter((e) => e.type === 'member_unreachable' || e.type === 'member_reachable').map(describeEvent)).toEqual([`member_unreachable ${replica}`, `member_reachable ${replica}`]);
+          expect(w.events.filter((e) => e.type === 'member_unreachable' || e.type === 'member_reachable').map(describeEvent)).toEqual([
+            `member_unreachable ${replica}`,
+            `member_reachable ${replica}`,
+          ]);
         },
       );
     });
 
-    it('maintenance mode, and the leader\'s PostgreSQL dies', async () => {
+    it("maintenance mode, and the leader's PostgreSQL dies", async () => {
       const leader = await lab.leader();
       await scenario(
         'paused cluster, leader PostgreSQL dies',
-        'cluster_paused; the leader\'s PostgreSQL down is alerted and probed although Patroni does nothing; cluster_resumed; write_verified',
+        "cluster_paused; the leader's PostgreSQL down is alerted and probed although Patroni does nothing; cluster_resumed; write_verified",
         async () => {
           const since = Date.now();
           await labSetPaused(lab.base, true);
           labKillPostgres(lab.base, leader);
           // Patroni stays quiet while paused: we must not. Let the poller see it, then hand back to Patroni.
-          await waitFor('the leader\'s PostgreSQL down in the trail', 30_000, 250, async () =>
-            (await lab.events(since)).some((e) => e.type === 'member_state_changed' && e.member === leader && e.to !== 'running') || undefined);
+          await waitFor(
+            "the leader's PostgreSQL down in the trail",
+            30_000,
+            250,
+            async () =>
+              (await lab.events(since)).some((e) => e.type === 'member_state_changed' && e.member === leader && e.to !== 'running') ||
+              undefined,
+          );
           await sleep(5_000);
           await labSetPaused(lab.base, false);
         },
@@ -230,12 +286,18 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     it('etcd down: the leader demotes itself', async () => {
       await scenario(
         'etcd down, then back',
-        'the leader\'s demotion seen (no_leader or its role), writes lost and probed; leader back; write_verified',
+        "the leader's demotion seen (no_leader or its role), writes lost and probed; leader back; write_verified",
         async () => {
           const since = Date.now();
           await labStopEtcd(lab.base);
-          await waitFor('the leader to demote itself', 60_000, 250, async () =>
-            (await lab.events(since)).some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary')) || undefined);
+          await waitFor(
+            'the leader to demote itself',
+            60_000,
+            250,
+            async () =>
+              (await lab.events(since)).some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary')) ||
+              undefined,
+          );
           await labStartEtcd(lab.base);
         },
         (events) => has(events, 'write_verified'),
@@ -260,7 +322,11 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         (events) => has(events, 'timeline_changed'),
         (w) => {
           const levels = clusterLevel(w.events);
-          expect(levels.slice(0, 3)).toEqual([expect.stringMatching(/^leader_changed .* \(reconciled\)$/), expect.stringMatching(/^leader_changed (?!.*reconciled)/), expect.stringMatching(/^timeline_changed (\d+)→(\d+)$/)]);
+          expect(levels.slice(0, 3)).toEqual([
+            expect.stringMatching(/^leader_changed .* \(reconciled\)$/),
+            expect.stringMatching(/^leader_changed (?!.*reconciled)/),
+            expect.stringMatching(/^timeline_changed (\d+)→(\d+)$/),
+          ]);
           const timeline = w.events.find((e) => e.type === 'timeline_changed') as Extract<ClusterEvent, { type: 'timeline_changed' }>;
           expect(timeline.to - timeline.from).toBe(2);
         },
@@ -271,12 +337,18 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
       await scenario(
         'two pollers and two stream readers at once',
         'one leader_changed, one timeline_changed, one write_verified; every alert sent once although two notifiers saw it',
-        () => lab.withSecondPipeline(async () => {
-          const since = Date.now();
-          await labFailover(lab.base, 'switchover');
-          await waitFor('write_verified', 60_000, 250, async () => (await lab.events(since)).some((e) => e.type === 'write_verified') || undefined);
-          await sleep(5_000);
-        }),
+        () =>
+          lab.withSecondPipeline(async () => {
+            const since = Date.now();
+            await labFailover(lab.base, 'switchover');
+            await waitFor(
+              'write_verified',
+              60_000,
+              250,
+              async () => (await lab.events(since)).some((e) => e.type === 'write_verified') || undefined,
+            );
+            await sleep(5_000);
+          }),
         (events) => has(events, 'write_verified'),
         (w) => {
           expect(clusterLevel(w.events)).toEqual(handedOver(/^leader_changed .* switchover$/));
@@ -311,10 +383,14 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         'the killed poller (SIGKILL, what a Lambda timeout mid-loop does) recorded nothing; the next poller records the leader_changed once',
         async () => {
           await lab.stopPipeline();
-          const child = fork(join(import.meta.dirname, 'killablePoller.ts'), [JSON.stringify(lab.pipelineConfig()), JSON.stringify(lab.clientConfig())], {
-            execArgv: ['--import', 'tsx'],
-            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          });
+          const child = fork(
+            join(import.meta.dirname, 'killablePoller.ts'),
+            [JSON.stringify(lab.pipelineConfig()), JSON.stringify(lab.clientConfig())],
+            {
+              execArgv: ['--import', 'tsx'],
+              stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            },
+          );
           const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
           await new Promise((resolve) => child.once('message', resolve));
           await sleep(2_000);
@@ -347,7 +423,8 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
           await lab.repairSns();
           repairedAt = Date.now();
         },
-        (events) => has(events, 'write_verified') && lab.alerts.some((a) => a.type === 'write_verified' && events.some((e) => e.id === a.eventId)),
+        (events) =>
+          has(events, 'write_verified') && lab.alerts.some((a) => a.type === 'write_verified' && events.some((e) => e.id === a.eventId)),
         (w) => {
           expect(clusterLevel(w.events)).toEqual(handedOver(/^leader_changed .* failover$/));
           // The probe did its work while the alert channels were down.

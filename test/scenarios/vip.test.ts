@@ -1,26 +1,26 @@
 // The guide's VIP path: keepalived moves a VIP between a master and a backup HAProxy, on test hosts in network
 // namespaces this file creates (lab/vip.ts). Patroni sees nothing of it; only writes through the VIP tell.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown } from '../../lab/lab.js';
 import { readHistory, readLeader } from '../../lab/cluster.js';
+import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
+import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
-import { clientCommand, killHaproxy, vipHolder, vipUp, type VipLab } from '../../lab/vip.js';
+import { clientCommand, killHaproxy, type VipLab, vipHolder, vipUp } from '../../lab/vip.js';
+import { writerOutage } from '../../lab/writer.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
-import type { VipTarget } from '../../lambdas/domain/ports.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent, ProbePayload } from '../../lambdas/domain/events.js';
-import { awsClientConfig, startLocalAws, type LocalAws } from '../../local/emulator.js';
-import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
-import { freshLab, fastLabOptions } from '../../lab/profiles.js';
+import type { VipTarget } from '../../lambdas/domain/ports.js';
+import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
-import { writerOutage } from '../../lab/writer.js';
 import type { ScenarioResult } from './harness.js';
 import { writeScenarioReport } from './report.js';
 
@@ -34,7 +34,7 @@ interface ClientMessage {
   writer?: { at: number; ok: boolean }[];
 }
 
-describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HAProxy in network namespaces (Patroni 4)', () => {
+describe.sequential("The guide's VIP path: keepalived, a master and a backup HAProxy in network namespaces (Patroni 4)", () => {
   const results: ScenarioResult[] = [];
   const messages: ClientMessage[] = [];
   let vip: VipLab;
@@ -52,17 +52,32 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
   beforeAll(async () => {
     await freshLab(options);
     vip = await vipUp(BASE);
-    const target: VipTarget = { host: vip.address, port: vip.port, database: 'postgres', user: 'postgres', password: LAB_CREDENTIALS.superuser.password, sslMode: 'disable' };
-    client = spawn('/usr/sbin/ip', clientCommand(vip, [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'vipClient.ts'), JSON.stringify({ vip: target })]), {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const target: VipTarget = {
+      host: vip.address,
+      port: vip.port,
+      database: 'postgres',
+      user: 'postgres',
+      password: LAB_CREDENTIALS.superuser.password,
+      sslMode: 'disable',
+    };
+    client = spawn(
+      '/usr/sbin/ip',
+      clientCommand(vip, [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'vipClient.ts'), JSON.stringify({ vip: target })]),
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     client.on('message', (message: ClientMessage) => messages.push(message));
     await next('ready', 30_000);
     // The alert path for the canary's finding: the local pipeline (stream, notifier, SNS) with a pager queue.
     aws = await startLocalAws();
     pager = await PagerQueue.subscribe(awsClientConfig(aws));
     pipeline = await startLocalPipeline({
-      config: validateConfig({ clusters: [{ name: 'vip', scope: options.scope, members: options.ports.restApi.map((p) => `http://127.0.0.1:${p}`) }], poll: { intervalSeconds: 1 }, store: { tableName: 'vip-events' } }),
+      config: validateConfig({
+        clusters: [{ name: 'vip', scope: options.scope, members: options.ports.restApi.map((p) => `http://127.0.0.1:${p}`) }],
+        poll: { intervalSeconds: 1 },
+        store: { tableName: 'vip-events' },
+      }),
       aws: { clientConfig: awsClientConfig(aws), description: 'vip emulator', ownedEmulator: null },
       log: capturedLog('pipeline-vip'),
       onAlert: (alert) => alerts.push(alert),
@@ -99,7 +114,7 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     // Assess
     const result: ScenarioResult = {
       name: 'master HAProxy killed, VIP moves',
-      expected: 'VIP on the backup; the probe\'s write_verified bounds hold the writer\'s outage; /history and the leader unchanged',
+      expected: "VIP on the backup; the probe's write_verified bounds hold the writer's outage; /history and the leader unchanged",
       observed: [`VIP on ${vipHolder(vip)}`, `probe: ${verdict!.type}, errors ${JSON.stringify(verdict!.errors)}`],
       leaderChanges: 0,
       historyRows: (await history()) - rowsBefore,
@@ -115,8 +130,13 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     expect(verdict!.type).toBe('write_verified');
     expect(outage, 'the writer saw the VIP gap').not.toBeNull();
     const verified = verdict as Extract<ProbePayload, { type: 'write_verified' }>;
-    const around = writer!.filter((a) => a.at >= killedAt - 300 && a.at <= Date.parse(verified.restoredAt) + 500).map((a) => `${a.at - killedAt}${a.ok ? '+' : '-'}`);
-    expect(Math.abs(Date.parse(verified.restoredAt) - outage!.end), `${JSON.stringify(verified)} writer: ${around.join(' ')}`).toBeLessThanOrEqual(500);
+    const around = writer!
+      .filter((a) => a.at >= killedAt - 300 && a.at <= Date.parse(verified.restoredAt) + 500)
+      .map((a) => `${a.at - killedAt}${a.ok ? '+' : '-'}`);
+    expect(
+      Math.abs(Date.parse(verified.restoredAt) - outage!.end),
+      `${JSON.stringify(verified)} writer: ${around.join(' ')}`,
+    ).toBeLessThanOrEqual(500);
     // The writer's outage lies within the probe's bounds (the writer writes every 100 ms).
     expect(outage!.end - outage!.start).toBeGreaterThanOrEqual(verified.outage.downtimeMinMs - 100);
     expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + 100);
@@ -136,7 +156,9 @@ describe.sequential('The guide\'s VIP path: keepalived, a master and a backup HA
     const { canary } = await next('canary', 30_000);
     // The canary's finding takes the production path from here: the store, the stream, the notifier, SNS.
     for (const event of canary!) await pipeline.store.recordEvent(event);
-    const paged = await waitFor('the canary alert on the pager', 30_000, 200, async () => (await pager.alerts()).find((a) => a.type === 'canary_failed'));
+    const paged = await waitFor('the canary alert on the pager', 30_000, 200, async () =>
+      (await pager.alerts()).find((a) => a.type === 'canary_failed'),
+    );
     const leader = await readLeader(options, http);
     // Assess
     const result: ScenarioResult = {

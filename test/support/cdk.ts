@@ -14,14 +14,23 @@ export const DEPLOYABLE = {
       vip: { host: '10.0.0.50', port: 5000, database: 'postgres', user: 'failover_probe', passwordSecret: 'failover/orders-db/probe' },
       patroni: { username: 'monitor', passwordSecret: 'failover/orders-db/api' },
     },
-    { name: 'billing-db', members: ['http://10.0.1.21:8008'], vip: { host: '10.0.0.60', user: 'failover_probe', passwordSecret: 'failover/billing-db/probe' } },
+    {
+      name: 'billing-db',
+      members: ['http://10.0.1.21:8008'],
+      vip: { host: '10.0.0.60', user: 'failover_probe', passwordSecret: 'failover/billing-db/probe' },
+    },
     { name: 'ledger-db', members: ['http://10.0.1.31:8008'] },
   ],
   poll: { intervalSeconds: 2 },
   aws: {
     account: '123456789012',
     region: 'eu-west-1',
-    vpc: { vpcId: 'vpc-0a1b2c3d', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0aa1', 'subnet-0bb2'], securityGroupIds: ['sg-0cc3'] },
+    vpc: {
+      vpcId: 'vpc-0a1b2c3d',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aa1', 'subnet-0bb2'],
+      securityGroupIds: ['sg-0cc3'],
+    },
     clustersPerPoller: 2,
     subscriptions: [
       { protocol: 'email', endpoint: 'dba@example.com' },

@@ -1,4 +1,12 @@
-import type { ClusterView, ClusterViewMember, HistoryEntry, MemberObservation, MemberReport, Observation, ReadFailure } from '../../lambdas/domain/model.js';
+import type {
+  ClusterView,
+  ClusterViewMember,
+  HistoryEntry,
+  MemberObservation,
+  MemberReport,
+  Observation,
+  ReadFailure,
+} from '../../lambdas/domain/model.js';
 
 /** Typed factories for the detector's input, so tests state only what matters to them. */
 

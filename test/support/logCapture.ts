@@ -16,8 +16,10 @@ export function captureLog(source: string, text: string): void {
 
 /** A logger for pipelines under test: every line and its fields go to the capture, as a Lambda's would go to CloudWatch. */
 export function capturedLog(source: string, onError?: (message: string, extra: unknown[]) => void): Log {
-  const write = (level: string) => (message: string, ...extra: Record<string, unknown>[]) =>
-    captureLog(source, JSON.stringify({ level, message, ...Object.assign({}, ...extra) }));
+  const write =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      captureLog(source, JSON.stringify({ level, message, ...Object.assign({}, ...extra) }));
   return {
     debug: write('DEBUG'),
     info: write('INFO'),
@@ -31,7 +33,9 @@ export function capturedLog(source: string, onError?: (message: string, extra: u
 
 export function capturedLogFiles(): string[] {
   if (!existsSync(LOG_DIR)) return [];
-  return readdirSync(LOG_DIR).filter((f) => f.endsWith('.log')).map((f) => join(LOG_DIR, f));
+  return readdirSync(LOG_DIR)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => join(LOG_DIR, f));
 }
 
 export function readCapturedLog(file: string): string {

@@ -1,5 +1,5 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { awsClientConfig } from '../../local/emulator.js';
 
@@ -10,7 +10,10 @@ export class PagerQueue {
   /** Every message received so far, in order of receipt. */
   readonly messages: Message[] = [];
 
-  private constructor(private readonly sqs: SQSClient, private readonly queueUrl: string) {}
+  private constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
 
   /** Creates the topic and the queue if missing and subscribes the queue; safe to call again after the topic was deleted. */
   static async subscribe(clientConfig: ClientConfig): Promise<PagerQueue> {
@@ -19,14 +22,23 @@ export class PagerQueue {
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn!, Attributes: { RawMessageDelivery: 'true' } }));
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: attributes.Attributes!.QueueArn!,
+        Attributes: { RawMessageDelivery: 'true' },
+      }),
+    );
     return new PagerQueue(sqs, queueUrl);
   }
 
   /** Receives what is waiting (bounded to 50 pages) and returns every message so far. */
   async drain(): Promise<Message[]> {
     for (let page = 0; page < 50; page++) {
-      const received = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+      const received = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }),
+      );
       if (!received.Messages?.length) break;
       this.messages.push(...received.Messages);
     }

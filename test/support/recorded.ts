@@ -6,5 +6,8 @@ import { join } from 'node:path';
  * keyed by what they show (`patroni_primary_running`, `cluster_leader-running+replica-streaming`, ...).
  */
 export function recordedBodies(major: 3 | 4): Record<string, Record<string, unknown>> {
-  return JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8')) as Record<string, Record<string, unknown>>;
+  return JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
 }

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A local HTTP server standing in for Slack's Web API (chat.postMessage) or an incoming webhook. */
 export class SlackStandIn {

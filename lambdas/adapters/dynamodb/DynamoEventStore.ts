@@ -10,7 +10,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterState } from '../../domain/clusterState.js';
 import { messageOf, StateConflictError, StoreError } from '../../domain/errors.js';
-import { DEFAULT_RETENTION_DAYS, type ClusterEvent } from '../../domain/events.js';
+import { type ClusterEvent, DEFAULT_RETENTION_DAYS } from '../../domain/events.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../domain/notifierState.js';
 import type { EventPage, EventQuery, EventStore, NotifierStore } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
@@ -55,7 +55,14 @@ export class DynamoEventStore implements EventStore, NotifierStore {
     const stateItem = {
       Put: {
         TableName: this.tableName,
-        Item: { pk: tableKeys.cluster(state.cluster), sk: tableKeys.state, itemType: 'state', version: state.version, updatedAt: iso(state.observedAt), state },
+        Item: {
+          pk: tableKeys.cluster(state.cluster),
+          sk: tableKeys.state,
+          itemType: 'state',
+          version: state.version,
+          updatedAt: iso(state.observedAt),
+          state,
+        },
         ...(previousVersion === 0
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : { ConditionExpression: 'version = :previous', ExpressionAttributeValues: { ':previous': previousVersion } }),
@@ -93,7 +100,8 @@ export class DynamoEventStore implements EventStore, NotifierStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return false;
+      if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed'))
+        return false;
       throw new StoreError(`writing event ${event.id} failed: ${messageOf(error)}`, { cause: error });
     }
   }
@@ -107,7 +115,10 @@ export class DynamoEventStore implements EventStore, NotifierStore {
 
   async saveNotifierState(cluster: string, state: NotifierState): Promise<void> {
     await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state },
+      }),
     );
   }
 
@@ -212,7 +223,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [partitionKey, sortKey, index.partitionKey, index.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      AttributeDefinitions: [partitionKey, sortKey, index.partitionKey, index.sortKey].map((name) => ({
+        AttributeName: name,
+        AttributeType: 'S',
+      })),
       KeySchema: [
         { AttributeName: partitionKey, KeyType: 'HASH' },
         { AttributeName: sortKey, KeyType: 'RANGE' },
@@ -232,7 +246,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   );
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_SCHEMA.ttlAttribute } }),
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_SCHEMA.ttlAttribute },
+    }),
   );
   return true;
 }

@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  type _Record,
   DescribeStreamCommand,
+  type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type DynamoDBStreamsClient,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { messageOf } from '../../domain/errors.js';
 import type { Log } from '../../domain/ports.js';
 import type { BatchResult } from './streamBatch.js';
-import { messageOf } from '../../domain/errors.js';
 
 export interface StreamRunnerOptions {
   /** Records per handler call, as the event source mapping's batch size. @default 10 */
@@ -56,7 +56,9 @@ export class LocalStreamRunner {
     const stream = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     const shards = stream.StreamDescription?.Shards ?? [];
     const checkpoints = await Promise.all(shards.map((shard) => this.loadCheckpoint(streamArn, shard.ShardId!)));
-    this.running = Promise.all(shards.map((shard, i) => this.readShard(streamArn, shard.ShardId!, position, checkpoints[i]))).then(() => undefined);
+    this.running = Promise.all(shards.map((shard, i) => this.readShard(streamArn, shard.ShardId!, position, checkpoints[i]))).then(
+      () => undefined,
+    );
   }
 
   private checkpointKey(streamArn: string, shardId: string) {
@@ -64,14 +66,21 @@ export class LocalStreamRunner {
   }
 
   private async loadCheckpoint(streamArn: string, shardId: string): Promise<string | undefined> {
-    const item = await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: this.checkpointKey(streamArn, shardId), ConsistentRead: true }));
+    const item = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.checkpointKey(streamArn, shardId), ConsistentRead: true }),
+    );
     return item.Item?.sequenceNumber?.S;
   }
 
   /** At least once: a checkpoint that fails to save only means some records are delivered again (idempotently). */
   private async saveCheckpoint(streamArn: string, shardId: string, sequenceNumber: string): Promise<void> {
     await this.dynamo
-      .send(new PutItemCommand({ TableName: this.tableName, Item: { ...this.checkpointKey(streamArn, shardId), itemType: { S: 'stream_checkpoint' }, sequenceNumber: { S: sequenceNumber } } }))
+      .send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...this.checkpointKey(streamArn, shardId), itemType: { S: 'stream_checkpoint' }, sequenceNumber: { S: sequenceNumber } },
+        }),
+      )
       .catch((error: unknown) => this.log.warn('saving the stream checkpoint failed', { shardId, error: messageOf(error) }));
   }
 
@@ -85,7 +94,12 @@ export class LocalStreamRunner {
    * Reads one shard until stopped. A failed read (the emulator unreachable, an expired iterator) is logged and
    * retried from the last record handed over, with backoff up to 5 s: the reader never dies while the pipeline runs.
    */
-  private async readShard(streamArn: string, shardId: string, position: 'LATEST' | 'TRIM_HORIZON', checkpoint: string | undefined): Promise<void> {
+  private async readShard(
+    streamArn: string,
+    shardId: string,
+    position: 'LATEST' | 'TRIM_HORIZON',
+    checkpoint: string | undefined,
+  ): Promise<void> {
     let lastSequenceNumber = checkpoint;
     let iterator: string | undefined;
     let failures = 0;

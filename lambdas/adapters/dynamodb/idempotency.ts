@@ -1,9 +1,9 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Idempotent } from '../../domain/ports.js';
-import { tableKeys, TABLE_SCHEMA } from './tableSchema.js';
+import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
 /**
  * Powertools idempotency records in the event table itself (pk `IDEMPOTENCY`, sk the key's hash, the table's TTL

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { messageOf, NotAnEventError } from '../../domain/errors.js';
-import { EVENT_TYPES, type ClusterEvent } from '../../domain/events.js';
+import { type ClusterEvent, EVENT_TYPES } from '../../domain/events.js';
 import type { Log } from '../../domain/ports.js';
 import { toEvent } from './DynamoEventStore.js';
 
@@ -16,12 +16,14 @@ export function eventFromRecord(record: DynamoDBRecord): ClusterEvent {
   const image = record.dynamodb?.NewImage;
   if (!image) throw new NotAnEventError(`record ${record.eventID ?? '?'} has no new image (${record.eventName ?? 'unknown'} event)`);
   const item = unmarshall(image as Record<string, AttributeValue>);
-  if (item.itemType !== 'event') throw new NotAnEventError(`record ${record.eventID ?? '?'} is a ${String(item.itemType ?? 'untyped')} item, not an event`);
+  if (item.itemType !== 'event')
+    throw new NotAnEventError(`record ${record.eventID ?? '?'} is a ${String(item.itemType ?? 'untyped')} item, not an event`);
   const event = toEvent(item);
   if (typeof event.id !== 'string' || typeof event.cluster !== 'string' || typeof event.observedAt !== 'number') {
     throw new NotAnEventError(`record ${record.eventID ?? '?'} lacks id, cluster or observedAt`);
   }
-  if (!EVENT_TYPES.includes(event.type)) throw new NotAnEventError(`record ${record.eventID ?? '?'} has unknown event type "${String(event.type)}"`);
+  if (!EVENT_TYPES.includes(event.type))
+    throw new NotAnEventError(`record ${record.eventID ?? '?'} has unknown event type "${String(event.type)}"`);
   return event;
 }
 
@@ -57,5 +59,8 @@ export async function processStreamBatch(
       throw error;
     }
   };
-  return processPartialResponse({ Records: records }, recordHandler, processor, { processInParallel: false, throwOnFullBatchFailure: false });
+  return processPartialResponse({ Records: records }, recordHandler, processor, {
+    processInParallel: false,
+    throwOnFullBatchFailure: false,
+  });
 }

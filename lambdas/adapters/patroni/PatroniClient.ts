@@ -1,6 +1,6 @@
 import { highestTimeline } from '../../domain/detector.js';
 import { messageOf } from '../../domain/errors.js';
-import { memberHost, type ClusterView, type HistoryEntry, type MemberObservation, type Observation } from '../../domain/model.js';
+import { type ClusterView, type HistoryEntry, type MemberObservation, memberHost, type Observation } from '../../domain/model.js';
 import type { Clock, ClusterObserver, ClusterTarget, KnownPosition, PatroniAccess } from '../../domain/ports.js';
 import { PatroniHttp } from './http.js';
 import { parseClusterView, parseHistory, parseMemberReport } from './parse.js';
@@ -36,9 +36,7 @@ export class PatroniClient implements ClusterObserver {
     const named = nameMembers(members, view.view);
     const timeline = highestTimeline(view.view, named);
     const history =
-      known?.timeline != null && timeline !== null && timeline > known.timeline
-        ? await readHistory(http, named, target.members)
-        : null;
+      known?.timeline != null && timeline !== null && timeline > known.timeline ? await readHistory(http, named, target.members) : null;
     return {
       cluster: target.name,
       observedAt: this.clock(),
@@ -77,7 +75,12 @@ export class PatroniClient implements ClusterObserver {
  * gave no reply to `/cluster`: its Patroni cannot read the DCS, and then neither can the others (an etcd outage
  * makes every `/cluster` hang for seconds), while the `/patroni` replies already tell the detector what it needs.
  */
-async function fallbackView(http: PatroniHttp, members: readonly MemberObservation[], first: string, firstView: ViewRead): Promise<ViewRead> {
+async function fallbackView(
+  http: PatroniHttp,
+  members: readonly MemberObservation[],
+  first: string,
+  firstView: ViewRead,
+): Promise<ViewRead> {
   if (firstView.noReply && members.find((m) => m.url === first)?.status === 'ok') return firstView;
   const others = members.filter((m) => m.status === 'ok' && m.url !== first);
   const views = await Promise.all(others.map((m) => readView(http, m.url)));
@@ -117,7 +120,11 @@ async function readView(http: PatroniHttp, url: string): Promise<ViewRead> {
 }
 
 /** `/history` from the leader if it answered, else from any member that did; null if none could give it. */
-async function readHistory(http: PatroniHttp, members: readonly MemberObservation[], urls: readonly string[]): Promise<HistoryEntry[] | null> {
+async function readHistory(
+  http: PatroniHttp,
+  members: readonly MemberObservation[],
+  urls: readonly string[],
+): Promise<HistoryEntry[] | null> {
   const ok = members.filter((m) => m.status === 'ok');
   const ordered = [...ok.filter((m) => m.report.role === 'primary'), ...ok.filter((m) => m.report.role !== 'primary')];
   for (const member of ordered.length > 0 ? ordered : urls.map((url) => ({ url }))) {

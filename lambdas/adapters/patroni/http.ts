@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { ReadFailure } from '../../domain/model.js';
 import type { PatroniAccess } from '../../domain/ports.js';
 import { errorFields, isTlsRejection } from '../errorFields.js';

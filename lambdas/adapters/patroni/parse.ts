@@ -26,7 +26,10 @@ const patroniStatusSchema = z.object({
   cluster_unlocked: z.boolean().optional(),
   postmaster_start_time: z.string().max(64).nullable().optional(),
   dcs_last_seen: z.number().nullable().optional(),
-  database_system_identifier: z.string().regex(/^\d{1,24}$/).optional(),
+  database_system_identifier: z
+    .string()
+    .regex(/^\d{1,24}$/)
+    .optional(),
   patroni: z.object({
     version: z.string().max(32).optional(),
     scope: z.string().max(256).optional(),
@@ -56,9 +59,7 @@ const clusterSchema = z.object({
 });
 
 // Rows may have 3, 4 or 5 fields (history written before Patroni, or before 2.1.1).
-const historyRowSchema = z
-  .tuple([nonNegativeInt, nonNegativeInt, z.string().max(1024)])
-  .rest(z.union([z.string().max(256), z.null()]));
+const historyRowSchema = z.tuple([nonNegativeInt, nonNegativeInt, z.string().max(1024)]).rest(z.union([z.string().max(256), z.null()]));
 const historySchema = z.array(historyRowSchema).max(100_000);
 
 const MEMBER_ROLES: Record<string, MemberRole> = {
@@ -103,8 +104,7 @@ export function parseMemberReport(body: unknown, url: string): MemberReport {
   if (!result.success) throw replyError('/patroni', url, result.error.issues);
   const s = result.data;
   const xlog = s.xlog;
-  const walPosition =
-    xlog?.location ?? maxOrNull(xlog?.received_location, xlog?.replayed_location);
+  const walPosition = xlog?.location ?? maxOrNull(xlog?.received_location, xlog?.replayed_location);
   return {
     role: normaliseMemberRole(s.role),
     rawRole: s.role,

@@ -32,7 +32,12 @@ export class PgWriteProber implements WriteProber {
       await client.connect();
       const recovery = await client.query<{ in_recovery: boolean }>('SELECT pg_is_in_recovery() AS in_recovery');
       if (recovery.rows[0]?.in_recovery) {
-        return { at, ok: false, errorClass: 'read_only', message: 'the VIP reached a server in recovery (a replica or a primary not yet promoted)' };
+        return {
+          at,
+          ok: false,
+          errorClass: 'read_only',
+          message: 'the VIP reached a server in recovery (a replica or a primary not yet promoted)',
+        };
       }
       await ensureProbeTable(client);
       const result = await client.query<{ address: string | null; port: number | null; timeline: number | null }>(
@@ -98,7 +103,12 @@ export function classifyWriteError(error: unknown): WriteErrorClass {
   const { code, message } = errorFields(error);
   if (code === '28P01' || code === '28000') return 'authentication';
   if (code === '25006' || /read-only transaction/.test(message)) return 'read_only';
-  if (code === '57P01' || code === '57P02' || code === 'ECONNRESET' || /terminat|closed the connection|Connection terminated unexpectedly/i.test(message)) {
+  if (
+    code === '57P01' ||
+    code === '57P02' ||
+    code === 'ECONNRESET' ||
+    /terminat|closed the connection|Connection terminated unexpectedly/i.test(message)
+  ) {
     // "terminating connection due to administrator command" (57P01), or a socket closed mid-statement.
     if (/timeout/i.test(message)) return 'timeout';
     return 'terminated';

@@ -2,7 +2,11 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ReportSink } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 
-const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', csv: 'text/csv; charset=utf-8', json: 'application/json' };
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+};
 
 /** Where monthly reports go: `reports/<YYYY-MM>/<name>.<ext>`. Writing the same month again replaces it (versioned bucket). */
 export class ReportBucket implements ReportSink {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
-import { slackBlocks, type Alert } from '../../domain/alerts.js';
+import { type Dispatcher, request } from 'undici';
+import { type Alert, slackBlocks } from '../../domain/alerts.js';
 import { DeliveryError, messageOf } from '../../domain/errors.js';
 import type { AlertChannels, PostedMessage } from '../../domain/ports.js';
 

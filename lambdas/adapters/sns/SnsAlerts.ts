@@ -1,5 +1,5 @@
 import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { chatbotMessage, snsAttributes, snsMessage, type Alert } from '../../domain/alerts.js';
+import { type Alert, chatbotMessage, snsAttributes, snsMessage } from '../../domain/alerts.js';
 import { DeliveryError, messageOf } from '../../domain/errors.js';
 import type { AlertChannels, SummaryPublisher } from '../../domain/ports.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';

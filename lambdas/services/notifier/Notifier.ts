@@ -1,4 +1,4 @@
-import { buildAlert, isWriteLossEvidence, type Alert } from '../../domain/alerts.js';
+import { type Alert, buildAlert, isWriteLossEvidence } from '../../domain/alerts.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
@@ -47,11 +47,24 @@ export class Notifier {
     const { sns, slack } = this.deps.channels;
     // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
     let sent = false;
-    if (sns) await this.deps.idempotent(`sns:${alert.eventId}`, () => ((sent = true), sns.publish(alert, incidentKey)));
+    const sending =
+      <T>(send: () => Promise<T>) =>
+      () => {
+        sent = true;
+        return send();
+      };
+    if (sns)
+      await this.deps.idempotent(
+        `sns:${alert.eventId}`,
+        sending(() => sns.publish(alert, incidentKey)),
+      );
     let next = state;
     if (slack) {
       const threadTs = state.threads[incidentKey] ?? null;
-      const posted = await this.deps.idempotent(`slack:${alert.eventId}`, () => ((sent = true), slack.post(alert, threadTs)));
+      const posted = await this.deps.idempotent(
+        `slack:${alert.eventId}`,
+        sending(() => slack.post(alert, threadTs)),
+      );
       if (posted.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
     }
     if (sent) this.deps.onAlert?.(alert, incidentKey);
@@ -61,7 +74,12 @@ export class Notifier {
   private closeProbe(state: NotifierState, event: Extract<ClusterEvent, { type: 'write_verified' | 'write_unavailable' }>): NotifierState {
     if (event.type === 'write_unavailable') return { ...state, probeStartedAt: null };
     const closes = state.openIncident?.key === event.incident;
-    return { ...state, probeStartedAt: null, lastVerifiedAt: Date.parse(event.restoredAt), openIncident: closes ? null : state.openIncident };
+    return {
+      ...state,
+      probeStartedAt: null,
+      lastVerifiedAt: Date.parse(event.restoredAt),
+      openIncident: closes ? null : state.openIncident,
+    };
   }
 
   /** Probe on evidence of lost writes, unless a probe runs already or writes were verified after the event. */

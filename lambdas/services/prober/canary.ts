@@ -1,4 +1,4 @@
-import { makeEvent, type ClusterEvent } from '../../domain/events.js';
+import { type ClusterEvent, makeEvent } from '../../domain/events.js';
 import type { Log, NotifierStore, VipTarget, WriteProber } from '../../domain/ports.js';
 
 export interface CanaryTarget {
@@ -21,7 +21,12 @@ export async function runCanary(
       if (attempt.ok) return null;
       const event = makeEvent(
         { id: `${cluster}:canary:${attempt.at}`, cluster, observedAt: attempt.at, previousObservedAt: null },
-        { type: 'canary_failed', vip: `${vip.host}:${vip.port}`, errorClass: attempt.errorClass ?? 'other', error: attempt.message ?? 'unknown error' },
+        {
+          type: 'canary_failed',
+          vip: `${vip.host}:${vip.port}`,
+          errorClass: attempt.errorClass ?? 'other',
+          error: attempt.message ?? 'unknown error',
+        },
       );
       await deps.store.recordEvent(event);
       deps.log.warn('canary write failed', { cluster, errorClass: attempt.errorClass });

@@ -1,6 +1,6 @@
-import { makeEvent, type ClusterEvent } from '../../domain/events.js';
+import { type ClusterEvent, makeEvent } from '../../domain/events.js';
 import type { Clock, Log, NotifierStore, VipTarget, WriteProber } from '../../domain/ports.js';
-import { verifyWrites, type VerifyOptions } from './verifyWrites.js';
+import { type VerifyOptions, verifyWrites } from './verifyWrites.js';
 
 export interface ProbeRunDeps {
   readonly store: Pick<NotifierStore, 'recordEvent'>;

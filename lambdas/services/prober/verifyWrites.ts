@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterEvent, ProbePayload } from '../../domain/events.js';
-import { finalSuccessRun, probeVerdict, type AttemptRecord } from '../../domain/outage.js';
+import { type AttemptRecord, finalSuccessRun, probeVerdict } from '../../domain/outage.js';
 import type { Clock, ProbeAttempt, VipTarget, WriteProber } from '../../domain/ports.js';
 
 export interface VerifyOptions {
@@ -46,7 +46,12 @@ export async function verifyWrites(
   const done: AttemptRecord[] = [];
   const inFlight = new Set<Promise<void>>();
   let started = 0;
-  const settled = () => isStable([...done].sort((a, b) => a.at - b.at), inFlight.size, stableSuccesses);
+  const settled = () =>
+    isStable(
+      [...done].sort((a, b) => a.at - b.at),
+      inFlight.size,
+      stableSuccesses,
+    );
   while (started < maxAttempts && !settled()) {
     const tick = clock();
     if (tick >= stopAt) break;
@@ -67,7 +72,12 @@ export async function verifyWrites(
     if (rest > 0 && !settled()) await sleep(rest);
   }
   await Promise.all([...inFlight]);
-  return probeVerdict(trigger, incident, [...done].sort((a, b) => a.at - b.at), deadlineMs);
+  return probeVerdict(
+    trigger,
+    incident,
+    [...done].sort((a, b) => a.at - b.at),
+    deadlineMs,
+  );
 }
 
 /** Writes kept working: the last `needed` attempts (by start) succeeded and none started before them is pending. */

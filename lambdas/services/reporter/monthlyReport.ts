@@ -35,18 +35,29 @@ export async function writeMonthlyReport(month: string, sloPercent: number, deps
   const clusters = [...new Set(events.map((e) => e.cluster))].sort();
   const objects: string[] = [];
   const lines: string[] = [];
-  const scopes: [string, ClusterEvent[]][] = [['all-clusters', events], ...clusters.map((c): [string, ClusterEvent[]] => [c, events.filter((e) => e.cluster === c)])];
+  const scopes: [string, ClusterEvent[]][] = [
+    ['all-clusters', events],
+    ...clusters.map((c): [string, ClusterEvent[]] => [c, events.filter((e) => e.cluster === c)]),
+  ];
   for (const [name, scoped] of scopes) {
     const report = slaReport(incidentsFromEvents(scoped), period, sloPercent, period.end);
     const title = `Availability of ${name === 'all-clusters' ? 'all clusters' : name}, ${month}`;
-    for (const format of ['html', 'csv', 'json'] as const) objects.push(await deps.bucket.put(month, name, format, renderSla(report, format, title, scoped)));
+    for (const format of ['html', 'csv', 'json'] as const)
+      objects.push(await deps.bucket.put(month, name, format, renderSla(report, format, title, scoped)));
     lines.push(
       `${name}: ${report.availabilityPercent.toFixed(4)} % (${report.availabilityUnplannedPercent.toFixed(4)} % without switchovers), ` +
         `${report.failovers} failovers, ${report.switchovers} switchovers, ${(report.downtimeMs / 1000).toFixed(1)} s down, ` +
         `${report.errorBudgetUsedPercent.toFixed(1)} % of the ${sloPercent} % budget`,
     );
   }
-  const summary = [`Patroni failover report for ${month}`, '', ...lines, '', 'Reports:', ...objects.filter((o) => o.endsWith('.html'))].join('\n');
+  const summary = [
+    `Patroni failover report for ${month}`,
+    '',
+    ...lines,
+    '',
+    'Reports:',
+    ...objects.filter((o) => o.endsWith('.html')),
+  ].join('\n');
   await deps.publish(`Patroni failover report ${month}`, summary);
   return { month, objects, summary };
 }

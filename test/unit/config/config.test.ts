@@ -2,9 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../lambdas/domain/errors.js';
 import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
-import { messageOf } from '../../../lambdas/domain/errors.js';
+import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
 
 const minimal = { clusters: [{ name: 'denemek', members: ['http://127.0.0.1:8008'] }] };
 
@@ -32,13 +31,29 @@ describe('Function: validateConfig', () => {
     ['a misspelt top-level key', { ...minimal, clsuters: [] }, '(top level): unknown key "clsuters": remove or correct it'],
     ['an unknown cluster key', { clusters: [{ ...minimal.clusters[0], memebers: [] }] }, 'clusters[0]: unknown key "memebers"'],
     ['no clusters', { clusters: [] }, 'clusters: must list at least one cluster'],
-    ['a cluster with no members', { clusters: [{ name: 'a', members: [] }] }, 'clusters[0].members: must list at least one Patroni REST API URL'],
-    ['a bad member URL', { clusters: [{ name: 'a', members: ['10.0.0.4:8008'] }] }, 'clusters[0].members[0]: must be a Patroni REST API base URL such as http://10.0.0.4:8008'],
+    [
+      'a cluster with no members',
+      { clusters: [{ name: 'a', members: [] }] },
+      'clusters[0].members: must list at least one Patroni REST API URL',
+    ],
+    [
+      'a bad member URL',
+      { clusters: [{ name: 'a', members: ['10.0.0.4:8008'] }] },
+      'clusters[0].members[0]: must be a Patroni REST API base URL such as http://10.0.0.4:8008',
+    ],
     ['a missing cluster name', { clusters: [{ members: ['http://a:1'] }] }, 'clusters[0].name: is required'],
-    ['duplicate cluster names', { clusters: [minimal.clusters[0], minimal.clusters[0]] }, 'clusters[1].name: duplicate cluster name "denemek"'],
+    [
+      'duplicate cluster names',
+      { clusters: [minimal.clusters[0], minimal.clusters[0]] },
+      'clusters[1].name: duplicate cluster name "denemek"',
+    ],
     ['a poll interval under 1 s', { ...minimal, poll: { intervalSeconds: 0.5 } }, 'poll.intervalSeconds: must be at least 1 s'],
     ['a poll interval over the schedule', { ...minimal, poll: { intervalSeconds: 120 } }, 'poll.intervalSeconds: must be at most 60 s'],
-    ['a VIP with two password sources', { clusters: [{ ...minimal.clusters[0], vip: { host: 'h', user: 'u', password: 'a', passwordEnv: 'B' } }] }, 'clusters[0].vip: needs exactly one of password, passwordEnv or passwordSecret'],
+    [
+      'a VIP with two password sources',
+      { clusters: [{ ...minimal.clusters[0], vip: { host: 'h', user: 'u', password: 'a', passwordEnv: 'B' } }] },
+      'clusters[0].vip: needs exactly one of password, passwordEnv or passwordSecret',
+    ],
   ])('rejects %s, naming the key', (_label, document, message) => {
     expect(errorOf(document)).toContain(message);
   });

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError } from '../../../lambdas/domain/errors.js';
 import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
-import { messageOf } from '../../../lambdas/domain/errors.js';
+import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
 
 /** A configuration that validates, with every section the schema knows. */
 const VALID = {
@@ -15,12 +14,24 @@ const VALID = {
       name: 'orders-db',
       scope: 'orders',
       members: ['http://10.0.0.4:8008', 'http://10.0.0.5:8008'],
-      vip: { host: '10.0.0.10', port: 5000, database: 'postgres', user: 'failover_probe', passwordEnv: 'PROBE_PASSWORD', sslMode: 'verify-full', caFile: '/etc/ssl/ca.pem' },
+      vip: {
+        host: '10.0.0.10',
+        port: 5000,
+        database: 'postgres',
+        user: 'failover_probe',
+        passwordEnv: 'PROBE_PASSWORD',
+        sslMode: 'verify-full',
+        caFile: '/etc/ssl/ca.pem',
+      },
       patroni: { caFile: '/etc/ssl/patroni.pem', username: 'monitor', passwordEnv: 'API_PASSWORD' },
     },
   ],
   poll: { intervalSeconds: 5, timeoutMs: 3000 },
-  notify: { snsFormat: 'json', slack: { botTokenEnv: 'SLACK_TOKEN', channel: '#oncall' }, probe: { deadlineSeconds: 90, intervalMs: 250, canaryMinutes: 5 } },
+  notify: {
+    snsFormat: 'json',
+    slack: { botTokenEnv: 'SLACK_TOKEN', channel: '#oncall' },
+    probe: { deadlineSeconds: 90, intervalMs: 250, canaryMinutes: 5 },
+  },
   store: { tableName: 'failover-events', retentionDays: 396 },
 };
 
@@ -42,7 +53,9 @@ function replaceAt(document: unknown, path: readonly (string | number)[], replac
 
 const allPaths = paths(VALID);
 /** The valid configuration with one value anywhere (a section, a list, a leaf) replaced by any JSON value. */
-const mutated = fc.tuple(fc.nat({ max: allPaths.length - 1 }), fc.jsonValue()).map(([i, value]) => ({ path: allPaths[i]!, document: replaceAt(VALID, allPaths[i]!, value) }));
+const mutated = fc
+  .tuple(fc.nat({ max: allPaths.length - 1 }), fc.jsonValue())
+  .map(([i, value]) => ({ path: allPaths[i]!, document: replaceAt(VALID, allPaths[i]!, value) }));
 
 /** Validation either succeeds or throws a ConfigError that names where the problem is: nothing else, ever. */
 function validatesOrNames(document: unknown, path: readonly (string | number)[] = []): void {
@@ -64,17 +77,27 @@ describe('Fuzz: configuration (fast-check, 6,000 cases a run)', () => {
   });
 
   it('any JSON document is either a valid configuration or a ConfigError, never a crash', () => {
-    fc.assert(fc.property(fc.jsonValue(), (document) => validatesOrNames(document)), { numRuns: 2_000 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (document) => validatesOrNames(document)),
+      { numRuns: 2_000 },
+    );
   });
 
   it('the valid configuration with one value replaced by anything is valid or a ConfigError that names the key', () => {
-    fc.assert(fc.property(mutated, ({ path, document }) => validatesOrNames(document, path)), { numRuns: 3_000 });
+    fc.assert(
+      fc.property(mutated, ({ path, document }) => validatesOrNames(document, path)),
+      { numRuns: 3_000 },
+    );
   });
 
   it('any text in a configuration file is loaded or refused with a ConfigError naming the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'config-fuzz-'));
     const file = join(dir, 'cluster.yaml');
-    const text = fc.oneof(fc.string(), fc.jsonValue().map((v) => stringify(v)), mutated.map(({ document }) => stringify(document)));
+    const text = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => stringify(v)),
+      mutated.map(({ document }) => stringify(document)),
+    );
     fc.assert(
       fc.property(text, (body) => {
         writeFileSync(file, body);

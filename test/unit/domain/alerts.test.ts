@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildAlert, chatbotMessage, isWriteLossEvidence, severityOf, slackBlocks, snsAttributes, snsMessage } from '../../../lambdas/domain/alerts.js';
+import {
+  buildAlert,
+  chatbotMessage,
+  isWriteLossEvidence,
+  severityOf,
+  slackBlocks,
+  snsAttributes,
+  snsMessage,
+} from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import { failed, healthy, observation, ok, primary, replica, view } from '../../support/factories.js';
@@ -15,10 +23,17 @@ function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent
   return events;
 }
 
-const failoverEvents = eventsOf(healthy(1_000, 'pg_node1', 3), observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));
+const failoverEvents = eventsOf(
+  healthy(1_000, 'pg_node1', 3),
+  observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+);
 const switchoverEvents = eventsOf(
   healthy(1_000, 'pg_node1', 3),
-  observation(2_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+  observation(
+    2_000,
+    [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+    view('pg_node2', 4),
+  ),
 );
 const find = (events: ClusterEvent[], type: string) => events.find((e) => e.type === type)!;
 
@@ -28,13 +43,23 @@ describe('Function: severityOf', () => {
     expect(severityOf(find(switchoverEvents, 'leader_changed'))).toBe('info');
     expect(severityOf(find(failoverEvents, 'timeline_changed'))).toBeNull();
     expect(severityOf(find(failoverEvents, 'member_role_changed'))).toBeNull();
-    expect(severityOf({ ...find(failoverEvents, 'leader_changed'), type: 'no_leader', lastLeader: 'a', since: 1 } as ClusterEvent)).toBe('critical');
+    expect(severityOf({ ...find(failoverEvents, 'leader_changed'), type: 'no_leader', lastLeader: 'a', since: 1 } as ClusterEvent)).toBe(
+      'critical',
+    );
   });
 
-  it('pages at once when the leader\'s PostgreSQL crashes (Patroni does nothing about it in maintenance mode), not for a planned stop', () => {
+  it("pages at once when the leader's PostgreSQL crashes (Patroni does nothing about it in maintenance mode), not for a planned stop", () => {
     const crash = eventsOf(
       healthy(1_000, 'pg_node1', 3, true),
-      observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null, paused: true }), replica('pg_node2', 3, { paused: true }), replica('pg_node3', 3, { paused: true })], view('pg_node1', 3, undefined, true)),
+      observation(
+        2_000,
+        [
+          primary('pg_node1', 3, { state: 'unknown', timeline: null, paused: true }),
+          replica('pg_node2', 3, { paused: true }),
+          replica('pg_node3', 3, { paused: true }),
+        ],
+        view('pg_node1', 3, undefined, true),
+      ),
     );
     const down = find(crash, 'member_state_changed');
     expect(down).toMatchObject({ member: 'pg_node1', from: 'running', to: 'unknown', wasLeader: true });
@@ -47,7 +72,15 @@ describe('Function: severityOf', () => {
   it('takes the leader demoting itself (etcd down, no new leader yet) as evidence of lost writes', () => {
     const demoted = eventsOf(
       healthy(1_000, 'pg_node1', 3),
-      observation(2_000, [replica('pg_node1', 3, { clusterUnlocked: true }), replica('pg_node2', 3, { clusterUnlocked: true }), replica('pg_node3', 3, { clusterUnlocked: true })], null),
+      observation(
+        2_000,
+        [
+          replica('pg_node1', 3, { clusterUnlocked: true }),
+          replica('pg_node2', 3, { clusterUnlocked: true }),
+          replica('pg_node3', 3, { clusterUnlocked: true }),
+        ],
+        null,
+      ),
     );
     const role = find(demoted, 'member_role_changed');
     expect(role).toMatchObject({ member: 'pg_node1', from: 'primary', to: 'replica', wasLeader: true });
@@ -87,7 +120,7 @@ describe('Function: buildAlert', () => {
     expect(body.truncated).toMatch(/read it from the audit trail by eventId/);
   });
 
-  it('cuts a Slack section to Slack\'s 3000 characters', () => {
+  it("cuts a Slack section to Slack's 3000 characters", () => {
     const long = { ...alert, text: 'x'.repeat(5_000) };
     const blocks = slackBlocks(long).blocks as { text?: { text: string } }[];
     expect(blocks[1]!.text!.text.length).toBe(3_000);
@@ -95,6 +128,11 @@ describe('Function: buildAlert', () => {
 
   it('writes the AWS Chatbot custom notification format with the incident as thread', () => {
     const message = JSON.parse(chatbotMessage(alert, 'incident-1'));
-    expect(message).toMatchObject({ version: '1.0', source: 'custom', content: { textType: 'client-markdown' }, metadata: { threadId: 'incident-1' } });
+    expect(message).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: { textType: 'client-markdown' },
+      metadata: { threadId: 'incident-1' },
+    });
   });
 });

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../../lambdas/domain/clusterState.js';
-import { outageBounds } from '../../../lambdas/domain/outage.js';
 import { detect } from '../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import type { Observation } from '../../../lambdas/domain/model.js';
-import {
-  failed,
-  healthy,
-  historyRow,
-  NAMES,
-  observation,
-  ok,
-  primary,
-  replica,
-  SYSTEM_ID,
-  view,
-} from '../../support/factories.js';
+import { outageBounds } from '../../../lambdas/domain/outage.js';
+import { failed, healthy, historyRow, NAMES, observation, ok, primary, replica, SYSTEM_ID, view } from '../../support/factories.js';
 
 /** Applies observations one after another, as the poller does, and returns every event and the final state. */
 function run(...observations: Observation[]): { events: ClusterEvent[]; state: ClusterState } {
@@ -50,7 +39,13 @@ describe('Function: detect', () => {
     });
 
     it('adds cluster_unreachable when no member answers the first poll', () => {
-      const { events, state } = run(observation(1_000, NAMES.map((n) => failed(n)), null));
+      const { events, state } = run(
+        observation(
+          1_000,
+          NAMES.map((n) => failed(n)),
+          null,
+        ),
+      );
       expect(events.map((e) => e.type)).toEqual(['watch_started', 'cluster_unreachable']);
       expect(state.reachable).toBe(false);
     });
@@ -83,7 +78,11 @@ describe('Function: detect', () => {
     it('row 2: member_unreachable with the failure kind and message', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3), failed('pg_node2', 'timeout', 'no answer in 3000 ms'), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3), failed('pg_node2', 'timeout', 'no answer in 3000 ms'), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
       );
       expect(only(events, 'member_unreachable')).toMatchObject({ member: 'pg_node2', status: 'timeout', error: 'no answer in 3000 ms' });
       expect(typesAfterStart(events)).toEqual(['member_unreachable']);
@@ -102,7 +101,11 @@ describe('Function: detect', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
         observation(2_000, [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(3_000, [primary('pg_node1', 3), replica('pg_node2', 3, { state: 'starting' }), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(
+          3_000,
+          [primary('pg_node1', 3), replica('pg_node2', 3, { state: 'starting' }), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
       );
       expect(typesAfterStart(events)).toEqual(['member_unreachable', 'member_reachable', 'member_state_changed']);
       expect(only(events, 'member_state_changed')).toMatchObject({ member: 'pg_node2', from: 'running', to: 'starting' });
@@ -111,8 +114,16 @@ describe('Function: detect', () => {
     it('row 4: member_role_changed and member_state_changed in the vocabulary of every version', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3, { state: 'stopping', rawRole: 'master' }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(3_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'stopping', rawRole: 'master' }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        observation(
+          3_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
       );
       expect(events.filter((e) => e.type === 'member_state_changed').map((e) => [e.from, e.to])).toEqual([
         ['running', 'stopping'],
@@ -125,7 +136,10 @@ describe('Function: detect', () => {
       const anonymous = (obs: Observation): Observation => ({ ...obs, members: obs.members.map((m) => ({ ...m, name: null })) });
       const first = detect(null, healthy(1_000, 'pg_node1', 3));
       // `/cluster` is down too: the name can only come from memory.
-      const second = detect(first.state, anonymous(observation(2_000, [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)], null)));
+      const second = detect(
+        first.state,
+        anonymous(observation(2_000, [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)], null)),
+      );
       expect(only(second.events, 'member_unreachable').member).toBe('pg_node2');
     });
   });
@@ -134,27 +148,49 @@ describe('Function: detect', () => {
     it('member_removed when a member key vanishes, member_added when it returns', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3, ['pg_node1', 'pg_node3'])),
+        observation(
+          2_000,
+          [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)],
+          view('pg_node1', 3, ['pg_node1', 'pg_node3']),
+        ),
         healthy(3_000, 'pg_node1', 3),
       );
       expect(typesAfterStart(events)).toEqual(['member_unreachable', 'member_removed', 'member_reachable', 'member_added']);
     });
 
     it('does not report membership when /cluster did not answer', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, [primary('pg_node1', 3), replica('pg_node2', 3), replica('pg_node3', 3)], null));
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [primary('pg_node1', 3), replica('pg_node2', 3), replica('pg_node3', 3)], null),
+      );
       expect(typesAfterStart(events)).toEqual([]);
     });
   });
 
   describe('rows 6-7: cluster reachability', () => {
     it('row 6: cluster_unreachable keeps the leader and timeline as they were', () => {
-      const { events, state } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, NAMES.map((n) => failed(n)), null));
+      const { events, state } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(
+          2_000,
+          NAMES.map((n) => failed(n)),
+          null,
+        ),
+      );
       expect(typesAfterStart(events)).toEqual(['member_unreachable', 'member_unreachable', 'member_unreachable', 'cluster_unreachable']);
       expect(state).toMatchObject({ leader: 'pg_node1', timeline: 3, reachable: false });
     });
 
     it('row 7: cluster_reachable when a member answers again', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, NAMES.map((n) => failed(n)), null), healthy(3_000, 'pg_node1', 3));
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(
+          2_000,
+          NAMES.map((n) => failed(n)),
+          null,
+        ),
+        healthy(3_000, 'pg_node1', 3),
+      );
       expect(typesAfterStart(events).filter((t) => t.startsWith('cluster'))).toEqual(['cluster_unreachable', 'cluster_reachable']);
     });
   });
@@ -170,7 +206,11 @@ describe('Function: detect', () => {
     it('failover when the old leader does not answer (reboot, kill, host loss)', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4, ['pg_node2', 'pg_node3'])),
+        observation(
+          2_000,
+          [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+          view('pg_node2', 4, ['pg_node2', 'pg_node3']),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({
         from: 'pg_node1',
@@ -188,14 +228,31 @@ describe('Function: detect', () => {
 
     it('dates the change after the previous round started, not after it ended: a slow reply may be seconds old', () => {
       const first = detect(null, { ...healthy(10_000, 'pg_node1', 3), startedAt: 7_000 });
-      const { events } = detect(first.state, { ...observation(14_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)), startedAt: 13_000 });
+      const { events } = detect(first.state, {
+        ...observation(14_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+        startedAt: 13_000,
+      });
       expect(only(events, 'leader_changed')).toMatchObject({ previousObservedAt: 7_000, observedAt: 14_000 });
     });
 
     it('carries the start of the last poll that saw a running leader: earlier than the previous poll when that one already saw trouble', () => {
       const first = detect(null, { ...healthy(1_000, 'pg_node1', 3), startedAt: 900 });
-      const stopping = detect(first.state, { ...observation(2_000, [primary('pg_node1', 3, { state: 'stopping' }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)), startedAt: 1_900 });
-      const { events } = detect(stopping.state, { ...observation(3_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)), startedAt: 2_900 });
+      const stopping = detect(first.state, {
+        ...observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'stopping' }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        startedAt: 1_900,
+      });
+      const { events } = detect(stopping.state, {
+        ...observation(
+          3_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
+        startedAt: 2_900,
+      });
       expect(only(events, 'leader_changed')).toMatchObject({ previousObservedAt: 1_900, lastHealthyAt: 900 });
       expect(outageBounds(only(events, 'leader_changed'), []).startedAfter).toBe(900);
     });
@@ -203,7 +260,11 @@ describe('Function: detect', () => {
     it('switchover when the old leader was demoted while its Patroni kept answering', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+        observation(
+          2_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });
@@ -211,7 +272,11 @@ describe('Function: detect', () => {
     it('failover when the old leader reports a crashed PostgreSQL', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3, { state: 'crashed', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'crashed', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
     });
@@ -219,8 +284,16 @@ describe('Function: detect', () => {
     it('failover when the old leader crashed one poll earlier and came back as a replica', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(3_000, [replica('pg_node1', 3, { state: 'starting' }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        observation(
+          3_000,
+          [replica('pg_node1', 3, { state: 'starting' }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
     });
@@ -229,9 +302,21 @@ describe('Function: detect', () => {
       // Lab sequence after kill -9 of the leader's postmaster: primary/unknown, then demoted/stopped, then a new leader.
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(3_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(4_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        observation(
+          3_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        observation(
+          4_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
     });
@@ -239,9 +324,17 @@ describe('Function: detect', () => {
     it('a crash is forgotten once the member runs again: its next hand-over is a switchover', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
+        observation(
+          2_000,
+          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
         healthy(3_000, 'pg_node1', 3),
-        observation(4_000, [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)),
+        observation(
+          4_000,
+          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+          view('pg_node2', 4),
+        ),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });
@@ -259,30 +352,58 @@ describe('Function: detect', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
         observation(2_000, [failed('pg_node1'), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node2', 3)),
-        observation(3_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 3), [historyRow(3, 'pg_node2', '2026-11-26T03:00:02.5+00:00')]),
+        observation(3_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 3), [
+          historyRow(3, 'pg_node2', '2026-11-26T03:00:02.5+00:00'),
+        ]),
       );
-      expect(only(events, 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2', oldTimeline: 3, newTimeline: null, observedAt: 2_000 });
-      expect(only(events, 'timeline_changed')).toMatchObject({ from: 3, to: 4, happenedAt: '2026-11-26T03:00:02.5+00:00', observedAt: 3_000 });
+      expect(only(events, 'leader_changed')).toMatchObject({
+        from: 'pg_node1',
+        to: 'pg_node2',
+        oldTimeline: 3,
+        newTimeline: null,
+        observedAt: 2_000,
+      });
+      expect(only(events, 'timeline_changed')).toMatchObject({
+        from: 3,
+        to: 4,
+        happenedAt: '2026-11-26T03:00:02.5+00:00',
+        observedAt: 3_000,
+      });
     });
 
     it("carries Patroni's promotion timestamp when /history already has it", () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4), [historyRow(3, 'pg_node2', '2026-11-26T03:00:01.9+00:00')]),
+        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4), [
+          historyRow(3, 'pg_node2', '2026-11-26T03:00:01.9+00:00'),
+        ]),
       );
       expect(only(events, 'leader_changed').happenedAt).toBe('2026-11-26T03:00:01.9+00:00');
     });
 
     it('reports the WAL the old leader wrote past the switch point as data at risk', () => {
       const { events } = run(
-        observation(1_000, [primary('pg_node1', 3, { walPosition: 67_200_000 }), replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)),
-        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4), [{ ...historyRow(3, 'pg_node2'), switchLsn: 67_150_000 }]),
+        observation(
+          1_000,
+          [primary('pg_node1', 3, { walPosition: 67_200_000 }), replica('pg_node2', 3), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        ),
+        observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4), [
+          { ...historyRow(3, 'pg_node2'), switchLsn: 67_150_000 },
+        ]),
       );
-      expect(only(events, 'leader_changed')).toMatchObject({ oldLeaderWalPosition: 67_200_000, switchLsn: 67_150_000, walBytesAtRisk: 50_000 });
+      expect(only(events, 'leader_changed')).toMatchObject({
+        oldLeaderWalPosition: 67_200_000,
+        switchLsn: 67_150_000,
+        walBytesAtRisk: 50_000,
+      });
     });
 
     it('marks member events of the member that held the lock', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, [failed('pg_node1'), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3)));
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [failed('pg_node1'), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3)),
+      );
       expect(events.filter((e) => e.type === 'member_unreachable').map((e) => [e.member, e.wasLeader])).toEqual([
         ['pg_node1', true],
         ['pg_node2', false],
@@ -292,7 +413,11 @@ describe('Function: detect', () => {
 
   describe('rows 10-13: no leader', () => {
     const leaderless = (at: number) =>
-      observation(at, [failed('pg_node1'), replica('pg_node2', 3, { clusterUnlocked: true }), replica('pg_node3', 3, { clusterUnlocked: true })], view(null, 3, ['pg_node2', 'pg_node3']));
+      observation(
+        at,
+        [failed('pg_node1'), replica('pg_node2', 3, { clusterUnlocked: true }), replica('pg_node3', 3, { clusterUnlocked: true })],
+        view(null, 3, ['pg_node2', 'pg_node3']),
+      );
 
     it('row 10: a single leaderless poll is a handover in progress, not yet an alert', () => {
       const { events, state } = run(healthy(1_000, 'pg_node1', 3), leaderless(2_000));
@@ -301,7 +426,11 @@ describe('Function: detect', () => {
     });
 
     it('row 10: the same leader back on the next poll leaves no leader event at all', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3), observation(2_000, [primary('pg_node1', 3), replica('pg_node2', 3), replica('pg_node3', 3)], view(null, 3)), healthy(3_000, 'pg_node1', 3));
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [primary('pg_node1', 3), replica('pg_node2', 3), replica('pg_node3', 3)], view(null, 3)),
+        healthy(3_000, 'pg_node1', 3),
+      );
       expect(typesAfterStart(events)).toEqual([]);
     });
 
@@ -321,11 +450,20 @@ describe('Function: detect', () => {
         leaderless(2_000),
         leaderless(3_000),
         leaderless(4_000),
-        observation(5_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4, ['pg_node2', 'pg_node3'])),
+        observation(
+          5_000,
+          [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+          view('pg_node2', 4, ['pg_node2', 'pg_node3']),
+        ),
       );
       const types = typesAfterStart(events);
       expect(types.indexOf('leader_changed')).toBeLessThan(types.indexOf('leader_restored'));
-      expect(only(events, 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2', kind: 'failover', evidence: { cause: 'after_no_leader' } });
+      expect(only(events, 'leader_changed')).toMatchObject({
+        from: 'pg_node1',
+        to: 'pg_node2',
+        kind: 'failover',
+        evidence: { cause: 'after_no_leader' },
+      });
       expect(only(events, 'leader_restored')).toMatchObject({ leader: 'pg_node2', leaderlessSince: 2_000 });
     });
 
@@ -333,14 +471,28 @@ describe('Function: detect', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
         leaderless(2_000),
-        observation(3_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4, ['pg_node2', 'pg_node3'])),
+        observation(
+          3_000,
+          [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+          view('pg_node2', 4, ['pg_node2', 'pg_node3']),
+        ),
       );
-      expect(only(events, 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2', evidence: { cause: 'old_leader_unreachable' } });
+      expect(only(events, 'leader_changed')).toMatchObject({
+        from: 'pg_node1',
+        to: 'pg_node2',
+        evidence: { cause: 'old_leader_unreachable' },
+      });
       expect(events.some((e) => e.type === 'leader_restored')).toBe(false);
     });
 
     it('row 13: the same leader back after no_leader is leader_restored only', () => {
-      const { events } = run(healthy(1_000, 'pg_node1', 3, true), leaderless(2_000), leaderless(3_000), leaderless(4_000), healthy(5_000, 'pg_node1', 3, true));
+      const { events } = run(
+        healthy(1_000, 'pg_node1', 3, true),
+        leaderless(2_000),
+        leaderless(3_000),
+        leaderless(4_000),
+        healthy(5_000, 'pg_node1', 3, true),
+      );
       expect(events.some((e) => e.type === 'leader_changed')).toBe(false);
       expect(only(events, 'leader_restored')).toMatchObject({ leader: 'pg_node1' });
     });
@@ -372,7 +524,7 @@ describe('Function: detect', () => {
       expect(only(events, 'timeline_changed')).toMatchObject({ from: 3, to: 4, leader: 'pg_node1' });
     });
 
-    it('row 16: every missed promotion becomes a reconciled leader_changed with Patroni\'s timestamp', () => {
+    it("row 16: every missed promotion becomes a reconciled leader_changed with Patroni's timestamp", () => {
       const history = [
         historyRow(1, 'pg_node2', '2026-11-26T02:41:55.139410+00:00'),
         historyRow(2, 'pg_node3', '2026-11-26T02:42:32.063409+00:00'),
@@ -404,7 +556,10 @@ describe('Function: detect', () => {
     });
 
     it('never moves the timeline backwards because one member reports an old one', () => {
-      const { events, state } = run(healthy(1_000, 'pg_node1', 5), observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 4), replica('pg_node3', 5)], view('pg_node1', 5)));
+      const { events, state } = run(
+        healthy(1_000, 'pg_node1', 5),
+        observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 4), replica('pg_node3', 5)], view('pg_node1', 5)),
+      );
       expect(typesAfterStart(events)).toEqual([]);
       expect(state.timeline).toBe(5);
     });
@@ -424,9 +579,19 @@ describe('Function: detect', () => {
   describe('rows 19-20: identity', () => {
     it('row 19: a member of another cluster is reported once and ignored', () => {
       const stranger = (at: number) =>
-        observation(at, [primary('pg_node1', 3), replica('pg_node2', 3), primary('pg_node3', 9, { scope: 'other', systemIdentifier: '1' })], view('pg_node1', 3));
+        observation(
+          at,
+          [primary('pg_node1', 3), replica('pg_node2', 3), primary('pg_node3', 9, { scope: 'other', systemIdentifier: '1' })],
+          view('pg_node1', 3),
+        );
       const { events, state } = run(healthy(1_000, 'pg_node1', 3), stranger(2_000), stranger(3_000));
-      expect(only(events, 'identity_mismatch')).toMatchObject({ member: 'pg_node3', field: 'scope', expected: 'denemek', actual: 'other', rebootstrapped: false });
+      expect(only(events, 'identity_mismatch')).toMatchObject({
+        member: 'pg_node3',
+        field: 'scope',
+        expected: 'denemek',
+        actual: 'other',
+        rebootstrapped: false,
+      });
       expect(events.some((e) => e.type === 'split_brain' || e.type === 'timeline_changed')).toBe(false);
       expect(state.timeline).toBe(3);
     });
@@ -440,10 +605,19 @@ describe('Function: detect', () => {
     it('row 20: a new system identifier on every member is a re-bootstrap; the timeline starts again', () => {
       const rebuilt = (at: number) => {
         const obs = healthy(at, 'pg_node2', 1);
-        return { ...obs, members: obs.members.map((m) => (m.status === 'ok' ? { ...m, report: { ...m.report, systemIdentifier: '999' } } : m)) };
+        return {
+          ...obs,
+          members: obs.members.map((m) => (m.status === 'ok' ? { ...m, report: { ...m.report, systemIdentifier: '999' } } : m)),
+        };
       };
       const { events, state } = run(healthy(1_000, 'pg_node1', 7), rebuilt(2_000));
-      expect(only(events, 'identity_mismatch')).toMatchObject({ member: null, field: 'system_identifier', expected: SYSTEM_ID, actual: '999', rebootstrapped: true });
+      expect(only(events, 'identity_mismatch')).toMatchObject({
+        member: null,
+        field: 'system_identifier',
+        expected: SYSTEM_ID,
+        actual: '999',
+        rebootstrapped: true,
+      });
       expect(events.some((e) => e.type === 'timeline_changed' || e.type === 'leader_changed')).toBe(false);
       expect(state).toMatchObject({ systemIdentifier: '999', timeline: 1, leader: 'pg_node2' });
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import { memberTimelines, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
-import { monthPeriod, slaReport, type Incident } from '../../../lambdas/domain/sla.js';
+import { type Incident, monthPeriod, slaReport } from '../../../lambdas/domain/sla.js';
 
 const NOV = monthPeriod('2026-11');
 const incident: Incident = {
@@ -23,15 +23,46 @@ const report = slaReport([incident], NOV, 99.95);
 const base = { cluster: 'denemek', previousObservedAt: null, happenedAt: null, reconciled: false };
 const events = [
   { ...base, id: 'a', type: 'watch_started', observedAt: NOV.start, leader: 'pg_node1', timeline: 1, members: ['pg_node1', 'pg_node2'] },
-  { ...base, id: 'b', type: 'member_unreachable', observedAt: incident.start, member: 'pg_node1', url: 'u', status: 'unreachable', error: 'refused', wasLeader: true },
-  { ...base, id: 'c', type: 'leader_changed', observedAt: incident.start + 20_000, from: 'pg_node1', to: 'pg_node2', oldTimeline: 1, newTimeline: 2, kind: 'failover', evidence: { cause: 'old_leader_unreachable', detail: '' }, oldLeaderWalPosition: null, switchLsn: null, walBytesAtRisk: null },
+  {
+    ...base,
+    id: 'b',
+    type: 'member_unreachable',
+    observedAt: incident.start,
+    member: 'pg_node1',
+    url: 'u',
+    status: 'unreachable',
+    error: 'refused',
+    wasLeader: true,
+  },
+  {
+    ...base,
+    id: 'c',
+    type: 'leader_changed',
+    observedAt: incident.start + 20_000,
+    from: 'pg_node1',
+    to: 'pg_node2',
+    oldTimeline: 1,
+    newTimeline: 2,
+    kind: 'failover',
+    evidence: { cause: 'old_leader_unreachable', detail: '' },
+    oldLeaderWalPosition: null,
+    switchLsn: null,
+    walBytesAtRisk: null,
+  },
 ] as ClusterEvent[];
 
 describe('Function: renderSla', () => {
   it('gives JSON whose incidents carry start, end, downtime and its bounds, and kind', () => {
     const json = JSON.parse(renderSla(report, 'json', 't'));
     expect(json.incidents).toEqual([
-      expect.objectContaining({ start: '2026-11-02T00:00:00.000Z', end: '2026-11-02T00:00:21.000Z', downtimeSeconds: 21, downtimeMinSeconds: 19.5, downtimeMaxSeconds: 22.3, kind: 'failover' }),
+      expect.objectContaining({
+        start: '2026-11-02T00:00:00.000Z',
+        end: '2026-11-02T00:00:21.000Z',
+        downtimeSeconds: 21,
+        downtimeMinSeconds: 19.5,
+        downtimeMaxSeconds: 22.3,
+        kind: 'failover',
+      }),
     ]);
     expect(json.availabilityPercent).toBeCloseTo(100 * (1 - 21 / 2_592_000), 10);
   });

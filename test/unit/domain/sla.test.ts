@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import { clipIntervals, incidentsFromEvents, mergeIntervals, monthPeriod, slaReport, type Incident, type Interval } from '../../../lambdas/domain/sla.js';
+import {
+  clipIntervals,
+  type Incident,
+  type Interval,
+  incidentsFromEvents,
+  mergeIntervals,
+  monthPeriod,
+  slaReport,
+} from '../../../lambdas/domain/sla.js';
 
 const MIN = 60_000;
 const NOV = monthPeriod('2026-11');
@@ -25,9 +33,15 @@ function incident(start: number, durationMs: number | null, overrides: Partial<I
   };
 }
 
-const intervalArb = fc.record({ start: fc.integer({ min: 0, max: 1_000_000 }), length: fc.integer({ min: 0, max: 200_000 }) }).map(({ start, length }) => ({ start, end: start + length }));
+const intervalArb = fc
+  .record({ start: fc.integer({ min: 0, max: 1_000_000 }), length: fc.integer({ min: 0, max: 200_000 }) })
+  .map(({ start, length }) => ({ start, end: start + length }));
 const incidentArb = fc
-  .record({ start: fc.integer({ min: NOV.start - 10 * MIN, max: NOV.end + 10 * MIN }), ms: fc.option(fc.integer({ min: 0, max: 3 * 60 * MIN }), { nil: null }), planned: fc.boolean() })
+  .record({
+    start: fc.integer({ min: NOV.start - 10 * MIN, max: NOV.end + 10 * MIN }),
+    ms: fc.option(fc.integer({ min: 0, max: 3 * 60 * MIN }), { nil: null }),
+    planned: fc.boolean(),
+  })
   .map(({ start, ms, planned }) => incident(start, ms, { planned, kind: planned ? 'switchover' : 'failover' }));
 
 describe('Function: mergeIntervals (properties)', () => {
@@ -50,12 +64,16 @@ describe('Function: mergeIntervals (properties)', () => {
 describe('Function: clipIntervals (properties)', () => {
   it('keeps every interval inside the period', () => {
     fc.assert(
-      fc.property(fc.array(intervalArb), intervalArb.filter((p) => p.end > p.start), (intervals, period) => {
-        for (const i of clipIntervals(intervals, period)) {
-          expect(i.start).toBeGreaterThanOrEqual(period.start);
-          expect(i.end).toBeLessThanOrEqual(period.end);
-        }
-      }),
+      fc.property(
+        fc.array(intervalArb),
+        intervalArb.filter((p) => p.end > p.start),
+        (intervals, period) => {
+          for (const i of clipIntervals(intervals, period)) {
+            expect(i.start).toBeGreaterThanOrEqual(period.start);
+            expect(i.end).toBeLessThanOrEqual(period.end);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -124,7 +142,22 @@ describe('Function: monthPeriod', () => {
 
 describe('Function: incidentsFromEvents', () => {
   const base = { cluster: 'denemek', happenedAt: null, reconciled: false };
-  const change = { ...base, id: 'c:2:1', type: 'leader_changed', observedAt: 10_000, previousObservedAt: 9_000, from: 'pg_node1', to: 'pg_node2', oldTimeline: 1, newTimeline: 2, kind: 'failover', evidence: { cause: 'old_leader_unreachable', detail: '' }, oldLeaderWalPosition: 100, switchLsn: 90, walBytesAtRisk: 10 } as ClusterEvent;
+  const change = {
+    ...base,
+    id: 'c:2:1',
+    type: 'leader_changed',
+    observedAt: 10_000,
+    previousObservedAt: 9_000,
+    from: 'pg_node1',
+    to: 'pg_node2',
+    oldTimeline: 1,
+    newTimeline: 2,
+    kind: 'failover',
+    evidence: { cause: 'old_leader_unreachable', detail: '' },
+    oldLeaderWalPosition: 100,
+    switchLsn: 90,
+    walBytesAtRisk: 10,
+  } as ClusterEvent;
   const verified = {
     ...base,
     id: 'c:2:0/probe',
@@ -138,23 +171,48 @@ describe('Function: incidentsFromEvents', () => {
     attempts: 10,
     errors: { refused: 9 },
     servedBy: { address: '127.0.0.1', port: 5433, timeline: 2 },
-    outage: { startedAfter: 7_000, startedBefore: 8_000, endedAfter: 12_750, endedBefore: 13_000, downtimeMinMs: 4_500, downtimeMaxMs: 6_000 },
+    outage: {
+      startedAfter: 7_000,
+      startedBefore: 8_000,
+      endedAfter: 12_750,
+      endedBefore: 13_000,
+      downtimeMinMs: 4_500,
+      downtimeMaxMs: 6_000,
+    },
   } as ClusterEvent;
 
   it('makes one measured incident of a verdict, with the leader change it covers', () => {
     expect(incidentsFromEvents([change, verified])).toEqual([
-      expect.objectContaining({ id: 'c:2:0', kind: 'failover', measuredBy: 'write_verified', from: 'pg_node1', to: 'pg_node2', walBytesAtRisk: 10, downtimeMinMs: 4_500, downtimeMaxMs: 6_000, start: 7_500, end: 12_875 }),
+      expect.objectContaining({
+        id: 'c:2:0',
+        kind: 'failover',
+        measuredBy: 'write_verified',
+        from: 'pg_node1',
+        to: 'pg_node2',
+        walBytesAtRisk: 10,
+        downtimeMinMs: 4_500,
+        downtimeMaxMs: 6_000,
+        start: 7_500,
+        end: 12_875,
+      }),
     ]);
   });
 
-  it('merges one cluster\'s overlapping incidents into one, so the listing never shows an outage twice', () => {
-    const second = { ...verified, id: 'c:3:0/probe', incident: 'c:3:0', outage: { ...(verified as { outage: object }).outage, startedAfter: 9_000, startedBefore: 10_000 } } as ClusterEvent;
+  it("merges one cluster's overlapping incidents into one, so the listing never shows an outage twice", () => {
+    const second = {
+      ...verified,
+      id: 'c:3:0/probe',
+      incident: 'c:3:0',
+      outage: { ...(verified as { outage: object }).outage, startedAfter: 9_000, startedBefore: 10_000 },
+    } as ClusterEvent;
     const incidents = incidentsFromEvents([change, verified, second]);
     expect(incidents).toHaveLength(1);
     expect(incidents[0]).toMatchObject({ id: 'c:2:0', kind: 'failover', start: 7_500 });
   });
 
   it('makes an unmeasured incident of a leader change no probe covered, at its upper bound', () => {
-    expect(incidentsFromEvents([change])).toEqual([expect.objectContaining({ measuredBy: 'unmeasured', downtimeMinMs: 0, downtimeMaxMs: 1_000, start: 9_000, end: 10_000 })]);
+    expect(incidentsFromEvents([change])).toEqual([
+      expect.objectContaining({ measuredBy: 'unmeasured', downtimeMinMs: 0, downtimeMaxMs: 1_000, start: 9_000, end: 10_000 }),
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { Template, Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lambdas/domain/errors.js';
@@ -19,11 +19,24 @@ describe('Stack: FailoverState', () => {
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byDay', KeySchema: [{ AttributeName: 'gsi1pk', KeyType: 'HASH' }, { AttributeName: 'gsi1sk', KeyType: 'RANGE' }] })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byDay',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, SSESpecification: Match.objectLike({ KMSMasterKeyId: Match.anyValue() }) })],
+      Replicas: [
+        Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: Match.objectLike({ KMSMasterKeyId: Match.anyValue() }),
+        }),
+      ],
     });
     state.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
   });
@@ -31,12 +44,18 @@ describe('Stack: FailoverState', () => {
   it('encrypts the topic with the key and refuses non-TLS publishing', () => {
     state.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     state.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
   });
 
   it('subscribes email to every severity and SMS to critical only, with a dead-letter queue', () => {
-    state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', FilterPolicy: { severity: ['critical', 'warning', 'info'] }, RedrivePolicy: Match.anyValue() });
+    state.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      FilterPolicy: { severity: ['critical', 'warning', 'info'] },
+      RedrivePolicy: Match.anyValue(),
+    });
     state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sms', FilterPolicy: { severity: ['critical'] } });
   });
 
@@ -51,9 +70,18 @@ describe('Stack: FailoverState', () => {
   it('keeps monthly reports in a KMS-encrypted, versioned, private bucket with a lifecycle', () => {
     state.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'failover-reports-123456789012-eu-west-1',
-      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) }),
+        ],
+      },
       VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400, NoncurrentVersionExpiration: { NoncurrentDays: 30 } })] },
     });
   });
@@ -82,7 +110,16 @@ describe('Stack: FailoverService', () => {
   it('writes the monthly report at 06:00 UTC on the 1st, allowed to put objects under reports/ only', () => {
     pipeline.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 6 1 * ? *)' });
     pipeline.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:PutObject', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':s3:::failover-reports-123456789012-eu-west-1/reports/*']) ]) }) })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 's3:PutObject',
+            Resource: Match.objectLike({
+              'Fn::Join': Match.arrayWith([Match.arrayWith([':s3:::failover-reports-123456789012-eu-west-1/reports/*'])]),
+            }),
+          }),
+        ]),
+      },
     });
   });
 
@@ -99,7 +136,9 @@ describe('Stack: FailoverService', () => {
       ParallelizationFactor: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { itemType: { S: ['event'] } } } }) }] },
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { itemType: { S: ['event'] } } } }) }],
+      },
     });
     pipeline.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
   });
@@ -114,7 +153,8 @@ describe('Stack: FailoverService', () => {
 
   it('grants the prober and pollers read access to exactly the secrets the configuration names', () => {
     const policies = JSON.stringify(pipeline.findResources('AWS::IAM::Policy'));
-    for (const name of ['failover/orders-db/probe', 'failover/billing-db/probe', 'failover/orders-db/api']) expect(policies).toContain(`secret:${name}`);
+    for (const name of ['failover/orders-db/probe', 'failover/billing-db/probe', 'failover/orders-db/api'])
+      expect(policies).toContain(`secret:${name}`);
   });
 
   it('alarms to the topic on poller errors, a missing heartbeat, dead letters, failed invocations and unavailable writes', () => {
@@ -129,7 +169,11 @@ describe('Stack: FailoverService', () => {
       ].sort(),
     );
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
-    pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'polls', TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold' });
+    pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'polls',
+      TreatMissingData: 'breaching',
+      ComparisonOperator: 'LessThanThreshold',
+    });
     pipeline.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
@@ -148,7 +192,9 @@ describe('Option: notify.probe.canaryMinutes', () => {
 describe('cdk-nag', () => {
   it.each([new AwsSolutionsChecks(), new ServerlessChecks()])('finds nothing unacknowledged ($name)', (pack) => {
     const report = pack.validateScope(app);
-    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.resourceLogicalId ?? JSON.stringify(r.locations)}`));
+    const findings = report.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.ruleName} at ${r.resourceLogicalId ?? JSON.stringify(r.locations)}`),
+    );
     expect(findings).toEqual([]);
   });
 });
@@ -157,11 +203,19 @@ describe('Function: buildApp (bad configuration)', () => {
   const { aws, ...withoutAws } = DEPLOYABLE;
   it.each([
     ['a missing VPC', { ...withoutAws, aws: { ...aws, vpc: undefined } }, 'aws.vpc: is required to deploy'],
-    ['duplicate cluster names', { ...DEPLOYABLE, clusters: [DEPLOYABLE.clusters[0], DEPLOYABLE.clusters[0]] }, 'clusters[1].name: duplicate cluster name "orders-db"'],
+    [
+      'duplicate cluster names',
+      { ...DEPLOYABLE, clusters: [DEPLOYABLE.clusters[0], DEPLOYABLE.clusters[0]] },
+      'clusters[1].name: duplicate cluster name "orders-db"',
+    ],
     ['a poll interval below 1 s', { ...DEPLOYABLE, poll: { intervalSeconds: 0.5 } }, 'poll.intervalSeconds: must be at least 1 s'],
     ['a poll interval above the schedule', { ...DEPLOYABLE, poll: { intervalSeconds: 90 } }, 'poll.intervalSeconds: must be at most 60 s'],
     ['an unknown key', { ...DEPLOYABLE, aws: { ...aws, vcp: {} } }, 'aws: unknown key "vcp"'],
-    ['a password in the file', { ...DEPLOYABLE, clusters: [{ ...DEPLOYABLE.clusters[1], vip: { host: 'h', user: 'u', password: 'p' } }] }, 'clusters[0].vip: use passwordSecret'],
+    [
+      'a password in the file',
+      { ...DEPLOYABLE, clusters: [{ ...DEPLOYABLE.clusters[1], vip: { host: 'h', user: 'u', password: 'p' } }] },
+      'clusters[0].vip: use passwordSecret',
+    ],
   ])('fails the synth on %s, naming the key and the fix', (_label, document, message) => {
     expect(() => synthesize(document)).toThrow(ConfigError);
     expect(() => synthesize(document)).toThrow(message);

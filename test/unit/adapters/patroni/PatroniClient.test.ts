@@ -18,7 +18,8 @@ describe('Class: PatroniHttp', () => {
   });
   afterEach(async () => agent.close());
 
-  const reply = (status: number, body: string, path = '/patroni') => agent.get(ORIGIN).intercept({ path, method: 'GET' }).reply(status, body);
+  const reply = (status: number, body: string, path = '/patroni') =>
+    agent.get(ORIGIN).intercept({ path, method: 'GET' }).reply(status, body);
 
   it('returns the JSON of a 200', async () => {
     reply(200, JSON.stringify(v3.patroni_master_running));
@@ -50,24 +51,42 @@ describe('Class: PatroniHttp', () => {
   });
 
   it('reports invalid UTF-8 as invalid_reply', async () => {
-    agent.get(ORIGIN).intercept({ path: '/patroni' }).reply(200, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
-    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'invalid_reply', message: expect.stringContaining('UTF-8') });
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/patroni' })
+      .reply(200, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({
+      ok: false,
+      failure: 'invalid_reply',
+      message: expect.stringContaining('UTF-8'),
+    });
   });
 
   it('reports a reply slower than the timeout as timeout', async () => {
     agent.get(ORIGIN).intercept({ path: '/patroni' }).reply(200, '{}').delay(1_000);
-    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'timeout', message: expect.stringContaining('200 ms') });
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({
+      ok: false,
+      failure: 'timeout',
+      message: expect.stringContaining('200 ms'),
+    });
   });
 
   it('reports a refused connection as unreachable', async () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.4:8008'), { code: 'ECONNREFUSED' });
     agent.get(ORIGIN).intercept({ path: '/patroni' }).replyWithError(refused);
-    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: false, failure: 'unreachable', message: expect.stringContaining('connection refused') });
+    expect(await http.getJson(`${ORIGIN}/patroni`)).toMatchObject({
+      ok: false,
+      failure: 'unreachable',
+      message: expect.stringContaining('connection refused'),
+    });
   });
 
   it('sends basic auth when configured', async () => {
     const authed = new PatroniHttp({ basicAuth: { username: 'u', password: 'p' } }, agent);
-    agent.get(ORIGIN).intercept({ path: '/patroni', headers: { authorization: 'Basic dTpw' } }).reply(200, '{}');
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/patroni', headers: { authorization: 'Basic dTpw' } })
+      .reply(200, '{}');
     expect(await authed.getJson(`${ORIGIN}/patroni`)).toMatchObject({ ok: true });
   });
 });
@@ -90,16 +109,29 @@ describe('Class: PatroniClient', () => {
   afterEach(async () => agent.close());
 
   function client(): PatroniClient {
-    return new PatroniClient(() => 42, {}, () => new PatroniHttp({ timeoutMs: 200 }, agent));
+    return new PatroniClient(
+      () => 42,
+      {},
+      () => new PatroniHttp({ timeoutMs: 200 }, agent),
+    );
   }
 
   it('names Patroni 3.0 members from /cluster, gives each member a status, and reads /history only when the timeline moved', async () => {
     // Prepare
-    agent.get('http://10.0.0.4:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify({ ...v3.patroni_master_running, timeline: 3 }));
+    agent
+      .get('http://10.0.0.4:8008')
+      .intercept({ path: '/patroni' })
+      .reply(200, JSON.stringify({ ...v3.patroni_master_running, timeline: 3 }));
     agent.get('http://10.0.0.4:8008').intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster));
-    agent.get('http://10.0.0.4:8008').intercept({ path: '/history' }).reply(200, JSON.stringify([[2, 100, 'r', '2026-11-26T00:00:00+00:00', 'pg_node1']]));
+    agent
+      .get('http://10.0.0.4:8008')
+      .intercept({ path: '/history' })
+      .reply(200, JSON.stringify([[2, 100, 'r', '2026-11-26T00:00:00+00:00', 'pg_node1']]));
     agent.get('http://10.0.0.5:8008').intercept({ path: '/patroni' }).reply(200, '<html>oops</html>');
-    agent.get('http://10.0.0.6:8008').intercept({ path: '/patroni' }).replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    agent
+      .get('http://10.0.0.6:8008')
+      .intercept({ path: '/patroni' })
+      .replyWithError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
     // Act
     const observation = await client().observe({ name: 'c', members }, { timeline: 2 });
     // Assess
@@ -110,7 +142,9 @@ describe('Class: PatroniClient', () => {
       ['pg_node3', 'unreachable'],
     ]);
     expect(observation.view?.members.map((m) => m.name)).toEqual(['pg_node1', 'pg_node2', 'pg_node3']);
-    expect(observation.history).toEqual([{ endedTimeline: 2, switchLsn: 100, reason: 'r', timestamp: '2026-11-26T00:00:00+00:00', newLeader: 'pg_node1' }]);
+    expect(observation.history).toEqual([
+      { endedTimeline: 2, switchLsn: 100, reason: 'r', timestamp: '2026-11-26T00:00:00+00:00', newLeader: 'pg_node1' },
+    ]);
   });
 
   it('falls back to another answering member for /cluster, and records why the first failed', async () => {

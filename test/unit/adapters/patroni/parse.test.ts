@@ -10,14 +10,30 @@ const URL = 'http://127.0.0.1:8008/patroni';
 
 describe('Function: parseMemberReport', () => {
   it.each([
-    ['3.0.2 leader', v3.patroni_master_running, { role: 'primary', rawRole: 'master', state: 'running', name: null, patroniVersion: '3.0.2' }],
-    ['4.x leader', v4.patroni_primary_running, { role: 'primary', rawRole: 'primary', state: 'running', name: 'pg_node1', patroniVersion: '4.1.5' }],
+    [
+      '3.0.2 leader',
+      v3.patroni_master_running,
+      { role: 'primary', rawRole: 'master', state: 'running', name: null, patroniVersion: '3.0.2' },
+    ],
+    [
+      '4.x leader',
+      v4.patroni_primary_running,
+      { role: 'primary', rawRole: 'primary', state: 'running', name: 'pg_node1', patroniVersion: '4.1.5' },
+    ],
     ['3.0.2 replica', v3.patroni_replica_running, { role: 'replica', state: 'running', replicationState: null }],
     ['4.x replica', v4.patroni_replica_running, { role: 'replica', state: 'running', replicationState: 'streaming' }],
-    ['3.0.2 leader stopping for a switchover', v3.patroni_master_stopping_notl, { role: 'primary', state: 'stopping', timeline: null, walPosition: null }],
+    [
+      '3.0.2 leader stopping for a switchover',
+      v3.patroni_master_stopping_notl,
+      { role: 'primary', state: 'stopping', timeline: null, walPosition: null },
+    ],
     ['4.x leader stopping', v4.patroni_primary_stopping_notl, { role: 'primary', state: 'stopping', timeline: null }],
     ['3.0.2 demoted, stopped', v3.patroni_demoted_stopped_notl, { role: 'demoted', state: 'stopped', timeline: null }],
-    ['4.x demoted while the lock is free', v4.patroni_demoted_stopping_unlocked_notl, { role: 'demoted', state: 'stopping', clusterUnlocked: true }],
+    [
+      '4.x demoted while the lock is free',
+      v4.patroni_demoted_stopping_unlocked_notl,
+      { role: 'demoted', state: 'stopping', clusterUnlocked: true },
+    ],
     ['3.0.2 replica during the race', v3.patroni_replica_running_unlocked, { role: 'replica', clusterUnlocked: true }],
     ['3.0.2 paused leader', v3.patroni_master_running_paused, { role: 'primary', paused: true }],
     ['4.x paused replica', v4.patroni_replica_running_paused, { role: 'replica', paused: true }],
@@ -110,7 +126,15 @@ describe('Function: parseHistory', () => {
   });
 
   it('accepts the short rows written before Patroni 2.1.1 (no new leader) or by PostgreSQL alone', () => {
-    expect(parseHistory([[1, 100, 'no recovery target specified'], [2, 200, 'x', '2026-01-01T00:00:00+00:00']], URL)).toEqual([
+    expect(
+      parseHistory(
+        [
+          [1, 100, 'no recovery target specified'],
+          [2, 200, 'x', '2026-01-01T00:00:00+00:00'],
+        ],
+        URL,
+      ),
+    ).toEqual([
       { endedTimeline: 1, switchLsn: 100, reason: 'no recovery target specified', timestamp: null, newLeader: null },
       { endedTimeline: 2, switchLsn: 200, reason: 'x', timestamp: '2026-01-01T00:00:00+00:00', newLeader: null },
     ]);

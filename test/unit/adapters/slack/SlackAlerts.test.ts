@@ -1,14 +1,17 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { retryAfterMs, SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
 import { buildAlert } from '../../../../lambdas/domain/alerts.js';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import { DeliveryError } from '../../../../lambdas/domain/errors.js';
-import { retryAfterMs, SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 const SLACK = 'https://hooks.slack.test';
 const first = detect(null, healthy(1_000, 'pg_node1', 3));
-const change = detect(first.state, observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));
+const change = detect(
+  first.state,
+  observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+);
 const alert = buildAlert(change.events.find((e) => e.type === 'leader_changed')!)!;
 
 describe('Class: SlackAlerts', () => {
@@ -21,7 +24,8 @@ describe('Class: SlackAlerts', () => {
   });
   afterEach(async () => agent.close());
 
-  const webhook = () => new SlackAlerts({ kind: 'webhook', url: `${SLACK}/services/T/B/X` }, { baseDelayMs: 500 }, agent, async (ms) => waits.push(ms));
+  const webhook = () =>
+    new SlackAlerts({ kind: 'webhook', url: `${SLACK}/services/T/B/X` }, { baseDelayMs: 500 }, agent, async (ms) => waits.push(ms));
 
   it('retries 429 after Retry-After and 500 with backoff, and posts exactly one message', async () => {
     // Prepare
@@ -56,11 +60,24 @@ describe('Class: SlackAlerts', () => {
   });
 
   it('threads a bot message under the incident and returns its ts', async () => {
-    const bot = new SlackAlerts({ kind: 'bot', token: 'xoxb-1', channel: '#oncall', apiUrl: `${SLACK}/api` }, {}, agent, async () => undefined);
+    const bot = new SlackAlerts(
+      { kind: 'bot', token: 'xoxb-1', channel: '#oncall', apiUrl: `${SLACK}/api` },
+      {},
+      agent,
+      async () => undefined,
+    );
     let sent: Record<string, unknown> = {};
     agent
       .get(SLACK)
-      .intercept({ path: '/api/chat.postMessage', method: 'POST', headers: { authorization: 'Bearer xoxb-1' }, body: (b) => ((sent = JSON.parse(b)), true) })
+      .intercept({
+        path: '/api/chat.postMessage',
+        method: 'POST',
+        headers: { authorization: 'Bearer xoxb-1' },
+        body: (b) => {
+          sent = JSON.parse(b);
+          return true;
+        },
+      })
       .reply(200, { ok: true, ts: '1.000200' });
     const posted = await bot.post(alert, '1.000100');
     expect(posted.ts).toBe('1.000200');
@@ -68,7 +85,12 @@ describe('Class: SlackAlerts', () => {
   });
 
   it('treats a chat.postMessage reply of ok:false as a failed delivery', async () => {
-    const bot = new SlackAlerts({ kind: 'bot', token: 'xoxb-1', channel: '#gone', apiUrl: `${SLACK}/api` }, {}, agent, async () => undefined);
+    const bot = new SlackAlerts(
+      { kind: 'bot', token: 'xoxb-1', channel: '#gone', apiUrl: `${SLACK}/api` },
+      {},
+      agent,
+      async () => undefined,
+    );
     agent.get(SLACK).intercept({ path: '/api/chat.postMessage', method: 'POST' }).reply(200, { ok: false, error: 'channel_not_found' });
     await expect(bot.post(alert, null)).rejects.toThrow(/channel_not_found/);
   });

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
-import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
 import type { Idempotent } from '../../../../lambdas/domain/ports.js';
+import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 const first = detect(null, healthy(1_000, 'pg_node1', 3));
-const failover = detect(first.state, observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)));
+const failover = detect(
+  first.state,
+  observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+);
 const leaderChanged = failover.events.find((e) => e.type === 'leader_changed')!;
 
 /** An in-memory notifier state and idempotency store, as DynamoDB keeps them between deliveries. */
@@ -55,7 +58,12 @@ describe('Class: Notifier', () => {
     const outcomes: string[] = [];
     const probesAfterEachDelivery: number[] = [];
     for (let delivery = 0; delivery < 3; delivery++) {
-      outcomes.push(await notifier.handle(leaderChanged).then(() => 'ok', (error: Error) => error.message));
+      outcomes.push(
+        await notifier.handle(leaderChanged).then(
+          () => 'ok',
+          (error: Error) => error.message,
+        ),
+      );
       probesAfterEachDelivery.push(launched.length);
     }
     // Assess
@@ -73,7 +81,14 @@ describe('Class: Notifier', () => {
     const make = () =>
       new Notifier({
         store,
-        channels: { sns: { publish: async (alert) => (published.push(alert.eventId), 'message-id') } },
+        channels: {
+          sns: {
+            publish: async (alert) => {
+              published.push(alert.eventId);
+              return 'message-id';
+            },
+          },
+        },
         idempotent,
         probes: null,
         clock: () => 3_000,

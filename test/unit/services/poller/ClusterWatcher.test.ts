@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterObserver } from '../../../../lambdas/domain/ports.js';
-import { StateConflictError, StoreError } from '../../../../lambdas/domain/errors.js';
-import type { EventStore } from '../../../../lambdas/domain/ports.js';
 import type { ClusterState } from '../../../../lambdas/domain/clusterState.js';
+import { StateConflictError, StoreError } from '../../../../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
 import type { Observation } from '../../../../lambdas/domain/model.js';
+import type { ClusterObserver, EventStore } from '../../../../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../../../../lambdas/services/poller/ClusterWatcher.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
@@ -49,7 +48,12 @@ describe('Class: ClusterWatcher', () => {
     it('writes nothing in steady state until the heartbeat is due', async () => {
       // Prepare
       const store = new MemoryStore();
-      const polls = [healthy(0, 'pg_node1', 3), healthy(1_000, 'pg_node1', 3), healthy(30_000, 'pg_node1', 3), healthy(60_000, 'pg_node1', 3)];
+      const polls = [
+        healthy(0, 'pg_node1', 3),
+        healthy(1_000, 'pg_node1', 3),
+        healthy(30_000, 'pg_node1', 3),
+        healthy(60_000, 'pg_node1', 3),
+      ];
       const watcher = new ClusterWatcher(target, {}, { observer: observer(polls), store, clock: () => 0, log: silent });
       // Act
       const wrote = [];
@@ -63,7 +67,11 @@ describe('Class: ClusterWatcher', () => {
     it('keeps its state when the store fails, and records the transition on the next good poll', async () => {
       // Prepare
       const store = new MemoryStore();
-      const watcher = new ClusterWatcher(target, {}, { observer: observer([healthy(0, 'pg_node1', 3), failover(1_000), failover(2_000)]), store, clock: () => 0, log: silent });
+      const watcher = new ClusterWatcher(
+        target,
+        {},
+        { observer: observer([healthy(0, 'pg_node1', 3), failover(1_000), failover(2_000)]), store, clock: () => 0, log: silent },
+      );
       await watcher.pollOnce();
       // Act
       store.failNext = new StoreError('emulator unreachable');
@@ -71,14 +79,23 @@ describe('Class: ClusterWatcher', () => {
       const nextPoll = await watcher.pollOnce();
       // Assess
       expect(failedPoll).toMatchObject({ wrote: false, error: 'emulator unreachable', events: [] });
-      expect(nextPoll.events.find((e) => e.type === 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2', previousObservedAt: 0, observedAt: 2_000 });
+      expect(nextPoll.events.find((e) => e.type === 'leader_changed')).toMatchObject({
+        from: 'pg_node1',
+        to: 'pg_node2',
+        previousObservedAt: 0,
+        observedAt: 2_000,
+      });
       expect(store.events.filter((e) => e.type === 'leader_changed')).toHaveLength(1);
     });
 
     it('reloads and detects again when another poller wrote first, so the change is recorded once', async () => {
       // Prepare: two watchers on one store, both start from the same baseline.
       const store = new MemoryStore();
-      const a = new ClusterWatcher(target, {}, { observer: observer([healthy(0, 'pg_node1', 3), failover(1_000)]), store, clock: () => 0, log: silent });
+      const a = new ClusterWatcher(
+        target,
+        {},
+        { observer: observer([healthy(0, 'pg_node1', 3), failover(1_000)]), store, clock: () => 0, log: silent },
+      );
       const b = new ClusterWatcher(target, {}, { observer: observer([failover(1_100)]), store, clock: () => 0, log: silent });
       await a.pollOnce();
       // Act
@@ -92,7 +109,12 @@ describe('Class: ClusterWatcher', () => {
 
     it('gives up after the retry budget when conflicts never end, without advancing its state', async () => {
       const store = new MemoryStore();
-      const watcher = new ClusterWatcher(target, {}, { observer: observer([healthy(0, 'pg_node1', 3)]), store, clock: () => 7, log: silent }, { maxConflictRetries: 2 });
+      const watcher = new ClusterWatcher(
+        target,
+        {},
+        { observer: observer([healthy(0, 'pg_node1', 3)]), store, clock: () => 7, log: silent },
+        { maxConflictRetries: 2 },
+      );
       store.commit = async () => {
         throw new StateConflictError('denemek', 0);
       };

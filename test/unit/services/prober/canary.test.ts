@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { ProbeAttempt, VipTarget, WriteProber } from '../../../../lambdas/domain/ports.js';
-import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
 import { isWriteLossEvidence, severityOf } from '../../../../lambdas/domain/alerts.js';
+import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import type { ProbeAttempt, VipTarget, WriteProber } from '../../../../lambdas/domain/ports.js';
 import { runCanary } from '../../../../lambdas/services/prober/canary.js';
 
-const vip = (port: number): VipTarget => ({ host: '10.0.0.50', port, database: 'postgres', user: 'probe', password: 'x', sslMode: 'disable' });
+const vip = (port: number): VipTarget => ({
+  host: '10.0.0.50',
+  port,
+  database: 'postgres',
+  user: 'probe',
+  password: 'x',
+  sslMode: 'disable',
+});
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe('Function: runCanary', () => {
@@ -21,12 +28,18 @@ describe('Function: runCanary', () => {
         { cluster: 'fine', vip: vip(5000) },
         { cluster: 'broken', vip: vip(5001) },
       ],
-      { prober, store: { recordEvent: async (e) => (recorded.push(e), true) }, log: silent },
+      { prober, store: { recordEvent: async (e) => recorded.push(e) > 0 }, log: silent },
     );
     // Assess
     expect(result.checked).toBe(2);
     expect(recorded).toEqual([
-      expect.objectContaining({ id: 'broken:canary:1000', cluster: 'broken', type: 'canary_failed', vip: '10.0.0.50:5001', errorClass: 'refused' }),
+      expect.objectContaining({
+        id: 'broken:canary:1000',
+        cluster: 'broken',
+        type: 'canary_failed',
+        vip: '10.0.0.50:5001',
+        errorClass: 'refused',
+      }),
     ]);
     expect(severityOf(recorded[0]!)).toBe('warning');
     expect(isWriteLossEvidence(recorded[0]!)).toBe(true);

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { describeEvent } from '../../../lambdas/domain/describe.js';
+import { type AnyPayload, EVENT_TYPES, makeEvent, type OutageBounds } from '../../../lambdas/domain/events.js';
+
+const outage: OutageBounds = {
+  startedAfter: 0,
+  startedBefore: 1_000,
+  endedAfter: 4_000,
+  endedBefore: 4_250,
+  downtimeMinMs: 3_800,
+  downtimeMaxMs: 4_250,
+};
+const trigger = { id: 'c:0000000002:000', type: 'leader_changed' };
+
+/** One payload of every event type, with the words its sentence must contain. */
+const CASES: readonly [AnyPayload, string][] = [
+  [
+    { type: 'watch_started', leader: 'pg_node1', timeline: 3, members: ['pg_node1', 'pg_node2'] },
+    'watching: leader pg_node1, timeline 3, members pg_node1, pg_node2',
+  ],
+  [
+    {
+      type: 'leader_changed',
+      from: 'pg_node1',
+      to: 'pg_node2',
+      oldTimeline: 3,
+      newTimeline: null,
+      kind: 'failover',
+      evidence: { cause: 'old_leader_unreachable', detail: 'pg_node1 unreachable: connection refused' },
+      oldLeaderWalPosition: null,
+      switchLsn: null,
+      walBytesAtRisk: null,
+    },
+    'leader pg_node1 → pg_node2 (failover; timeline 3 → ?): pg_node1 unreachable: connection refused',
+  ],
+  [
+    { type: 'timeline_changed', from: 3, to: 5, leader: 'pg_node2', missedPromotions: 1 },
+    'timeline 3 → 5 on pg_node2 (1 promotions between polls)',
+  ],
+  [
+    { type: 'member_role_changed', member: 'pg_node1', from: 'primary', to: 'demoted', wasLeader: true },
+    'pg_node1: role primary → demoted',
+  ],
+  [
+    { type: 'member_state_changed', member: 'pg_node1', from: 'running', to: 'crashed', wasLeader: true },
+    'pg_node1 (leader): state running → crashed',
+  ],
+  [
+    {
+      type: 'member_unreachable',
+      member: 'pg_node2',
+      url: 'http://10.0.0.5:8008',
+      status: 'timeout',
+      error: 'no answer',
+      wasLeader: false,
+    },
+    'pg_node2 unreachable (timeout): no answer',
+  ],
+  [{ type: 'member_reachable', member: 'pg_node2', url: 'http://10.0.0.5:8008' }, 'pg_node2 answers again'],
+  [{ type: 'member_added', member: 'pg_node4' }, 'pg_node4 joined the DCS'],
+  [{ type: 'member_removed', member: 'pg_node4' }, 'pg_node4 left the DCS'],
+  [
+    { type: 'no_leader', lastLeader: 'pg_node1', since: 0 },
+    'NO LEADER since 1970-01-01T00:00:00.000Z (last leader pg_node1): writes are failing',
+  ],
+  [{ type: 'leader_restored', leader: 'pg_node1', leaderlessSince: 0 }, 'leader pg_node1 holds the lock again'],
+  [{ type: 'split_brain', members: ['pg_node1', 'pg_node2'] }, 'SPLIT BRAIN: pg_node1 and pg_node2 both run as primaries'],
+  [{ type: 'split_brain_resolved', members: ['pg_node1', 'pg_node2'] }, 'split brain over: pg_node1, pg_node2'],
+  [{ type: 'cluster_paused' }, 'maintenance mode on'],
+  [{ type: 'cluster_resumed' }, 'maintenance mode off'],
+  [
+    { type: 'cluster_unreachable', errors: { pg_node1: 'unreachable: connection refused' } },
+    'no member answers: pg_node1 unreachable: connection refused',
+  ],
+  [{ type: 'cluster_reachable' }, 'members answer again'],
+  [
+    { type: 'identity_mismatch', member: 'pg_node3', field: 'scope', expected: 'denemek', actual: 'other', rebootstrapped: false },
+    'pg_node3 belongs to another cluster (scope other, expected denemek): ignored',
+  ],
+  [
+    {
+      type: 'write_verified',
+      trigger,
+      incident: trigger.id,
+      restoredAt: '2026-11-26T04:35:37.808Z',
+      stableSince: '2026-11-26T04:35:39.811Z',
+      attempts: 28,
+      errors: { timeout: 24 },
+      servedBy: { address: '127.0.0.1', port: 5433, timeline: 2 },
+      outage,
+    },
+    'writes work again through the VIP at 2026-11-26T04:35:37.808Z, on 127.0.0.1:5433 (timeline 2); write outage 3.8-4.3 s, flapping until 2026-11-26T04:35:39.811Z after 28 attempts; errors: 24 timeout',
+  ],
+  [
+    {
+      type: 'write_unavailable',
+      trigger,
+      incident: trigger.id,
+      attempts: 361,
+      errors: { refused: 361 },
+      lastError: 'connect ECONNREFUSED',
+      deadlineSeconds: 90,
+      outage,
+    },
+    'WRITES STILL FAILING through the VIP after 90 s (361 attempts; errors: 361 refused): connect ECONNREFUSED',
+  ],
+  [
+    { type: 'canary_failed', vip: '10.0.0.10:5000', errorClass: 'refused', error: 'connect ECONNREFUSED' },
+    'a canary write through the VIP 10.0.0.10:5000 failed (refused): connect ECONNREFUSED',
+  ],
+];
+
+describe('Function: describeEvent', () => {
+  it('has a case here for every event type', () => {
+    expect(CASES.map(([payload]) => payload.type).sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it.each(CASES)('describes %j for people', (payload, sentence) => {
+    const event = makeEvent({ id: 'c:0000000002:000', cluster: 'c', observedAt: 1_000, previousObservedAt: 0 }, payload);
+    expect(describeEvent(event)).toContain(sentence);
+  });
+
+  it('marks a leader change recovered from /history and a re-bootstrap', () => {
+    const [changed] = CASES[1]!;
+    const reconciled = makeEvent({ id: 'x', cluster: 'c', observedAt: 1, previousObservedAt: 0, reconciled: true }, changed);
+    expect(describeEvent(reconciled)).toContain('[reconciled from /history]');
+    const rebootstrap = makeEvent(
+      { id: 'y', cluster: 'c', observedAt: 1, previousObservedAt: 0 },
+      { type: 'identity_mismatch', member: null, field: 'system_identifier', expected: '71', actual: '72', rebootstrapped: true },
+    );
+    expect(describeEvent(rebootstrap)).toBe('cluster re-bootstrapped: system identifier 71 → 72');
+  });
+});
+
+describe('Function: makeEvent', () => {
+  it('lets no payload field overwrite the envelope, and defaults Patroni time and reconciliation', () => {
+    const forged = { type: 'cluster_reachable', id: 'forged', cluster: 'other' } as AnyPayload;
+    const event = makeEvent({ id: 'real', cluster: 'c', observedAt: 5, previousObservedAt: null }, forged);
+    expect(event).toMatchObject({
+      id: 'real',
+      cluster: 'c',
+      observedAt: 5,
+      happenedAt: null,
+      reconciled: false,
+      type: 'cluster_reachable',
+    });
+    expect(Object.keys(event).slice(0, 2)).toEqual(['id', 'cluster']);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { makeEvent } from '../../../lambdas/domain/events.js';
+import { type AttemptRecord, finalSuccessRun, outageBounds, probeVerdict } from '../../../lambdas/domain/outage.js';
+
+const trigger = makeEvent(
+  { id: 'c:0000000002:000', cluster: 'c', observedAt: 10_000, previousObservedAt: 9_000, lastHealthyAt: 8_000 },
+  { type: 'no_leader', lastLeader: 'pg_node1', since: 9_000 },
+);
+const served = { address: '10.0.0.5', port: 5432, timeline: 4 };
+const fail = (at: number): AttemptRecord => ({ at, ok: false, errorClass: 'refused', message: 'connect ECONNREFUSED' });
+const good = (at: number): AttemptRecord => ({ at, ok: true, someOk: true, servedBy: served });
+
+describe('Function: outageBounds', () => {
+  it('starts after the last healthy poll and before the trigger, ends between the last failure and the first good write', () => {
+    // Prepare: failures at 10.2 and 10.7 s, the first good write at 11.2 s.
+    const attempts = [fail(10_200), fail(10_700), good(11_200), good(11_450)];
+    // Act
+    const bounds = outageBounds(trigger, attempts);
+    // Assess: hand-computed.
+    expect(bounds).toEqual({
+      startedAfter: 8_000,
+      startedBefore: 10_000,
+      endedAfter: 10_700,
+      endedBefore: 11_200,
+      downtimeMinMs: 500,
+      downtimeMaxMs: 3_200,
+    });
+  });
+
+  it('falls back to the poll before the trigger when no poll ever saw a healthy leader', () => {
+    const bounds = outageBounds({ ...trigger, lastHealthyAt: null }, [good(10_100)]);
+    expect(bounds.startedAfter).toBe(9_000);
+    expect(bounds).toMatchObject({ endedAfter: null, endedBefore: 10_100, downtimeMinMs: 0, downtimeMaxMs: 1_100 });
+  });
+
+  it('counts to the last attempt when writes never came back', () => {
+    const bounds = outageBounds(trigger, [fail(10_200), fail(40_200)]);
+    expect(bounds).toMatchObject({ endedAfter: 40_200, endedBefore: null, downtimeMinMs: 30_000, downtimeMaxMs: 32_200 });
+  });
+
+  it('takes an attempt in which one of its writes got through as the end, even while the other failed', () => {
+    const partly: AttemptRecord = { at: 10_500, ok: false, someOk: true, errorClass: 'read_only' };
+    expect(outageBounds(trigger, [fail(10_200), partly, good(10_750)]).endedBefore).toBe(10_500);
+  });
+});
+
+describe('Function: finalSuccessRun', () => {
+  it('is the trailing run of good attempts only', () => {
+    const attempts = [good(1), fail(2), good(3), good(4)];
+    expect(finalSuccessRun(attempts).map((a) => a.at)).toEqual([3, 4]);
+    expect(finalSuccessRun([good(1), fail(2)])).toEqual([]);
+  });
+});
+
+describe('Function: probeVerdict', () => {
+  it('says write_verified with the first good write, the start of the final good run, and the errors by class', () => {
+    // Prepare: writes flap once after the first success (HAProxy still balancing to the old leader).
+    const attempts = [fail(10_200), good(10_450), fail(10_700), good(10_950), good(11_200)];
+    // Act
+    const verdict = probeVerdict(trigger, 'incident-1', attempts, 90_000);
+    // Assess
+    expect(verdict).toMatchObject({
+      type: 'write_verified',
+      trigger: { id: trigger.id, type: 'no_leader' },
+      incident: 'incident-1',
+      restoredAt: new Date(10_450).toISOString(),
+      stableSince: new Date(10_950).toISOString(),
+      attempts: 5,
+      errors: { refused: 2 },
+      servedBy: served,
+    });
+  });
+
+  it('says write_unavailable with the last error and the deadline when no write got through', () => {
+    const verdict = probeVerdict(trigger, 'incident-1', [fail(10_200), fail(10_450)], 90_000);
+    expect(verdict).toMatchObject({
+      type: 'write_unavailable',
+      attempts: 2,
+      errors: { refused: 2 },
+      lastError: 'connect ECONNREFUSED',
+      deadlineSeconds: 90,
+    });
+  });
+
+  it('says no attempt could be made when there was none', () => {
+    expect(probeVerdict(trigger, 'incident-1', [], 5_000)).toMatchObject({
+      type: 'write_unavailable',
+      lastError: 'no attempt could be made',
+    });
+  });
+});
