@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from '../lambdas/domain/errors.js';
 import { LabError, LabTimeoutError } from './errors.js';
 
 export interface SpawnSpec {
@@ -155,3 +156,9 @@ export async function waitFor<T>(
 /** Where lab commands say what they are doing (the CLI prints each line; tests stay silent). */
 export type Reporter = (line: string) => void;
 export const silent: Reporter = () => undefined;
+
+/** What a failed `execFileSync` printed on stderr (a Buffer or a string), else its message. */
+export function commandFailure(error: unknown): string {
+  const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr ?? '').trim() : '';
+  return stderr || messageOf(error);
+}

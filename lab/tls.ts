@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf } from '../lambdas/domain/errors.js';
 import { LabError } from './errors.js';
+import { commandFailure } from './processes.js';
 
 /** Where a lab's TLS material lives: a CA made for this lab alone, and one certificate for 127.0.0.1. */
 export interface TlsFiles {
@@ -28,8 +28,7 @@ function openssl(args: string[]): void {
   try {
     execFileSync('/usr/bin/openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
   } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new LabError(`openssl ${args[0]} failed: ${stderr || messageOf(error)}`);
+    throw new LabError(`openssl ${args[0]} failed: ${commandFailure(error)}`);
   }
 }
 

@@ -6,9 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf } from '../lambdas/domain/errors.js';
 import { LabError } from './errors.js';
-import { isAlive, processTree, signal, startDetached, terminate, waitFor } from './processes.js';
+import { commandFailure, isAlive, processTree, signal, startDetached, terminate, waitFor } from './processes.js';
 import { readLabState } from './state.js';
 import { haproxyConfig } from './templates.js';
 import { MEMBER_NAMES } from './topology.js';
@@ -34,8 +33,7 @@ function ip(args: readonly string[]): string {
   try {
     return execFileSync('/usr/sbin/ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new LabError(`ip ${args.join(' ')} failed: ${stderr || messageOf(error)} (network namespaces need root)`);
+    throw new LabError(`ip ${args.join(' ')} failed: ${commandFailure(error)} (network namespaces need root)`);
   }
 }
 

@@ -13,6 +13,7 @@ import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import type { VipTarget } from '../../lambdas/domain/ports.js';
 import { Notifier } from '../../lambdas/services/notifier/Notifier.js';
 import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { runProbe } from '../../lambdas/services/prober/probe.js';
@@ -42,6 +43,18 @@ function failoverEvents(cluster: string): ClusterEvent[] {
     cluster,
   });
   return change.events.filter((e) => e.type === 'member_unreachable' || e.type === 'leader_changed');
+}
+
+/** A VIP in front of `server`, which drops every connection it accepts: no write ever gets through. */
+function droppingVip(server: Server): VipTarget {
+  return {
+    host: '127.0.0.1',
+    port: (server.address() as { port: number }).port,
+    database: 'postgres',
+    user: 'probe',
+    password: 'x',
+    sslMode: 'disable',
+  };
 }
 
 describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)', () => {
@@ -167,14 +180,7 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       // Prepare
       const table = await freshSetup();
       const [trigger] = failoverEvents('d');
-      const vip = {
-        host: '127.0.0.1',
-        port: (blackhole.address() as { port: number }).port,
-        database: 'postgres',
-        user: 'probe',
-        password: 'x',
-        sslMode: 'disable' as const,
-      };
+      const vip = droppingVip(blackhole);
       // Act
       const verdict = await runProbe(
         trigger!,
@@ -196,14 +202,7 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
     it('notices a VIP that refuses writes while Patroni is healthy: the canary records it, the notifier alerts and starts the probe', async () => {
       // Prepare
       const table = await freshSetup();
-      const vip = {
-        host: '127.0.0.1',
-        port: (blackhole.address() as { port: number }).port,
-        database: 'postgres',
-        user: 'probe',
-        password: 'x',
-        sslMode: 'disable' as const,
-      };
+      const vip = droppingVip(blackhole);
       const launched: string[] = [];
       const real = new SnsAlerts(topicArn, 'json', sns);
       const notifier = new Notifier({

@@ -13,29 +13,14 @@ import { waitFor } from '../../lab/processes.js';
 import { freshLab } from '../../lab/profiles.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
 import { severityOf } from '../../lambdas/domain/alerts.js';
-import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import { type ClusterEvent, EVENT_TYPES } from '../../lambdas/domain/events.js';
 import { describeEvent, ScenarioLab, type ScenarioResult, type ScenarioWindow } from './harness.js';
 import { writeScenarioReport } from './report.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
 /** The events a scenario is judged on, in order; member-level detail is shown but judged by each scenario. */
-const CLUSTER_LEVEL = new Set<ClusterEvent['type']>([
-  'leader_changed',
-  'timeline_changed',
-  'no_leader',
-  'leader_restored',
-  'split_brain',
-  'split_brain_resolved',
-  'cluster_paused',
-  'cluster_resumed',
-  'cluster_unreachable',
-  'cluster_reachable',
-  'identity_mismatch',
-  'write_verified',
-  'write_unavailable',
-  'canary_failed',
-]);
+const CLUSTER_LEVEL = new Set<ClusterEvent['type']>(EVENT_TYPES.filter((type) => type !== 'watch_started' && !type.startsWith('member_')));
 
 const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);
 const has = (events: ClusterEvent[], type: ClusterEvent['type']) => events.some((e) => e.type === type);

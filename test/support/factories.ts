@@ -1,3 +1,4 @@
+import { type ClusterEvent, type EnvelopeFields, type EventPayload, makeEvent } from '../../lambdas/domain/events.js';
 import type {
   ClusterView,
   ClusterViewMember,
@@ -85,4 +86,23 @@ export function healthy(observedAt: number, leader: Name, timeline: number, paus
 
 export function historyRow(endedTimeline: number, newLeader: string | null, timestamp: string | null = null): HistoryEntry {
   return { endedTimeline, switchLsn: 67_109_256 + endedTimeline, reason: 'no recovery target specified', timestamp, newLeader };
+}
+
+type LeaderChanged = Extract<EventPayload, { type: 'leader_changed' }>;
+
+/** A recorded failover pg_node1 → pg_node2 (timeline 1 → 2, old leader unreachable), as the detector would build it. */
+export function leaderChangedEvent(envelope: EnvelopeFields, overrides: Partial<Omit<LeaderChanged, 'type'>> = {}): ClusterEvent {
+  return makeEvent(envelope, {
+    type: 'leader_changed',
+    from: 'pg_node1',
+    to: 'pg_node2',
+    oldTimeline: 1,
+    newTimeline: 2,
+    kind: 'failover',
+    evidence: { cause: 'old_leader_unreachable', detail: '' },
+    oldLeaderWalPosition: null,
+    switchLsn: null,
+    walBytesAtRisk: null,
+    ...overrides,
+  });
 }

@@ -19,6 +19,24 @@ function run(...observations: Observation[]): { events: ClusterEvent[]; state: C
 }
 
 /** Events after the baseline, by type, for compact assertions. */
+/** pg_node1 still holds the lock on timeline 3, but its PostgreSQL died (Patroni says primary/unknown). */
+function leaderPostgresCrashed(observedAt: number): Observation {
+  return observation(
+    observedAt,
+    [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+    view('pg_node1', 3),
+  );
+}
+
+/** pg_node1 answers demoted/stopped, pg_node2 leads on timeline 4: what a switchover (or a crash hand-over) looks like. */
+function handedOverToNode2(observedAt: number): Observation {
+  return observation(
+    observedAt,
+    [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
+    view('pg_node2', 4),
+  );
+}
+
 function typesAfterStart(events: readonly ClusterEvent[]): string[] {
   return events.filter((e) => e.type !== 'watch_started').map((e) => e.type);
 }
@@ -258,14 +276,7 @@ describe('Function: detect', () => {
     });
 
     it('switchover when the old leader was demoted while its Patroni kept answering', () => {
-      const { events } = run(
-        healthy(1_000, 'pg_node1', 3),
-        observation(
-          2_000,
-          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
-          view('pg_node2', 4),
-        ),
-      );
+      const { events } = run(healthy(1_000, 'pg_node1', 3), handedOverToNode2(2_000));
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });
 
@@ -284,11 +295,7 @@ describe('Function: detect', () => {
     it('failover when the old leader crashed one poll earlier and came back as a replica', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(
-          2_000,
-          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
-          view('pg_node1', 3),
-        ),
+        leaderPostgresCrashed(2_000),
         observation(
           3_000,
           [replica('pg_node1', 3, { state: 'starting' }), primary('pg_node2', 4), replica('pg_node3', 3)],
@@ -302,21 +309,13 @@ describe('Function: detect', () => {
       // Lab sequence after kill -9 of the leader's postmaster: primary/unknown, then demoted/stopped, then a new leader.
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(
-          2_000,
-          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
-          view('pg_node1', 3),
-        ),
+        leaderPostgresCrashed(2_000),
         observation(
           3_000,
           [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
           view('pg_node1', 3),
         ),
-        observation(
-          4_000,
-          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
-          view('pg_node2', 4),
-        ),
+        handedOverToNode2(4_000),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
     });
@@ -324,17 +323,9 @@ describe('Function: detect', () => {
     it('a crash is forgotten once the member runs again: its next hand-over is a switchover', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
-        observation(
-          2_000,
-          [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
-          view('pg_node1', 3),
-        ),
+        leaderPostgresCrashed(2_000),
         healthy(3_000, 'pg_node1', 3),
-        observation(
-          4_000,
-          [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
-          view('pg_node2', 4),
-        ),
+        handedOverToNode2(4_000),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });

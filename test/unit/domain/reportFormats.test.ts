@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import { memberTimelines, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
 import { type Incident, monthPeriod, slaReport } from '../../../lambdas/domain/sla.js';
+import { leaderChangedEvent } from '../../support/factories.js';
 
 const NOV = monthPeriod('2026-11');
 const incident: Incident = {
@@ -34,21 +35,7 @@ const events = [
     error: 'refused',
     wasLeader: true,
   },
-  {
-    ...base,
-    id: 'c',
-    type: 'leader_changed',
-    observedAt: incident.start + 20_000,
-    from: 'pg_node1',
-    to: 'pg_node2',
-    oldTimeline: 1,
-    newTimeline: 2,
-    kind: 'failover',
-    evidence: { cause: 'old_leader_unreachable', detail: '' },
-    oldLeaderWalPosition: null,
-    switchLsn: null,
-    walBytesAtRisk: null,
-  },
+  leaderChangedEvent({ ...base, id: 'c', observedAt: incident.start + 20_000 }),
 ] as ClusterEvent[];
 
 describe('Function: renderSla', () => {

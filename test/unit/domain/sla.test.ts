@@ -10,6 +10,7 @@ import {
   monthPeriod,
   slaReport,
 } from '../../../lambdas/domain/sla.js';
+import { leaderChangedEvent } from '../../support/factories.js';
 
 const MIN = 60_000;
 const NOV = monthPeriod('2026-11');
@@ -142,22 +143,10 @@ describe('Function: monthPeriod', () => {
 
 describe('Function: incidentsFromEvents', () => {
   const base = { cluster: 'denemek', happenedAt: null, reconciled: false };
-  const change = {
-    ...base,
-    id: 'c:2:1',
-    type: 'leader_changed',
-    observedAt: 10_000,
-    previousObservedAt: 9_000,
-    from: 'pg_node1',
-    to: 'pg_node2',
-    oldTimeline: 1,
-    newTimeline: 2,
-    kind: 'failover',
-    evidence: { cause: 'old_leader_unreachable', detail: '' },
-    oldLeaderWalPosition: 100,
-    switchLsn: 90,
-    walBytesAtRisk: 10,
-  } as ClusterEvent;
+  const change = leaderChangedEvent(
+    { ...base, id: 'c:2:1', observedAt: 10_000, previousObservedAt: 9_000 },
+    { oldLeaderWalPosition: 100, switchLsn: 90, walBytesAtRisk: 10 },
+  );
   const verified = {
     ...base,
     id: 'c:2:0/probe',
