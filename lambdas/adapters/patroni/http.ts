@@ -49,6 +49,10 @@ export class PatroniHttp {
         signal,
         headers: { accept: 'application/json', ...(this.authorization ? { authorization: this.authorization } : {}) },
       });
+      if (!isStatusReply(response.statusCode, url)) {
+        await response.body.dump().catch(() => undefined);
+        return invalid(`${url} answered HTTP ${response.statusCode}: only a 2xx reply (or a health endpoint's 503) is read as a status`);
+      }
       const text = await this.readCapped(response.body, url);
       if (typeof text !== 'string') return text;
       return parseJson(text, response.statusCode, url);
@@ -92,6 +96,35 @@ export class PatroniHttp {
       return invalid(`${url} sent a body that is not valid UTF-8`);
     }
   }
+}
+
+/** Patroni's health endpoints: they answer 503 with the full `/patroni` body when the check fails. */
+const HEALTH_ENDPOINTS = new Set([
+  '/',
+  '/primary',
+  '/master',
+  '/read-write',
+  '/leader',
+  '/standby-leader',
+  '/standby_leader',
+  '/replica',
+  '/read-only',
+  '/sync',
+  '/synchronous',
+  '/async',
+  '/asynchronous',
+  '/health',
+  '/liveness',
+  '/readiness',
+]);
+
+/**
+ * A body is a member's status only when the status code says it is: any 2xx, or 503 from a health endpoint. A
+ * redirect, a proxy's error page or a 404 with a JSON body that happens to look like `/patroni` is not.
+ */
+function isStatusReply(status: number, url: string): boolean {
+  if (status >= 200 && status < 300) return true;
+  return status === 503 && HEALTH_ENDPOINTS.has(new URL(url).pathname.replace(/(.)\/$/, '$1'));
 }
 
 function parseJson(text: string, status: number, url: string): JsonReply {

@@ -32,6 +32,20 @@ describe('Class: PatroniHttp', () => {
   });
 
   it.each([
+    [302, '/patroni'],
+    [404, '/patroni'],
+    [500, '/cluster'],
+    [503, '/patroni'],
+  ])('never reads the body of an HTTP %i from %s as a status, however valid its JSON', async (status, path) => {
+    // Prepare: a redirect (or error) whose body is a perfectly valid /patroni reply of a primary.
+    reply(status, JSON.stringify(v3.patroni_master_running), path);
+    // Act
+    const result = await http.getJson(`${ORIGIN}${path}`);
+    // Assess
+    expect(result).toMatchObject({ ok: false, failure: 'invalid_reply', message: expect.stringContaining(`answered HTTP ${status}`) });
+  });
+
+  it.each([
     ['a truncated body', '{"state": "running", "role": "mas'],
     ['an HTML error page', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
     ['plain text', 'Service Unavailable'],
