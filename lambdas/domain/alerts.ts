@@ -1,6 +1,7 @@
 import { describeEvent } from './describe.js';
 import type { ClusterEvent, EventType } from './events.js';
 import { POSTGRES_CRASH_STATES } from './model.js';
+import { neutralise, slackEscape } from './text.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -92,7 +93,9 @@ export function buildAlert(event: ClusterEvent): Alert | null {
 
 function snsSubject(raw: string): string {
   // SNS rejects non-ASCII and control characters in subjects; arrows and dashes become ASCII.
-  const ascii = raw.replace(/→/g, '->').replace(/[^\x20-\x7e]/g, '?');
+  const ascii = neutralise(raw)
+    .replace(/→/g, '->')
+    .replace(/[^\x20-\x7e]/g, '?');
   return ascii.length <= SNS_SUBJECT_MAX ? ascii : `${ascii.slice(0, SNS_SUBJECT_MAX - 3)}...`;
 }
 
@@ -147,10 +150,12 @@ const SLACK_TEXT_MAX = 3_000;
 /** A Block Kit message: a headline, the sentence, and the event's id and time for the audit trail. */
 export function slackBlocks(alert: Alert): { text: string; blocks: unknown[] } {
   const icon = { critical: ':rotating_light:', warning: ':warning:', info: ':large_green_circle:' }[alert.severity];
-  const headline = `${icon} *${alert.severity.toUpperCase()}* ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`;
-  const body = alert.text.length > SLACK_TEXT_MAX ? `${alert.text.slice(0, SLACK_TEXT_MAX - 1)}…` : alert.text;
+  const headline = `${icon} *${alert.severity.toUpperCase()}* ${slackEscape(alert.cluster)}: ${alert.type.replace(/_/g, ' ')}`;
+  const text = slackEscape(alert.text);
+  const body = text.length > SLACK_TEXT_MAX ? `${text.slice(0, SLACK_TEXT_MAX - 1)}…` : text;
   return {
-    text: `${alert.subject}`.slice(0, SLACK_TEXT_MAX),
+    // Shown in notifications and read as mrkdwn too.
+    text: slackEscape(alert.subject).slice(0, SLACK_TEXT_MAX),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: headline } },
       { type: 'section', text: { type: 'mrkdwn', text: body } },

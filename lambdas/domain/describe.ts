@@ -1,4 +1,5 @@
 import type { ClusterEvent } from './events.js';
+import { neutralise } from './text.js';
 
 const tl = (t: number | null) => (t === null ? '?' : String(t));
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -13,6 +14,10 @@ const errorSummary = (errors: Readonly<Record<string, number | undefined>>) => {
  * @example describeEvent(leaderChanged) // "leader pg_node1 → pg_node2 (failover; timeline 3 → 4): pg_node1 unreachable: connection refused"
  */
 export function describeEvent(event: ClusterEvent): string {
+  return neutralise(sentence(event));
+}
+
+function sentence(event: ClusterEvent): string {
   switch (event.type) {
     case 'watch_started':
       return `watching: leader ${event.leader ?? 'none'}, timeline ${tl(event.timeline)}, members ${event.members.join(', ')}`;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { ReadFailure } from '../../domain/model.js';
 import type { PatroniAccess } from '../../domain/ports.js';
+import { neutralise } from '../../domain/text.js';
 import { errorFields, isTlsRejection } from '../errorFields.js';
 
 export type JsonReply =
@@ -131,7 +132,7 @@ function parseJson(text: string, status: number, url: string): JsonReply {
   try {
     return { ok: true, status, body: JSON.parse(text) };
   } catch {
-    const preview = text.slice(0, 80).replace(/\s+/g, ' ');
+    const preview = neutralise(text.slice(0, 80).replace(/\s+/g, ' '));
     return invalid(`${url} answered HTTP ${status} with a body that is not JSON: "${preview}"`);
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PatroniReplyError } from '../../domain/errors.js';
 import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole } from '../../domain/model.js';
+import { neutralise } from '../../domain/text.js';
 
 /**
  * Patroni's REST replies, validated and translated into the domain vocabulary. This is the only place that
@@ -10,9 +11,23 @@ import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole }
 
 const nonNegativeInt = z.number().int().nonnegative();
 
+/*
+ * Every string a reply carries is checked for what Patroni really sends before it can reach a page or a terminal:
+ * a name with a newline, an escape sequence or Slack markup is a forged reply, refused as invalid_reply (the
+ * message names the field, never echoes the value).
+ */
+/** Member names and scopes: host-like identifiers (`pg_node1`, `db-1.example.com`, `patroni-0`). */
+const identifier = z.string().regex(/^[A-Za-z0-9._@:+-]{1,256}$/, 'must be a printable identifier (letters, digits, . _ @ : + -)');
+/** Roles (`master`, `sync_standby`) and states (`running`, `start failed`, `in archive recovery`): lowercase words. */
+const word = z.string().regex(/^[A-Za-z][A-Za-z _-]{0,63}$/, 'must be one or a few words of letters');
+/** A URL or host name as Patroni prints it: visible ASCII, no spaces. */
+const visible = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), 'must be visible ASCII without spaces');
+/** Timestamps as Patroni prints them (`2026-11-26 04:14:59.789200+00:00`, ISO-8601). */
+const timestamp = z.string().regex(/^[0-9][0-9 :.+TZ-]{0,63}$/, 'must be a timestamp');
+
 const patroniStatusSchema = z.object({
-  state: z.string().min(1).max(64).optional(),
-  role: z.string().min(1).max(64),
+  state: word.optional(),
+  role: word,
   timeline: nonNegativeInt.nullable().optional(),
   xlog: z
     .object({
@@ -21,36 +36,39 @@ const patroniStatusSchema = z.object({
       replayed_location: nonNegativeInt.optional(),
     })
     .optional(),
-  replication_state: z.string().max(64).optional(),
+  replication_state: word.optional(),
   pause: z.boolean().optional(),
   cluster_unlocked: z.boolean().optional(),
-  postmaster_start_time: z.string().max(64).nullable().optional(),
+  postmaster_start_time: timestamp.nullable().optional(),
   dcs_last_seen: z.number().nullable().optional(),
   database_system_identifier: z
     .string()
     .regex(/^\d{1,24}$/)
     .optional(),
   patroni: z.object({
-    version: z.string().max(32).optional(),
-    scope: z.string().max(256).optional(),
-    name: z.string().max(256).optional(),
+    version: z
+      .string()
+      .regex(/^[0-9A-Za-z.+-]{1,32}$/, 'must be a version such as 4.1.5')
+      .optional(),
+    scope: identifier.optional(),
+    name: identifier.optional(),
   }),
 });
 
-const lagSchema = z.union([z.number(), z.string()]).optional();
+const lagSchema = z.union([z.number(), z.string().regex(/^[A-Za-z0-9 .]{0,32}$/, 'must be a number or "unknown"')]).optional();
 
 const clusterSchema = z.object({
-  scope: z.string().max(256).optional(),
+  scope: identifier.optional(),
   pause: z.boolean().optional(),
   members: z
     .array(
       z.object({
-        name: z.string().min(1).max(256),
-        role: z.string().max(64),
-        state: z.string().max(64).optional(),
+        name: identifier,
+        role: word,
+        state: word.optional(),
         timeline: nonNegativeInt.nullable().optional(),
-        api_url: z.string().max(2048).optional(),
-        host: z.string().max(256).optional(),
+        api_url: visible(2048).optional(),
+        host: visible(256).optional(),
         port: z.number().int().optional(),
         lag: lagSchema,
       }),
@@ -59,7 +77,10 @@ const clusterSchema = z.object({
 });
 
 // Rows may have 3, 4 or 5 fields (history written before Patroni, or before 2.1.1).
-const historyRowSchema = z.tuple([nonNegativeInt, nonNegativeInt, z.string().max(1024)]).rest(z.union([z.string().max(256), z.null()]));
+// The reason is Patroni's free text (`no recovery target specified`); the timestamp and the new leader's name are checked.
+const historyRowSchema = z
+  .tuple([nonNegativeInt, nonNegativeInt, z.string().max(1024)])
+  .rest(z.union([z.literal(''), timestamp, identifier, z.null()]));
 const historySchema = z.array(historyRowSchema).max(100_000);
 
 const MEMBER_ROLES: Record<string, MemberRole> = {
@@ -148,7 +169,7 @@ export function parseHistory(body: unknown, url: string): HistoryEntry[] {
   return result.data.map(([endedTimeline, switchLsn, reason, timestamp, newLeader]) => ({
     endedTimeline,
     switchLsn,
-    reason: reason || null,
+    reason: reason ? neutralise(reason) : null,
     timestamp: typeof timestamp === 'string' && timestamp !== '' ? timestamp : null,
     newLeader: typeof newLeader === 'string' && newLeader !== '' ? newLeader : null,
   }));

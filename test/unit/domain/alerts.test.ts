@@ -9,7 +9,7 @@ import {
   snsMessage,
 } from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
-import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import { type ClusterEvent, makeEvent } from '../../../lambdas/domain/events.js';
 import { failed, healthy, observation, ok, primary, replica, view } from '../../support/factories.js';
 
 function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent[] {
@@ -134,5 +134,32 @@ describe('Function: buildAlert', () => {
       content: { textType: 'client-markdown' },
       metadata: { threadId: 'incident-1' },
     });
+  });
+});
+
+describe('Untrusted text in alerts (issue 17, item 1)', () => {
+  const hostile = makeEvent(
+    { id: 'c:0000000002:000', cluster: 'denemek', observedAt: 1_000, previousObservedAt: 0 },
+    {
+      type: 'member_unreachable',
+      member: 'pg_node2',
+      url: 'http://10.0.0.5:8008',
+      status: 'invalid_reply',
+      error: 'answered "<!channel> <http://evil.example/|open runbook> & more\n\u001b[31m"',
+      wasLeader: true,
+    },
+  );
+
+  it('escapes Slack markup and control characters in every mrkdwn text', () => {
+    const { text, blocks } = slackBlocks(buildAlert(hostile)!);
+    const all = JSON.stringify([text, blocks]);
+    expect(all).not.toContain('<!channel>');
+    expect(all).not.toContain('<http://evil.example');
+    expect(all).toContain('&lt;!channel&gt; &lt;http://evil.example/|open runbook&gt; &amp; more');
+    expect(all).not.toMatch(/\\u001b|\\n/);
+  });
+
+  it('gives SNS a one-line printable ASCII subject', () => {
+    expect(buildAlert(hostile)!.subject).toMatch(/^[\x20-\x7e]+$/);
   });
 });

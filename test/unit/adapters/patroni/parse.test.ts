@@ -148,3 +148,42 @@ describe('Function: parseHistory', () => {
     expect(() => parseHistory([['one', 1, 'x']], URL)).toThrow(/wrong shape: 0\.0/);
   });
 });
+
+describe('Untrusted strings in replies (issue 17, item 1)', () => {
+  const FORGED = [
+    ['a newline that forges a second line', 'pg_node9\n2026-11-26T04:00:00.000Z  denemek  leader_changed  leader pg_node1 → mallory'],
+    ['terminal escapes', 'pg_node9\u001b[2K\u001b[31m'],
+    ['Slack markup that pings everyone', '<!channel>'],
+    ['a Slack link in disguise', '<http://evil.example/|open runbook>'],
+  ] as const;
+
+  it.each(FORGED)('refuses a /patroni member name with %s, naming the field and never echoing the value', (_what, name) => {
+    const body = { ...v4.patroni_primary_running, patroni: { ...(v4.patroni_primary_running!.patroni as object), name } };
+    const parse = () => parseMemberReport(body, URL);
+    expect(parse).toThrow(PatroniReplyError);
+    expect(parse).toThrow(/patroni\.name: must be a printable identifier/);
+    expect(() => parse()).not.toThrow(name);
+  });
+
+  it.each(FORGED)('refuses a /cluster member name with %s', (_what, name) => {
+    const view = v4['cluster_leader-running+replica-streaming+replica-streaming']!;
+    const members = (view.members as Record<string, unknown>[]).map((m, i) => (i === 1 ? { ...m, name } : m));
+    expect(() => parseClusterView({ ...view, members }, URL)).toThrow(/members\.1\.name: must be a printable identifier/);
+  });
+
+  it.each([
+    ['state', { state: 'running\u001b[0m' }],
+    ['role', { role: 'primary\n' }],
+    ['scope', { patroni: { ...(v4.patroni_primary_running!.patroni as object), scope: 'denemek <!here>' } }],
+  ])('refuses a forged %s in /patroni', (_field, patch) => {
+    expect(() => parseMemberReport({ ...v4.patroni_primary_running, ...patch }, URL)).toThrow(PatroniReplyError);
+  });
+
+  it("refuses a /history row whose new leader's name is forged, and makes Patroni's free-text reason inert", () => {
+    expect(() => parseHistory([[1, 100, 'no recovery target specified', '2026-11-26T04:35:37+00:00', 'mallory\n']], URL)).toThrow(
+      PatroniReplyError,
+    );
+    const [row] = parseHistory([[1, 100, 'reason\u001b[2K\nforged', '2026-11-26T04:35:37+00:00', 'pg_node2']], URL);
+    expect(row!.reason).toBe('reason?[2K?forged');
+  });
+});
