@@ -9,17 +9,36 @@ import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
  * key is an error (a typo must not silently disable a cluster), and every message names the key and the fix.
  */
 
-const memberUrl = z.string().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a Patroni REST API base URL such as http://10.0.0.4:8008' },
-);
+function parsedUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}
+
+const memberUrl = z
+  .string()
+  .max(2048)
+  .refine(
+    (value) => {
+      const url = parsedUrl(value);
+      return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    },
+    { message: 'must be a Patroni REST API base URL such as http://10.0.0.4:8008' },
+  )
+  // A password in a URL would be printed, stored and paged with every event of that member (and undici would
+  // not even send it): credentials have their own keys, whose values are never written anywhere.
+  .refine(
+    (value) => {
+      const url = parsedUrl(value);
+      return url === null || (url.username === '' && url.password === '');
+    },
+    {
+      message:
+        "must not carry credentials: put the user in the cluster's patroni.username and the password in patroni.passwordEnv or patroni.passwordSecret",
+    },
+  );
 
 const secretReference = {
   /** Name of an environment variable holding the value (local runs, CI). */

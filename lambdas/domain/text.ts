@@ -22,3 +22,8 @@ export function neutralise(text: string): string {
 export function slackEscape(text: string): string {
   return neutralise(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/** `scheme://user:password@host` anywhere in a text becomes `scheme://***@host`. */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { ReadFailure } from '../../domain/model.js';
 import type { PatroniAccess } from '../../domain/ports.js';
-import { neutralise } from '../../domain/text.js';
+import { neutralise, redactCredentials } from '../../domain/text.js';
 import { errorFields, isTlsRejection } from '../errorFields.js';
 
 export type JsonReply =
@@ -58,7 +58,8 @@ export class PatroniHttp {
       if (typeof text !== 'string') return text;
       return parseJson(text, response.statusCode, url);
     } catch (error) {
-      return classifyError(error, url, this.timeoutMs);
+      const failed = classifyError(error, url, this.timeoutMs);
+      return failed.ok ? failed : { ...failed, message: redactCredentials(failed.message) };
     }
   }
 
@@ -138,7 +139,7 @@ function parseJson(text: string, status: number, url: string): JsonReply {
 }
 
 function invalid(message: string): JsonReply {
-  return { ok: false, failure: 'invalid_reply', message };
+  return { ok: false, failure: 'invalid_reply', message: redactCredentials(message) };
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
 import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
+import { redactCredentials } from '../../../lambdas/domain/text.js';
 
 const minimal = { clusters: [{ name: 'denemek', members: ['http://127.0.0.1:8008'] }] };
 
@@ -61,6 +62,27 @@ describe('Function: validateConfig', () => {
   it('lists every problem at once', () => {
     const message = errorOf({ clusters: [{ name: 'a b', members: ['ftp://x'] }], poll: { intervalSeconds: 0 } });
     expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(3);
+  });
+});
+
+describe('Credentials in a member URL (issue 17, item 2)', () => {
+  it('refuses them, pointing to patroni.username and passwordEnv, without repeating the password', () => {
+    // Prepare
+    const document = { clusters: [{ name: 'orders-db', members: ['http://monitor:S3cr3tUrlPass@db1.example:8008'] }] };
+    // Act
+    const validate = () => validateConfig(document, 'cluster.yaml');
+    // Assess
+    expect(validate).toThrow(ConfigError);
+    expect(validate).toThrow(
+      /clusters\[0\]\.members\[0\]: must not carry credentials: put the user in the cluster's patroni\.username and the password in patroni\.passwordEnv/,
+    );
+    expect(validate).not.toThrow(/S3cr3tUrlPass/);
+  });
+
+  it('redacts credentials from any text that still carries a URL with them', () => {
+    expect(redactCredentials('http://monitor:S3cr3tUrlPass@db1.example:8008/patroni: connection refused')).toBe(
+      'http://***@db1.example:8008/patroni: connection refused',
+    );
   });
 });
 
