@@ -370,7 +370,7 @@ function trackLeaderAndTimeline(context: PollContext, state: ClusterState): Clus
       type: 'timeline_changed',
       from: state.timeline!,
       to: timeline,
-      leader: next.leader ?? leader ?? null,
+      leader: timelineHolder(view, reports, timeline, next.leader ?? leader ?? null),
       missedPromotions: missed,
       happenedAt: history?.last?.timestamp ?? null,
     });
@@ -571,6 +571,26 @@ export function highestTimeline(view: ClusterView | null, members: readonly Memb
     ...(view?.members.map((m) => m.timeline) ?? []),
   ].filter((t): t is number => t !== null && t > 0);
   return timelines.length > 0 ? Math.max(...timelines) : null;
+}
+
+/**
+ * Who runs on `timeline`: the lock holder when it reports that timeline itself (or `/cluster` shows it there),
+ * else the member that reported it. With two primaries on timelines 5 and 6, the new timeline is the promoted
+ * member's, whichever of them holds the lock.
+ */
+function timelineHolder(
+  view: ClusterView | null,
+  reports: readonly NamedOkMember[],
+  timeline: number,
+  lockHolder: string | null,
+): string | null {
+  const onTimeline = [
+    ...reports.filter((r) => r.report.timeline === timeline).map((r) => r.name),
+    ...(view?.members.filter((m) => m.timeline === timeline).map((m) => m.name) ?? []),
+  ];
+  if (lockHolder !== null && onTimeline.includes(lockHolder)) return lockHolder;
+  const primaryThere = reports.find((r) => r.report.timeline === timeline && r.report.role === 'primary');
+  return primaryThere?.name ?? onTimeline[0] ?? lockHolder;
 }
 
 function reportOf(reports: readonly NamedOkMember[], name: string): MemberReport | undefined {

@@ -565,6 +565,19 @@ describe('Function: detect', () => {
       );
       expect(events.filter((e) => e.type.startsWith('split_brain')).map((e) => e.type)).toEqual(['split_brain', 'split_brain_resolved']);
     });
+
+    it('names the member that reported the new timeline, not the lock holder still on the old one (issue 17, item 10)', () => {
+      // Prepare: pg_node1 keeps the lock on timeline 5 while pg_node2 promoted itself to timeline 6.
+      const twoPrimaries = observation(
+        2_000,
+        [primary('pg_node1', 5), primary('pg_node2', 6), replica('pg_node3', 5)],
+        view('pg_node1', 5),
+      );
+      // Act
+      const { events } = run(healthy(1_000, 'pg_node1', 5), twoPrimaries);
+      // Assess
+      expect(only(events, 'timeline_changed')).toMatchObject({ from: 5, to: 6, leader: 'pg_node2' });
+    });
   });
 
   describe('rows 19-20: identity', () => {
