@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, messageOf } from '../domain/errors.js';
@@ -40,39 +40,48 @@ const memberUrl = z
     },
   );
 
+/** The name of an environment variable holding a secret (its value is never written anywhere). */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name');
+
+/** A file the process reads (a CA bundle): a path, not a document. */
+const filePath = z.string().min(1).max(4096, 'must be a file path (at most 4096 characters)');
+
 const secretReference = {
   /** Name of an environment variable holding the value (local runs, CI). */
-  passwordEnv: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
-    .optional(),
+  passwordEnv: envName.optional(),
   /** Secrets Manager secret name or ARN whose JSON has a `password` key (on AWS). */
-  passwordSecret: z.string().min(1).optional(),
+  passwordSecret: z.string().min(1).max(2048, 'must be a Secrets Manager name or ARN (at most 2048 characters)').optional(),
 };
 
 const vipSchema = z.strictObject({
-  host: z.string().min(1, 'must name the VIP or HAProxy host clients connect to'),
+  host: z
+    .string()
+    .min(1, 'must name the VIP or HAProxy host clients connect to')
+    .max(253, 'must be a host name or address (at most 253 characters)'),
   port: z.number().int().min(1).max(65_535).default(5000),
-  database: z.string().min(1).default('postgres'),
-  user: z.string().min(1),
-  password: z.string().min(1).optional(),
+  database: z.string().min(1).max(63, 'must be a PostgreSQL database name (at most 63 characters)').default('postgres'),
+  user: z.string().min(1).max(63, 'must be a PostgreSQL role name (at most 63 characters)'),
+  password: z.string().min(1).max(1024).optional(),
   ...secretReference,
   /** `disable` on a lab; `verify-full` with `caFile` in production. */
   sslMode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
-  caFile: z.string().min(1).optional(),
+  caFile: filePath.optional(),
 });
 
 const patroniApiSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(30_000).optional(),
-  caFile: z.string().min(1).optional(),
-  username: z.string().min(1).optional(),
+  caFile: filePath.optional(),
+  username: z.string().min(1).max(256).optional(),
   ...secretReference,
 });
 
 const clusterSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores'),
   /** Expected Patroni scope; learnt from the first poll when absent. */
-  scope: z.string().min(1).optional(),
+  scope: z
+    .string()
+    .regex(/^[A-Za-z0-9._@:+-]{1,256}$/, 'must be a Patroni scope: 1-256 letters, digits or . _ @ : + -')
+    .optional(),
   members: z.array(memberUrl).min(1, 'must list at least one Patroni REST API URL').max(15),
   vip: vipSchema.optional(),
   patroni: patroniApiSchema.optional(),
@@ -81,14 +90,14 @@ const clusterSchema = z.strictObject({
 const slackSchema = z.union([
   z.strictObject({
     /** Incoming webhook: simplest, but Slack cannot thread its messages. */
-    webhookUrlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+    webhookUrlEnv: envName,
   }),
   z.strictObject({
     /** Bot token (chat.postMessage): one thread per incident. */
-    botTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-    channel: z.string().min(1),
+    botTokenEnv: envName,
+    channel: z.string().min(1).max(80, 'must be a Slack channel name or id (at most 80 characters)'),
     /** Slack Web API base; a stand-in server in tests. */
-    apiUrl: z.string().url().default('https://slack.com/api'),
+    apiUrl: z.string().max(2048).url().default('https://slack.com/api'),
   }),
 ]);
 
@@ -119,10 +128,19 @@ const awsSchema = z.strictObject({
   /** The VPC the poller and prober run in, to reach the members' REST APIs and the VIP. No lookups at synth time. */
   vpc: z
     .strictObject({
-      vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id such as vpc-0abc1234'),
-      availabilityZones: z.array(z.string().min(1)).min(1),
-      privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id such as subnet-0abc1234')).min(1),
-      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id such as sg-0abc1234')).min(1),
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{1,32}$/, 'must be a VPC id such as vpc-0abc1234'),
+      availabilityZones: z
+        .array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be an availability zone such as eu-west-1a'))
+        .min(1)
+        .max(16),
+      privateSubnetIds: z
+        .array(z.string().regex(/^subnet-[0-9a-f]{1,32}$/, 'must be a subnet id such as subnet-0abc1234'))
+        .min(1)
+        .max(16),
+      securityGroupIds: z
+        .array(z.string().regex(/^sg-[0-9a-f]{1,32}$/, 'must be a security group id such as sg-0abc1234'))
+        .min(1)
+        .max(5),
     })
     .optional(),
   /** Clusters per poller function; more clusters are sharded across more pollers. */
@@ -132,7 +150,7 @@ const awsSchema = z.strictObject({
     .array(
       z.strictObject({
         protocol: z.enum(['email', 'sms']),
-        endpoint: z.string().min(3),
+        endpoint: z.string().min(3).max(320, 'must be an email address or phone number'),
         severities: z
           .array(z.enum(['critical', 'warning', 'info']))
           .min(1)
@@ -141,7 +159,12 @@ const awsSchema = z.strictObject({
     )
     .default([]),
   /** Route the topic to Slack through AWS Chatbot as well. */
-  chatbot: z.strictObject({ slackWorkspaceId: z.string().min(1), slackChannelId: z.string().min(1) }).optional(),
+  chatbot: z
+    .strictObject({
+      slackWorkspaceId: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a Slack workspace id such as T0123ABCD'),
+      slackChannelId: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a Slack channel id such as C0123ABCD'),
+    })
+    .optional(),
   /** Create a Secrets Manager secret for the Slack webhook URL or bot token, read by the notifier at run time. */
   slackSecret: z.boolean().default(false),
   /** The availability objective of the monthly reports, in percent. */
@@ -260,12 +283,18 @@ function readFailure(error: unknown): string {
   return typeof code === 'string' ? code : messageOf(error);
 }
 
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** Reads a YAML or JSON file (JSON is YAML) and validates it. */
 export function loadConfig(file: string): PipelineConfig {
   let text: string;
   try {
+    // 5,000 clusters take well under 2 MiB; anything near this cap is not a configuration file.
+    if (statSync(file).size > MAX_CONFIG_BYTES)
+      throw new ConfigError(`${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: is it the configuration file?`);
     text = readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read configuration file ${file}: ${readFailure(error)}`);
   }
   let document: unknown;

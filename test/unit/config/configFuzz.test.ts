@@ -112,3 +112,43 @@ describe('Fuzz: configuration (fast-check, 6,000 cases a run)', () => {
     );
   });
 });
+
+describe('Every configuration string is bounded (issue 17, item 11)', () => {
+  const WITH_AWS = {
+    ...VALID,
+    aws: {
+      region: 'eu-west-1',
+      vpc: {
+        vpcId: 'vpc-0abc1234',
+        availabilityZones: ['eu-west-1a'],
+        privateSubnetIds: ['subnet-0abc1234'],
+        securityGroupIds: ['sg-0abc1234'],
+      },
+      subscriptions: [{ protocol: 'email', endpoint: 'dba@example.com' }],
+      chatbot: { slackWorkspaceId: 'T0123ABCD', slackChannelId: 'C0123ABCD' },
+    },
+  };
+  const stringPaths = paths(WITH_AWS).filter((path) => {
+    let node: unknown = WITH_AWS;
+    for (const key of path) node = (node as Record<string | number, unknown>)[key];
+    return typeof node === 'string';
+  });
+  const huge = 'x'.repeat(1024 * 1024);
+
+  it('covers every string of a full configuration', () => {
+    expect(stringPaths.length).toBeGreaterThan(25);
+  });
+
+  it.each(stringPaths.map((path) => [path.join('.'), path] as const))('refuses a 1 MiB %s, naming the key', (_name, path) => {
+    const document = replaceAt(WITH_AWS, path, huge);
+    const key = path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${k}` : k), '');
+    expect(() => validateConfig(document, 'f')).toThrow(ConfigError);
+    expect(() => validateConfig(document, 'f')).toThrow(key);
+  });
+
+  it('refuses a file too large to be a configuration before parsing it', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'config-')), 'huge.yaml');
+    writeFileSync(file, `clusters:\n  - name: a\n    scope: ${'s'.repeat(17 * 1024 * 1024)}\n`);
+    expect(() => loadConfig(file)).toThrow(/is larger than 16 MiB: is it the configuration file\?/);
+  });
+});
