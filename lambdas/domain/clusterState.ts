@@ -43,6 +43,8 @@ export interface ClusterState {
   readonly timeline: number | null;
   /** Members seen as running primaries at once, while that lasts. */
   readonly splitBrain: readonly string[] | null;
+  /** Words no Patroni version sends, seen in the last poll (`/cluster pg_node1 role Leader`); absent in older states. */
+  readonly unexpectedReplies?: readonly string[];
   readonly members: Readonly<Record<string, MemberMemory>>;
   /** Names that `/cluster` (the DCS) listed last time it answered. */
   readonly dcsMembers: readonly string[] | null;

@@ -62,6 +62,8 @@ function sentence(event: ClusterEvent): string {
       return event.rebootstrapped
         ? `cluster re-bootstrapped: system identifier ${event.expected} → ${event.actual}`
         : `${event.member} belongs to another cluster (${event.field} ${event.actual}, expected ${event.expected}): ignored`;
+    case 'unexpected_reply':
+      return `${event.member}: ${event.source} says ${event.field} "${event.value}", which no Patroni version sends: not taken as an outage; the members' own replies decide`;
     case 'write_verified':
       return (
         `writes work again through the VIP at ${event.restoredAt}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +

@@ -96,6 +96,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 18 | one running primary           | two or more running primaries               | split_brain (split_brain_resolved when back to one)      |
  * | 19 | scope / system id X           | one member reports Y                        | identity_mismatch for it; it is ignored from then on     |
  * | 20 | system id X                   | every member reports Y                      | identity_mismatch (rebootstrapped); timeline restarts    |
+ * | 21 | -                             | a role no Patroni sends (`/cluster` "Leader") | unexpected_reply once; the members' replies decide the leader |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -137,6 +138,7 @@ export function detect(
     };
     next = trackDcsMembership(next, view, drafts);
     next = trackPause(next, view, reports, drafts);
+    next = trackUnexpectedVocabulary(next, view, reports, drafts);
     next = trackSplitBrain(next, reports, drafts);
     next = trackLeaderAndTimeline(context, next);
   }
@@ -326,6 +328,29 @@ function trackDcsMembership(state: ClusterState, view: ClusterView | null, draft
     for (const name of state.dcsMembers) if (!now.includes(name)) drafts.push({ type: 'member_removed', member: name });
   }
   return { ...state, dcsMembers: now };
+}
+
+/** Row 21: a role no Patroni version sends is noted once, when it first shows; it never counts as an outage. */
+function trackUnexpectedVocabulary(
+  state: ClusterState,
+  view: ClusterView | null,
+  reports: readonly NamedOkMember[],
+  drafts: Draft[],
+): ClusterState {
+  const seen = [
+    ...(view?.members.filter((m) => m.role === 'unknown').map((m) => ({ member: m.name, source: '/cluster' as const, value: m.rawRole })) ??
+      []),
+    ...reports
+      .filter((r) => r.report.role === 'unknown')
+      .map((r) => ({ member: r.name, source: '/patroni' as const, value: r.report.rawRole })),
+  ];
+  const keys = seen.map((s) => `${s.source} ${s.member} role ${s.value}`);
+  const before = new Set(state.unexpectedReplies ?? []);
+  seen.forEach((s, i) => {
+    if (!before.has(keys[i]!)) drafts.push({ type: 'unexpected_reply', member: s.member, source: s.source, field: 'role', value: s.value });
+  });
+  if (keys.length === 0 && before.size === 0) return state;
+  return { ...state, unexpectedReplies: keys };
 }
 
 /** Row 8. */
@@ -554,9 +579,21 @@ function trustedView(view: ClusterView | null, scope: string | null): ClusterVie
   return view;
 }
 
-/** The leader's name, null for "certainly none", undefined for "cannot tell" (row 14). */
+/**
+ * The leader's name, null for "certainly none", undefined for "cannot tell" (row 14). A `/cluster` with a role
+ * no Patroni version sends cannot say "no leader" on its own: the members' own replies decide (row 21).
+ */
 export function observedLeader(view: ClusterView | null, reports: readonly NamedOkMember[]): string | null | undefined {
-  if (view) return view.members.find((m) => m.role === 'leader' || m.role === 'standby_leader')?.name ?? null;
+  if (view) {
+    const holder = view.members.find((m) => m.role === 'leader' || m.role === 'standby_leader');
+    if (holder) return holder.name;
+    if (!view.members.some((m) => m.role === 'unknown')) return null;
+  }
+  return leaderFromReports(reports);
+}
+
+/** The only running primary that does not report `cluster_unlocked`; null when every member says the lock is free. */
+function leaderFromReports(reports: readonly NamedOkMember[]): string | null | undefined {
   if (reports.length === 0) return undefined;
   const holders = reports.filter((r) => r.report.role === 'primary' && r.report.state === 'running' && !r.report.clusterUnlocked);
   if (holders.length === 1) return holders[0]!.name;
@@ -655,6 +692,7 @@ function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
     s.noLeaderReported,
     s.timeline,
     s.splitBrain,
+    s.unexpectedReplies ?? [],
     s.dcsMembers,
     Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
   ];

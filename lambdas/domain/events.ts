@@ -120,6 +120,14 @@ export type EventPayload =
       readonly expected: string;
       readonly actual: string;
       readonly rebootstrapped: boolean;
+    }
+  | {
+      /** A reply used a word no Patroni version sends; recorded for the audit, never taken as an outage. */
+      readonly type: 'unexpected_reply';
+      readonly member: string;
+      readonly source: '/cluster' | '/patroni';
+      readonly field: 'role';
+      readonly value: string;
     };
 
 /** Classes of errors a write through the VIP can meet; `other` keeps the rest countable. */
@@ -206,6 +214,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'cluster_unreachable',
   'cluster_reachable',
   'identity_mismatch',
+  'unexpected_reply',
   'write_verified',
   'write_unavailable',
   'canary_failed',

@@ -53,6 +53,8 @@ export type MemberObservation =
 export interface ClusterViewMember {
   readonly name: string;
   readonly role: ClusterRole;
+  /** The role string as `/cluster` sent it: `unknown` above may hide a word no Patroni version uses. */
+  readonly rawRole: string;
   readonly state: string;
   readonly timeline: number | null;
   readonly apiUrl: string | null;

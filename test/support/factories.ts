@@ -57,7 +57,7 @@ export function failed(name: Name, status: ReadFailure = 'unreachable', error = 
 }
 
 export function viewMember(name: Name, role: ClusterViewMember['role'], timeline: number | null, state = 'running'): ClusterViewMember {
-  return { name, role, state, timeline, apiUrl: `${URLS[name]}/patroni`, host: '127.0.0.1', port: 5432, lagBytes: 0 };
+  return { name, role, rawRole: role, state, timeline, apiUrl: `${URLS[name]}/patroni`, host: '127.0.0.1', port: 5432, lagBytes: 0 };
 }
 
 /** `/cluster` with `leader` holding the lock (or none) and the other named members as replicas. */

@@ -153,6 +153,7 @@ export function parseClusterView(body: unknown, url: string): ClusterView {
     members: result.data.members.map((m) => ({
       name: m.name,
       role: normaliseClusterRole(m.role),
+      rawRole: m.role,
       state: m.state ?? 'unknown',
       timeline: m.timeline ?? null,
       apiUrl: m.api_url ?? null,

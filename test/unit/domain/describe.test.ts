@@ -78,6 +78,10 @@ const CASES: readonly [AnyPayload, string][] = [
     'pg_node3 belongs to another cluster (scope other, expected denemek): ignored',
   ],
   [
+    { type: 'unexpected_reply', member: 'pg_node1', source: '/cluster', field: 'role', value: 'Leader' },
+    'pg_node1: /cluster says role "Leader", which no Patroni version sends: not taken as an outage',
+  ],
+  [
     {
       type: 'write_verified',
       trigger,

@@ -580,6 +580,40 @@ describe('Function: detect', () => {
     });
   });
 
+  describe('row 21: words no Patroni version sends (issue 17, item 4)', () => {
+    /** `/cluster` calls the leader "Leader": parsed as unknown, while pg_node1 itself answers primary/running. */
+    const oddView = (at: number) => {
+      const base = view('pg_node1', 3);
+      const members = base.members.map((m) => (m.name === 'pg_node1' ? { ...m, role: 'unknown' as const, rawRole: 'Leader' } : m));
+      return observation(at, [primary('pg_node1', 3), replica('pg_node2', 3), replica('pg_node3', 3)], { ...base, members });
+    };
+
+    it("does not outvote the leader's own consistent reply: no no_leader, the leader stays, one unexpected_reply note", () => {
+      // Act: five polls over four seconds, past the no_leader debounce.
+      const { events, state } = run(healthy(1_000, 'pg_node1', 3), oddView(2_000), oddView(3_000), oddView(4_000), oddView(5_000));
+      // Assess
+      expect(typesAfterStart(events)).toEqual(['unexpected_reply']);
+      expect(only(events, 'unexpected_reply')).toMatchObject({ member: 'pg_node1', source: '/cluster', field: 'role', value: 'Leader' });
+      expect(state.leader).toBe('pg_node1');
+    });
+
+    it('still says no leader when the members agree the lock is free', () => {
+      const unlocked = (at: number) => {
+        const obs = oddView(at);
+        return {
+          ...obs,
+          members: [
+            replica('pg_node1', 3, { clusterUnlocked: true }),
+            replica('pg_node2', 3, { clusterUnlocked: true }),
+            replica('pg_node3', 3, { clusterUnlocked: true }),
+          ],
+        };
+      };
+      const { events } = run(healthy(1_000, 'pg_node1', 3), unlocked(2_000), unlocked(3_000), unlocked(5_000));
+      expect(events.map((e) => e.type)).toContain('no_leader');
+    });
+  });
+
   describe('rows 19-20: identity', () => {
     it('row 19: a member of another cluster is reported once and ignored', () => {
       const stranger = (at: number) =>
