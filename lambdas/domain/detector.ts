@@ -97,6 +97,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 19 | scope / system id X           | one member reports Y                        | identity_mismatch for it; it is ignored from then on     |
  * | 20 | system id X                   | every member reports Y                      | identity_mismatch (rebootstrapped); timeline restarts    |
  * | 21 | -                             | a role no Patroni sends (`/cluster` "Leader") | unexpected_reply once; the members' replies decide the leader |
+ * | 22 | timeline T                    | one source alone says T+k; or anyone says > T+32 | nothing moves (uncorroborated); > T+32 is that member's invalid_reply |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -105,11 +106,12 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  */
 export function detect(
   previous: ClusterState | null,
-  observation: Observation,
+  raw: Observation,
   expectation: IdentityExpectation = {},
   options: DetectorOptions = {},
 ): Detection {
-  if (previous === null) return firstObservation(observation, expectation);
+  if (previous === null) return firstObservation(raw, expectation);
+  const observation = withoutImplausibleTimelines(raw, previous.timeline);
   const drafts: Draft[] = [];
   const identity = resolveIdentity(previous, observation, expectation, drafts);
   const members = trackMembers(previous, observation, identity.foreignUrls, drafts);
@@ -184,7 +186,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
   const view = trustedView(observation.view, scope);
   const trusted = trustedReports(observation, identity.foreignUrls, members);
   const leader = reachable ? observedLeader(view, trusted) : undefined;
-  const timeline = reachable ? highestTimeline(view, trusted) : null;
+  const timeline = reachable ? corroboratedTimeline(view, trusted, leader, observation.history) : null;
   const state: ClusterState = {
     ...empty,
     members,
@@ -382,7 +384,7 @@ function trackSplitBrain(state: ClusterState, reports: readonly NamedOkMember[],
 function trackLeaderAndTimeline(context: PollContext, state: ClusterState): ClusterState {
   const { observation, view, reports, drafts } = context;
   const leader = observedLeader(view, reports);
-  const timeline = highestTimeline(view, reports);
+  const timeline = corroboratedTimeline(view, reports, leader ?? state.leader, observation.history);
   const timelineMoved = timeline !== null && state.timeline !== null && timeline > state.timeline;
   const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
   const lastKnownLeader = state.leader ?? state.lastLeader;
@@ -601,7 +603,54 @@ function leaderFromReports(reports: readonly NamedOkMember[]): string | null | u
   return undefined;
 }
 
-/** The highest timeline anyone reports: replicas follow the leader, and a promoted node reports its new one first. */
+/**
+ * Timelines only grow by one per promotion; polls seconds apart miss a few at most. A member claiming more than
+ * this above the recorded timeline is not reporting a timeline Patroni can reach (row 22).
+ */
+const MAX_TIMELINE_JUMP = 32;
+
+/** Row 22: a member whose timeline jumped implausibly far is treated as having sent an invalid reply this poll. */
+function withoutImplausibleTimelines(observation: Observation, known: number | null): Observation {
+  if (known === null) return observation;
+  const limit = known + MAX_TIMELINE_JUMP;
+  const members = observation.members.map((m): MemberObservation => {
+    if (m.status !== 'ok' || m.report.timeline === null || m.report.timeline <= limit) return m;
+    const error = `reported timeline ${m.report.timeline}, more than ${MAX_TIMELINE_JUMP} above the cluster's ${known}: not a timeline Patroni reaches between two polls`;
+    return { name: m.name, url: m.url, status: 'invalid_reply', error };
+  });
+  const view = observation.view && {
+    ...observation.view,
+    members: observation.view.members.map((m) => (m.timeline !== null && m.timeline > limit ? { ...m, timeline: null } : m)),
+  };
+  return { ...observation, members, view };
+}
+
+/**
+ * Row 22: the highest timeline this poll vouches for. A timeline is believed when the lock holder reports it
+ * itself, when two sources agree on it (a member's `/patroni` and `/cluster`, or two members), or when `/history`
+ * records the promotion that started it. One member's word alone never moves the cluster's timeline, so a single
+ * bad reply cannot push the state past what later good polls show.
+ */
+function corroboratedTimeline(
+  view: ClusterView | null,
+  reports: readonly NamedOkMember[],
+  lockHolder: string | null | undefined,
+  history: readonly HistoryEntry[] | null,
+): number | null {
+  const fromReports = reports.filter((r) => r.report.timeline !== null && r.report.timeline > 0);
+  const fromView = (view?.members ?? []).filter((m) => m.timeline !== null && m.timeline > 0);
+  const candidates = [...new Set([...fromReports.map((r) => r.report.timeline!), ...fromView.map((m) => m.timeline!)])].sort(
+    (a, b) => b - a,
+  );
+  const believed = candidates.find((t) => {
+    if (fromReports.some((r) => r.report.timeline === t && r.name === lockHolder)) return true;
+    const sources = fromReports.filter((r) => r.report.timeline === t).length + (fromView.some((m) => m.timeline === t) ? 1 : 0);
+    return sources >= 2 || (history?.some((row) => row.endedTimeline === t - 1) ?? false);
+  });
+  return believed ?? null;
+}
+
+/** The highest timeline anyone reports (the client reads `/history` when it rises); the detector believes it only when corroborated. */
 export function highestTimeline(view: ClusterView | null, members: readonly MemberObservation[]): number | null {
   const timelines = [
     ...members.map((m) => (m.status === 'ok' ? m.report.timeline : null)),

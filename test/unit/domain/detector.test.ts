@@ -567,12 +567,14 @@ describe('Function: detect', () => {
     });
 
     it('names the member that reported the new timeline, not the lock holder still on the old one (issue 17, item 10)', () => {
-      // Prepare: pg_node1 keeps the lock on timeline 5 while pg_node2 promoted itself to timeline 6.
-      const twoPrimaries = observation(
-        2_000,
-        [primary('pg_node1', 5), primary('pg_node2', 6), replica('pg_node3', 5)],
-        view('pg_node1', 5),
-      );
+      // Prepare: pg_node1 keeps the lock on timeline 5 while pg_node2 promoted itself to timeline 6 (its own reply
+      // and its DCS member key both say so).
+      const dcs = view('pg_node1', 5);
+      const members = dcs.members.map((m) => (m.name === 'pg_node2' ? { ...m, timeline: 6 } : m));
+      const twoPrimaries = observation(2_000, [primary('pg_node1', 5), primary('pg_node2', 6), replica('pg_node3', 5)], {
+        ...dcs,
+        members,
+      });
       // Act
       const { events } = run(healthy(1_000, 'pg_node1', 5), twoPrimaries);
       // Assess
@@ -611,6 +613,48 @@ describe('Function: detect', () => {
       };
       const { events } = run(healthy(1_000, 'pg_node1', 3), unlocked(2_000), unlocked(3_000), unlocked(5_000));
       expect(events.map((e) => e.type)).toContain('no_leader');
+    });
+  });
+
+  describe('row 22: a timeline is believed only with corroboration (issue 17, item 3)', () => {
+    const absurd = 9_007_199_254_740_991;
+
+    it("one absurd reply is that member's invalid_reply, and the two real promotions after it are recorded in full", () => {
+      // Act
+      const { events, state } = run(
+        healthy(1_000, 'pg_node1', 5),
+        observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 5), replica('pg_node3', absurd)], view('pg_node1', 5)),
+        healthy(3_000, 'pg_node1', 5),
+        observation(4_000, [failed('pg_node1'), primary('pg_node2', 6), replica('pg_node3', 6)], view('pg_node2', 6)),
+        observation(5_000, [failed('pg_node1'), replica('pg_node2', 6), primary('pg_node3', 7)], view('pg_node3', 7)),
+      );
+      // Assess
+      expect(events.find((e) => e.type === 'member_unreachable')).toMatchObject({
+        member: 'pg_node3',
+        status: 'invalid_reply',
+        error: expect.stringContaining('reported timeline 9007199254740991'),
+      });
+      expect(events.filter((e) => e.type === 'timeline_changed').map((e) => [e.from, e.to])).toEqual([
+        [5, 6],
+        [6, 7],
+      ]);
+      expect(events.filter((e) => e.type === 'leader_changed').map((e) => e.newTimeline)).toEqual([6, 7]);
+      expect(state.timeline).toBe(7);
+    });
+
+    it('one replica alone claiming the next timeline moves nothing', () => {
+      const { events, state } = run(
+        healthy(1_000, 'pg_node1', 5),
+        observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 5), replica('pg_node3', 6)], view('pg_node1', 5)),
+      );
+      expect(events.some((e) => e.type === 'timeline_changed')).toBe(false);
+      expect(state.timeline).toBe(5);
+    });
+
+    it('believes /history for a timeline no member vouches for twice', () => {
+      const obs = observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 5), replica('pg_node3', 6)], view('pg_node1', 5));
+      const { state } = run(healthy(1_000, 'pg_node1', 5), { ...obs, history: [historyRow(5, 'pg_node3')] });
+      expect(state.timeline).toBe(6);
     });
   });
 
