@@ -16,6 +16,7 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   cluster_unreachable: 'critical',
   write_unavailable: 'critical',
   identity_mismatch: 'warning',
+  dcs_membership_changed: 'warning',
   canary_failed: 'warning',
   member_unreachable: 'warning',
   leader_restored: 'info',

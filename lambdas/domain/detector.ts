@@ -80,7 +80,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 2  | member answered               | member fails (refused/timeout/bad reply)    | member_unreachable                                       |
  * | 3  | member failed                 | member answers                              | member_reachable (+ role/state changes vs last known)    |
  * | 4  | member role R / state S       | member role R' / state S'                   | member_role_changed / member_state_changed               |
- * | 5  | name in `/cluster`            | name gone from `/cluster` (which answered)  | member_removed (member_added for the reverse)            |
+ * | 5  | name in `/cluster`            | name gone from `/cluster` (which answered)  | member_removed (member_added for the reverse); more than 10 at once: one dcs_membership_changed |
  * | 6  | some member answered          | no member answers                           | cluster_unreachable; leader and timeline left as they were |
  * | 7  | no member answered            | some member answers                         | cluster_reachable                                        |
  * | 8  | not paused                    | paused (`pause: true`)                      | cluster_paused (cluster_resumed for the reverse)         |
@@ -326,11 +326,29 @@ function trackDcsMembership(state: ClusterState, view: ClusterView | null, draft
   if (!view) return state;
   const now = view.members.map((m) => m.name);
   if (state.dcsMembers) {
-    for (const name of now) if (!state.dcsMembers.includes(name)) drafts.push({ type: 'member_added', member: name });
-    for (const name of state.dcsMembers) if (!now.includes(name)) drafts.push({ type: 'member_removed', member: name });
+    const before = new Set(state.dcsMembers);
+    const after = new Set(now);
+    const added = now.filter((name) => !before.has(name));
+    const removed = state.dcsMembers.filter((name) => !after.has(name));
+    if (added.length + removed.length > MAX_MEMBER_EVENTS) {
+      // Dozens of member keys at once is not a cluster changing shape (a misdirected /cluster, a DCS shared by
+      // mistake): one summary, so that a real change in the same poll is recorded at once.
+      drafts.push({
+        type: 'dcs_membership_changed',
+        added: added.length,
+        removed: removed.length,
+        sample: [...added, ...removed].slice(0, 10),
+      });
+    } else {
+      for (const name of added) drafts.push({ type: 'member_added', member: name });
+      for (const name of removed) drafts.push({ type: 'member_removed', member: name });
+    }
   }
   return { ...state, dcsMembers: now };
 }
+
+/** More member keys than this appearing or expiring in one poll are summarised in one event (row 5). */
+const MAX_MEMBER_EVENTS = 10;
 
 /** Row 21: a role no Patroni version sends is noted once, when it first shows; it never counts as an outage. */
 function trackUnexpectedVocabulary(

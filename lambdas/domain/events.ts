@@ -104,6 +104,14 @@ export type EventPayload =
   | { readonly type: 'member_reachable'; readonly member: string; readonly url: string }
   | { readonly type: 'member_added'; readonly member: string }
   | { readonly type: 'member_removed'; readonly member: string }
+  | {
+      /** More member keys than make sense for one cluster came or went at once: summarised, never one event each. */
+      readonly type: 'dcs_membership_changed';
+      readonly added: number;
+      readonly removed: number;
+      /** The first few names, for the audit. */
+      readonly sample: readonly string[];
+    }
   | { readonly type: 'no_leader'; readonly lastLeader: string | null; readonly since: number }
   | { readonly type: 'leader_restored'; readonly leader: string; readonly leaderlessSince: number | null }
   | { readonly type: 'split_brain'; readonly members: readonly string[] }
@@ -205,6 +213,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'member_reachable',
   'member_added',
   'member_removed',
+  'dcs_membership_changed',
   'no_leader',
   'leader_restored',
   'split_brain',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import { StateConflictError, StoreError } from '../../lambdas/domain/errors.js';
-import type { ClusterEvent } from '../../lambdas/domain/events.js';
+import { type ClusterEvent, eventId, makeEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
@@ -75,6 +75,32 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     expect([first, second]).toEqual([true, false]);
     expect((await store.listEvents('verdicts')).events.map((e) => e.id)).toEqual([verdict.id]);
     expect(await store.listAllEvents({ since: verdict.observedAt - 1, until: verdict.observedAt + 1_000 })).toHaveLength(1);
+  });
+
+  it('commits any number of events in order, the version check kept (issue 17, item 5)', async () => {
+    // Prepare: 150 events in one poll, more than one transaction holds.
+    const first = detect(null, healthy(Date.UTC(2026, 10, 28), 'pg_node1', 1));
+    const cluster = 'many-events';
+    const at = Date.UTC(2026, 10, 28, 0, 0, 1);
+    const state = { ...first.state, cluster, version: 1 };
+    const events = Array.from({ length: 150 }, (_, i) =>
+      makeEvent(
+        { id: eventId(cluster, 1, i), cluster, observedAt: at, previousObservedAt: null },
+        { type: 'member_added', member: `m${i}` },
+      ),
+    );
+    // Act
+    await store.commit(0, state, events);
+    // Assess: every event, in index order; and a stale commit is still refused.
+    const read: ClusterEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listEvents(cluster, { cursor });
+      read.push(...page.events);
+      cursor = page.cursor;
+    } while (cursor);
+    expect(read.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    await expect(store.commit(0, { ...state, version: 2 }, events.slice(0, 1))).rejects.toBeInstanceOf(StateConflictError);
   });
 
   it('pages through a long history with a cursor, oldest first', async () => {

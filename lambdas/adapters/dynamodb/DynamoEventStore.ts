@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -7,7 +8,14 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ClusterState } from '../../domain/clusterState.js';
 import { messageOf, StateConflictError, StoreError } from '../../domain/errors.js';
 import { type ClusterEvent, DEFAULT_RETENTION_DAYS } from '../../domain/events.js';
@@ -18,6 +26,9 @@ import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
 /** DynamoDB allows 100 items per transaction; one is the state. */
 export const MAX_EVENTS_PER_COMMIT = 99;
+/** Items per BatchWriteItem call. */
+const BATCH_WRITE_MAX = 25;
+const BATCH_WRITE_ATTEMPTS = 5;
 
 export interface DynamoEventStoreOptions {
   readonly tableName: string;
@@ -48,10 +59,18 @@ export class DynamoEventStore implements EventStore, NotifierStore {
     return (result.Item?.state as ClusterState | undefined) ?? null;
   }
 
+  /**
+   * The state and up to 99 events in one transaction, conditioned on the state's version. Events past what one
+   * transaction holds follow once the state is ours, in batches whose puts are idempotent (a retried batch
+   * rewrites the same items): their deterministic keys keep the trail's order whatever order they land in.
+   */
   async commit(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]): Promise<void> {
-    if (events.length > MAX_EVENTS_PER_COMMIT) {
-      throw new StoreError(`${events.length} events in one poll exceed the ${MAX_EVENTS_PER_COMMIT} one transaction holds`);
-    }
+    await this.commitState(previousVersion, state, events.slice(0, MAX_EVENTS_PER_COMMIT));
+    const rest = events.slice(MAX_EVENTS_PER_COMMIT);
+    for (let i = 0; i < rest.length; i += BATCH_WRITE_MAX) await this.putBatch(state.cluster, rest.slice(i, i + BATCH_WRITE_MAX));
+  }
+
+  private async commitState(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]): Promise<void> {
     const stateItem = {
       Put: {
         TableName: this.tableName,
@@ -78,6 +97,22 @@ export class DynamoEventStore implements EventStore, NotifierStore {
         throw new StateConflictError(state.cluster, previousVersion);
       }
       throw new StoreError(`writing ${events.length} events of cluster ${state.cluster} failed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+  /** Puts event items with BatchWriteItem, retrying what DynamoDB leaves unprocessed (throttling) a few times. */
+  private async putBatch(cluster: string, events: readonly ClusterEvent[]): Promise<void> {
+    let pending = events.map((event) => ({ PutRequest: { Item: this.eventItem(event) } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > BATCH_WRITE_ATTEMPTS) {
+        throw new StoreError(`${pending.length} events of cluster ${cluster} stayed unprocessed after ${BATCH_WRITE_ATTEMPTS} attempts`);
+      }
+      try {
+        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      } catch (error) {
+        throw new StoreError(`writing ${events.length} more events of cluster ${cluster} failed: ${messageOf(error)}`, { cause: error });
+      }
+      if (pending.length > 0) await sleep(100 * 2 ** attempt);
     }
   }
 

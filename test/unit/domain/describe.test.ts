@@ -60,6 +60,10 @@ const CASES: readonly [AnyPayload, string][] = [
   [{ type: 'member_added', member: 'pg_node4' }, 'pg_node4 joined the DCS'],
   [{ type: 'member_removed', member: 'pg_node4' }, 'pg_node4 left the DCS'],
   [
+    { type: 'dcs_membership_changed', added: 150, removed: 0, sample: ['s0', 's1'] },
+    '150 member keys appeared and 0 expired in the DCS at once (s0, s1, ...)',
+  ],
+  [
     { type: 'no_leader', lastLeader: 'pg_node1', since: 0 },
     'NO LEADER since 1970-01-01T00:00:00.000Z (last leader pg_node1): writes are failing',
   ],

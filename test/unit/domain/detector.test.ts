@@ -582,6 +582,29 @@ describe('Function: detect', () => {
     });
   });
 
+  describe('row 5: member churn that large is one event (issue 17, item 5)', () => {
+    it('summarises 150 unknown members in one dcs_membership_changed, and records the switchover of the same poll', () => {
+      // Prepare: /cluster suddenly lists 150 strangers, and pg_node2 took over from pg_node1.
+      const handedOver = handedOverToNode2(2_000);
+      const strangers = Array.from({ length: 150 }, (_, i) => ({
+        ...handedOver.view!.members[2]!,
+        name: `stranger${i}`,
+        role: 'replica' as const,
+      }));
+      const crowded = { ...handedOver, view: { ...handedOver.view!, members: [...handedOver.view!.members, ...strangers] } };
+      // Act
+      const { events } = run(healthy(1_000, 'pg_node1', 3), crowded);
+      // Assess
+      expect(events.filter((e) => e.type === 'member_added')).toHaveLength(0);
+      expect(only(events, 'dcs_membership_changed')).toMatchObject({
+        added: 150,
+        removed: 0,
+        sample: expect.arrayContaining(['stranger0']),
+      });
+      expect(only(events, 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2' });
+    });
+  });
+
   describe('row 21: words no Patroni version sends (issue 17, item 4)', () => {
     /** `/cluster` calls the leader "Leader": parsed as unknown, while pg_node1 itself answers primary/running. */
     const oddView = (at: number) => {
