@@ -2,7 +2,7 @@ import type { DynamoEventStore } from '../lambdas/adapters/dynamodb/DynamoEventS
 import type { LocalStreamRunner } from '../lambdas/adapters/dynamodb/LocalStreamRunner.js';
 import type { PipelineConfig } from '../lambdas/config/config.js';
 import type { Alert } from '../lambdas/domain/alerts.js';
-import { messageOf } from '../lambdas/domain/errors.js';
+import { messageOf, StoreError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
 import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
@@ -75,7 +75,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const { config, log } = options;
   const tableName = config.store.tableName;
   const clients = new AwsClients(options.aws.clientConfig);
-  const { topicArn, createdTable } = await ensureLocalResources(clients, tableName);
+  const { topicArn, createdTable } = await ensureLocalResources(clients, tableName).catch((error: unknown) => {
+    throw new StoreError(
+      `cannot reach ${options.aws.description} to prepare table ${tableName}: ${messageOf(error)}; is it running, and is AWS_ENDPOINT_URL right?`,
+      {
+        cause: error,
+      },
+    );
+  });
   if (createdTable) log.info(`created table ${tableName}`);
   const store = clients.eventStore(tableName, config.store.retentionDays);
 
