@@ -79,10 +79,12 @@ export function registerWatchCommands(program: Command): void {
         });
         await waitForStop(opts.duration);
         const summary = await pipeline.stop();
-        log.info(`stopped after ${summary.polls} polls, ${summary.events} events, ${summary.failedPolls} failed polls`);
-        if (summary.failedPolls > 0) {
+        log.info(
+          `stopped after ${summary.polls} polls, ${summary.events} events, ${summary.failedPolls} polls recorded late or not at all`,
+        );
+        if (summary.unrecorded > 0) {
           // A watch that could not record what it saw must not look like a clean one to a script.
-          throw new StoreError(`${summary.failedPolls} of ${summary.polls} polls could not be recorded: see the [error] lines above`);
+          throw new StoreError(`${summary.unrecorded} observations could not be recorded: see the [error] lines above`);
         }
       } finally {
         await aws.ownedEmulator?.stop();

@@ -12,6 +12,8 @@ import { EmulatorError } from './errors.js';
  */
 export interface LocalAws {
   readonly endpoint: string;
+  /** The emulator's process (tests stop and continue it to play a hung store). */
+  readonly pid: number;
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   stop(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
   }
   return {
     endpoint,
+    pid: child.pid!,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     async stop() {

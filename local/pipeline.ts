@@ -126,6 +126,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     async stop() {
       canary.stop();
       abort.abort();
+      // A poll stuck on a hung store ends at its SDK time-out (seconds); the loop returns after that poll.
       const summary = await polling;
       await observer.close();
       await probes.drain();

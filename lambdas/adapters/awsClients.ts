@@ -1,14 +1,16 @@
 export interface AwsCallLimits {
-  readonly requestHandler: { readonly connectionTimeout: number; readonly requestTimeout: number };
+  readonly requestHandler: { readonly connectionTimeout: number; readonly requestTimeout: number; readonly throwOnRequestTimeout: boolean };
   readonly maxAttempts: number;
 }
 
 /**
  * Every AWS SDK client gets these: a call that hangs must fail within seconds, not hold a poll round or a
- * stream batch until the Lambda timeout. The SDK retries throttling and 5xx on top (standard mode).
+ * stream batch until the Lambda timeout. The SDK retries throttling and 5xx on top (standard mode). Without
+ * `throwOnRequestTimeout`, @smithy/node-http-handler only warns when `requestTimeout` passes and the call goes on
+ * waiting (a stopped emulator held polls for 17 s).
  */
 export const AWS_CALL_TIMEOUTS: AwsCallLimits = {
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
   maxAttempts: 3,
 };
 

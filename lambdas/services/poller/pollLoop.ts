@@ -14,13 +14,18 @@ export interface PollLoopOptions {
   readonly signal?: AbortSignal;
   /** Called with each cluster's recorded events, in order, as soon as they are committed. */
   readonly onRecorded?: (cluster: string, events: readonly ClusterEvent[]) => void;
+  /** At the end, how long to wait for recordings still under way. @default 5000 */
+  readonly settleMs?: number;
 }
 
 export interface PollLoopSummary {
   readonly polls: number;
   readonly writes: number;
   readonly events: number;
+  /** Polls whose changes were not recorded yet when they returned (the store was down or slow). */
   readonly failedPolls: number;
+  /** Observations that were never recorded: still waiting when the loop ended, or dropped from a full backlog. */
+  readonly unrecorded: number;
 }
 
 /**
@@ -48,5 +53,16 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
       }
     }),
   );
-  return totals;
+  // What a hung store still holds is given a last, bounded chance before the loop returns (and a Lambda freezes).
+  const settleMs = Math.max(0, Math.min(options.settleMs ?? 5_000, options.deadline - clock()));
+  const unrecorded = await Promise.all(
+    watchers.map(async (watcher) => {
+      await watcher.settle(settleMs);
+      const late = watcher.takeRecorded();
+      totals.events += late.length;
+      if (late.length > 0) options.onRecorded?.(watcher.target.name, late);
+      return watcher.unrecorded;
+    }),
+  );
+  return { ...totals, unrecorded: unrecorded.reduce((a, b) => a + b, 0) };
 }

@@ -13,10 +13,17 @@ class MemoryStore implements EventStore {
   events: ClusterEvent[] = [];
   commits = 0;
   failNext: Error | null = null;
+  private failing: (() => boolean) | null = null;
+  /** Every commit fails while `when` says so, as a store that is down does. */
+  failWhile(when: () => boolean): { end(): void } {
+    this.failing = when;
+    return { end: () => (this.failing = null) };
+  }
   async loadState() {
     return this.state;
   }
   async commit(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]) {
+    if (this.failing?.()) throw new StoreError('the store does not answer');
     if (this.failNext) {
       const error = this.failNext;
       this.failNext = null;
@@ -64,7 +71,7 @@ describe('Class: ClusterWatcher', () => {
       expect(store.state!.observedAt).toBe(60_000);
     });
 
-    it('keeps its state when the store fails, and records the transition on the next good poll', async () => {
+    it('keeps what it saw when the store fails, and records it on the next good poll with its own observation time', async () => {
       // Prepare
       const store = new MemoryStore();
       const watcher = new ClusterWatcher(
@@ -78,14 +85,102 @@ describe('Class: ClusterWatcher', () => {
       const failedPoll = await watcher.pollOnce();
       const nextPoll = await watcher.pollOnce();
       // Assess
-      expect(failedPoll).toMatchObject({ wrote: false, error: 'emulator unreachable', events: [] });
+      expect(failedPoll).toMatchObject({ wrote: false, error: 'emulator unreachable', events: [], backlog: 1 });
       expect(nextPoll.events.find((e) => e.type === 'leader_changed')).toMatchObject({
         from: 'pg_node1',
         to: 'pg_node2',
         previousObservedAt: 0,
-        observedAt: 2_000,
+        observedAt: 1_000,
       });
+      expect(nextPoll.backlog).toBe(0);
       expect(store.events.filter((e) => e.type === 'leader_changed')).toHaveLength(1);
+    });
+
+    it('leaves a trace of a member that went away and came back while the store was down (issue 17, item 7)', async () => {
+      // Prepare: the store refuses every write for three polls, during which pg_node2 is unreachable once.
+      const store = new MemoryStore();
+      const polls = [
+        healthy(0, 'pg_node1', 3),
+        healthy(1_000, 'pg_node1', 3),
+        observation(2_000, [primary('pg_node1', 3), failed('pg_node2'), replica('pg_node3', 3)], view('pg_node1', 3)),
+        healthy(3_000, 'pg_node1', 3),
+        healthy(4_000, 'pg_node1', 3),
+      ];
+      const watcher = new ClusterWatcher(target, {}, { observer: observer(polls), store, clock: () => 0, log: silent });
+      await watcher.pollOnce();
+      const down = store.failWhile(() => true);
+      // Act
+      const duringOutage = [await watcher.pollOnce(), await watcher.pollOnce(), await watcher.pollOnce()];
+      down.end();
+      const afterOutage = await watcher.pollOnce();
+      // Assess: the outage polls kept going and recorded nothing; then both changes, at the times they were seen.
+      expect(duringOutage.map((o) => o.events.length)).toEqual([0, 0, 0]);
+      expect(afterOutage.events.map((e) => [e.type, e.observedAt])).toEqual([
+        ['member_unreachable', 2_000],
+        ['member_reachable', 3_000],
+      ]);
+      expect(store.events.map((e) => e.type)).toEqual(['watch_started', 'member_unreachable', 'member_reachable']);
+    });
+
+    it('goes on polling while a store call hangs, and reports what the store took once it answers (issue 17, item 6)', async () => {
+      // Prepare: after the baseline, the store holds every commit until released.
+      const store = new MemoryStore();
+      const polls = [healthy(0, 'pg_node1', 3), failover(1_000), failover(2_000), failover(3_000)];
+      const watcher = new ClusterWatcher(
+        target,
+        {},
+        { observer: observer(polls), store, clock: () => 0, log: silent },
+        { recordWaitMs: 20 },
+      );
+      await watcher.pollOnce();
+      let release = () => undefined as void;
+      const commit = store.commit.bind(store);
+      store.commit = (...args) => new Promise((resolve) => (release = () => resolve(commit(...args))));
+      // Act
+      const hung = [await watcher.pollOnce(), await watcher.pollOnce()];
+      release();
+      await watcher.settle(1_000);
+      const after = await watcher.pollOnce();
+      // Assess: both polls returned (observing went on), said why, and the change was recorded once, at 1 s.
+      expect(hung.map((o) => [o.observedAt, o.backlog])).toEqual([
+        [1_000, 1],
+        [2_000, 2],
+      ]);
+      expect(hung[0]!.error).toContain('has not answered within 20 ms');
+      expect(after.events.find((e) => e.type === 'leader_changed')).toMatchObject({ observedAt: 1_000 });
+      expect(store.events.filter((e) => e.type === 'leader_changed')).toHaveLength(1);
+    });
+
+    it('keeps at most maxBacklog observations, dropping the oldest and saying so', async () => {
+      // Prepare
+      const store = new MemoryStore();
+      const errors: string[] = [];
+      const log = { ...silent, error: (message: string) => errors.push(message) };
+      const flapping = (at: number, up: boolean) =>
+        observation(
+          at,
+          [primary('pg_node1', 3), up ? replica('pg_node2', 3) : failed('pg_node2'), replica('pg_node3', 3)],
+          view('pg_node1', 3),
+        );
+      const polls = [
+        healthy(0, 'pg_node1', 3),
+        ...[1, 2, 3, 4, 5].map((i) => flapping(i * 1_000, i % 2 === 0)),
+        healthy(6_000, 'pg_node1', 3),
+      ];
+      const watcher = new ClusterWatcher(target, {}, { observer: observer(polls), store, clock: () => 0, log }, { maxBacklog: 3 });
+      await watcher.pollOnce();
+      const down = store.failWhile(() => true);
+      // Act
+      for (let i = 0; i < 5; i++) await watcher.pollOnce();
+      down.end();
+      await watcher.pollOnce();
+      // Assess: every outage poll changed something; past three kept, the oldest changes after the first were
+      // dropped, each loudly. The first change and the last state were recorded at the times they were seen.
+      expect(errors.filter((e) => e.includes('the oldest kept change is dropped'))).toHaveLength(3);
+      expect(store.events.slice(1).map((e) => [e.type, e.observedAt])).toEqual([
+        ['member_unreachable', 1_000],
+        ['member_reachable', 6_000],
+      ]);
     });
 
     it('reloads and detects again when another poller wrote first, so the change is recorded once', async () => {

@@ -14,6 +14,9 @@ function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: nu
       await sleep(pollMs);
       return { events: [], wrote: false, observedAt: Date.now() };
     },
+    settle: async () => true,
+    takeRecorded: () => [],
+    unrecorded: 0,
   } as unknown as ClusterWatcher & { polls: number[] };
 }
 
