@@ -7,7 +7,7 @@ import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
 import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
-import { ensureLocalResources, localStreamRunner } from '../lambdas/wiring/local.js';
+import { ensureLocalResources, localEventStore, localStreamRunner } from '../lambdas/wiring/local.js';
 import { composeNotifier, slackFromEnv } from '../lambdas/wiring/notifier.js';
 import { composePoller } from '../lambdas/wiring/poller.js';
 import { composeProber } from '../lambdas/wiring/prober.js';
@@ -84,7 +84,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     );
   });
   if (createdTable) log.info(`created table ${tableName}`);
-  const store = clients.eventStore(tableName, config.store.retentionDays);
+  const store = localEventStore(clients, tableName, config.store.retentionDays, log);
 
   const prober = composeProber(config, { store, log, prober: options.prober });
   const probes = new LocalProbes(async (request) => {

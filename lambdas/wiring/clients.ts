@@ -51,7 +51,7 @@ export class AwsClients {
   }
 
   /** The audit trail; every function of the pipeline reads or writes it. */
-  eventStore(tableName: string, retentionDays?: number): DynamoEventStore {
-    return new DynamoEventStore({ tableName, retentionDays, client: this.dynamo });
+  eventStore(tableName: string, retentionDays?: number, onMissingTable?: () => Promise<void>): DynamoEventStore {
+    return new DynamoEventStore({ tableName, retentionDays, client: this.dynamo, onMissingTable });
   }
 }

@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { ensureTable } from '../adapters/dynamodb/DynamoEventStore.js';
+import { type DynamoEventStore, ensureTable } from '../adapters/dynamodb/DynamoEventStore.js';
 import { LocalStreamRunner, type StreamRunnerOptions } from '../adapters/dynamodb/LocalStreamRunner.js';
 import type { BatchResult } from '../adapters/dynamodb/streamBatch.js';
 import { ensureTopic } from '../adapters/sns/SnsAlerts.js';
@@ -17,6 +17,17 @@ export async function ensureLocalResources(clients: AwsClients, tableName: strin
   const createdTable = await ensureTable(clients.dynamo, tableName);
   const topicArn = await ensureTopic(clients.sns, LOCAL_TOPIC_NAME);
   return { topicArn, createdTable };
+}
+
+/**
+ * The audit trail of local mode: an emulator that restarts loses its tables, so a missing table is created again
+ * (and said so) instead of failing every later poll. On AWS the table is the stack's, and a missing one is an error.
+ */
+export function localEventStore(clients: AwsClients, tableName: string, retentionDays: number, log: Log): DynamoEventStore {
+  return clients.eventStore(tableName, retentionDays, async () => {
+    await ensureTable(clients.dynamo, tableName);
+    log.warn(`table ${tableName} was gone (did the AWS emulator restart?): created it again; what was seen meanwhile is recorded now`);
+  });
 }
 
 /** Local mode's stand-in for the notifier's event source mapping. */

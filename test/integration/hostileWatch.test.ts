@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { AwsClients } from '../../lambdas/wiring/clients.js';
-import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { awsClientConfig, freePort, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { FakeCluster } from '../support/fakeCluster.js';
 import { captureLog } from '../support/logCapture.js';
 
@@ -179,6 +179,33 @@ describe('failover watch against hostile and failing peers (issue 17)', () => {
     const events = await w.waitFor('leader_changed', (all) => all.some((e) => e.type === 'leader_changed'), 10_000);
     expect(events.filter((e) => e.type === 'dcs_membership_changed')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'member_added')).toHaveLength(0);
+  });
+
+  it('item 8: the emulator restarts and loses the table: it is created again, said so, and the next switchover is recorded', async () => {
+    // Prepare: an emulator of this test's own, on a port the restarted one takes over.
+    const port = await freePort();
+    let own = await startLocalAws({ port });
+    cluster = new FakeCluster();
+    await cluster.start();
+    const w = new Watch(cluster, 'restarted', own, true);
+    watch = w;
+    try {
+      await w.waitFor('watch_started', (events) => events.some((e) => e.type === 'watch_started'));
+      // Act
+      await own.stop();
+      own = await startLocalAws({ port });
+      cluster.leader = 1;
+      cluster.timeline = 2;
+      const events = await w.waitFor('leader_changed', (all) => all.some((e) => e.type === 'leader_changed'), 60_000);
+      // Assess
+      expect(events.find((e) => e.type === 'leader_changed')).toMatchObject({ from: 'pg_node1', to: 'pg_node2' });
+      expect(w.stderr).toContain('table restarted was gone (did the AWS emulator restart?): created it again');
+      const stopped = await w.stop();
+      watch = null;
+      expect(stopped.code).toBe(0);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('items 6 and 7: with the store hung, polling goes on, what it saw is recorded when the store is back, and SIGTERM is quick', async () => {

@@ -34,6 +34,11 @@ export interface DynamoEventStoreOptions {
   readonly tableName: string;
   readonly retentionDays?: number;
   readonly client?: DynamoDBClient;
+  /**
+   * Local mode only: called when the table is missing (the emulator restarted and lost it), to create it again;
+   * the call is then retried once. On AWS the table is the stack's and a missing one is an error. @default none
+   */
+  readonly onMissingTable?: () => Promise<void>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -43,9 +48,12 @@ export class DynamoEventStore implements EventStore, NotifierStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
+  private readonly onMissingTable: (() => Promise<void>) | undefined;
+  private recreating: Promise<void> | null = null;
 
   constructor(options: DynamoEventStoreOptions) {
     this.tableName = options.tableName;
+    this.onMissingTable = options.onMissingTable;
     this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
     this.documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({ ...AWS_CALL_TIMEOUTS }), {
       marshallOptions: { removeUndefinedValues: true },
@@ -53,8 +61,10 @@ export class DynamoEventStore implements EventStore, NotifierStore {
   }
 
   async loadState(cluster: string): Promise<ClusterState | null> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.state }, ConsistentRead: true }),
+    const result = await this.withTable(() =>
+      this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.state }, ConsistentRead: true }),
+      ),
     );
     return (result.Item?.state as ClusterState | undefined) ?? null;
   }
@@ -84,14 +94,18 @@ export class DynamoEventStore implements EventStore, NotifierStore {
         },
         ...(previousVersion === 0
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: 'version = :previous', ExpressionAttributeValues: { ':previous': previousVersion } }),
+          : // A state that is gone (a local emulator restarted, the table created again) is continued from ours.
+            {
+              ConditionExpression: 'attribute_not_exists(pk) OR version = :previous',
+              ExpressionAttributeValues: { ':previous': previousVersion },
+            }),
       },
     };
     const eventItems = events.map((event) => ({
       Put: { TableName: this.tableName, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' },
     }));
     try {
-      await this.documents.send(new TransactWriteCommand({ TransactItems: [stateItem, ...eventItems] }));
+      await this.withTable(() => this.documents.send(new TransactWriteCommand({ TransactItems: [stateItem, ...eventItems] })));
     } catch (error) {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
         throw new StateConflictError(state.cluster, previousVersion);
@@ -107,7 +121,9 @@ export class DynamoEventStore implements EventStore, NotifierStore {
         throw new StoreError(`${pending.length} events of cluster ${cluster} stayed unprocessed after ${BATCH_WRITE_ATTEMPTS} attempts`);
       }
       try {
-        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        const result = await this.withTable(() =>
+          this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } })),
+        );
         pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
       } catch (error) {
         throw new StoreError(`writing ${events.length} more events of cluster ${cluster} failed: ${messageOf(error)}`, { cause: error });
@@ -125,13 +141,15 @@ export class DynamoEventStore implements EventStore, NotifierStore {
     const item = this.eventItem(event);
     const guard = { pk: item.pk, sk: tableKeys.eventIdGuard(event.id), itemType: 'event_id', expiresAt: item.expiresAt };
     try {
-      await this.documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: guard, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
+      await this.withTable(() =>
+        this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.tableName, Item: guard, ConditionExpression: 'attribute_not_exists(pk)' } },
+              { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+            ],
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -142,31 +160,41 @@ export class DynamoEventStore implements EventStore, NotifierStore {
   }
 
   async loadNotifierState(cluster: string): Promise<NotifierState> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier }, ConsistentRead: true }),
+    const result = await this.withTable(() =>
+      this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier },
+          ConsistentRead: true,
+        }),
+      ),
     );
     return (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
   }
 
   async saveNotifierState(cluster: string, state: NotifierState): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state },
-      }),
+    await this.withTable(() =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state },
+        }),
+      ),
     );
   }
 
   async listEvents(cluster: string, query: EventQuery = {}): Promise<EventPage> {
     const range = tableKeys.eventRange(query.since, query.until);
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': range.from, ':to': range.to },
-        Limit: query.limit ?? 500,
-        ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),
-      }),
+    const result = await this.withTable(() =>
+      this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': range.from, ':to': range.to },
+          Limit: query.limit ?? 500,
+          ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),
+        }),
+      ),
     );
     return {
       events: (result.Items ?? []).map(toEvent),
@@ -179,20 +207,37 @@ export class DynamoEventStore implements EventStore, NotifierStore {
     for (const day of daysBetween(query.since, query.until)) {
       let start: Record<string, unknown> | undefined;
       do {
-        const page = await this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: TABLE_SCHEMA.index.name,
-            KeyConditionExpression: 'gsi1pk = :day AND gsi1sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':day': tableKeys.day(day), ':from': iso(query.since), ':to': `${iso(query.until)}~` },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
+        const page = await this.withTable(() =>
+          this.documents.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: TABLE_SCHEMA.index.name,
+              KeyConditionExpression: 'gsi1pk = :day AND gsi1sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':day': tableKeys.day(day), ':from': iso(query.since), ':to': `${iso(query.until)}~` },
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          ),
         );
         events.push(...(page.Items ?? []).map(toEvent));
         start = page.LastEvaluatedKey;
       } while (start);
     }
     return events;
+  }
+
+  /** Runs one call; a missing table is said by name, and created again (once at a time) where that is allowed. */
+  private async withTable<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      if (!this.onMissingTable) throw new StoreError(`table ${this.tableName} does not exist: ${messageOf(error)}`, { cause: error });
+      this.recreating ??= this.onMissingTable().finally(() => {
+        this.recreating = null;
+      });
+      await this.recreating;
+      return call();
+    }
   }
 
   private eventItem(event: ClusterEvent): Record<string, unknown> {

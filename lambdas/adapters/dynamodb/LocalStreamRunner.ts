@@ -8,8 +8,9 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { messageOf } from '../../domain/errors.js';
+import { messageOf, StoreError } from '../../domain/errors.js';
 import type { Log } from '../../domain/ports.js';
+import { errorFields } from '../errorFields.js';
 import type { BatchResult } from './streamBatch.js';
 
 export interface StreamRunnerOptions {
@@ -23,6 +24,12 @@ export interface StreamRunnerOptions {
   readonly retryDelayMs?: number;
   /** @default 60000 */
   readonly maxRetryDelayMs?: number;
+}
+
+/** A table's stream as found: its ARN, and each shard with where this reader last stopped in it. */
+interface StreamLayout {
+  readonly streamArn: string;
+  readonly shards: readonly { readonly id: string; readonly checkpoint: string | undefined }[];
 }
 
 /**
@@ -50,15 +57,44 @@ export class LocalStreamRunner {
    * event source mapping resumes; a shard never read before starts at `position` (LATEST: like a new mapping).
    */
   async start(position: 'LATEST' | 'TRIM_HORIZON' = 'LATEST'): Promise<void> {
+    const first = await this.discover();
+    this.running = this.follow(first, position);
+  }
+
+  /** The table's current stream, its shards and their checkpoints. */
+  private async discover(): Promise<StreamLayout> {
     const table = await this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }));
     const streamArn = table.Table?.LatestStreamArn;
-    if (!streamArn) throw new Error(`table ${this.tableName} has no stream: it must be created with StreamSpecification`);
+    if (!streamArn) throw new StoreError(`table ${this.tableName} has no stream: it must be created with StreamSpecification`);
     const stream = await this.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    const shards = stream.StreamDescription?.Shards ?? [];
-    const checkpoints = await Promise.all(shards.map((shard) => this.loadCheckpoint(streamArn, shard.ShardId!)));
-    this.running = Promise.all(shards.map((shard, i) => this.readShard(streamArn, shard.ShardId!, position, checkpoints[i]))).then(
-      () => undefined,
-    );
+    const ids = (stream.StreamDescription?.Shards ?? []).map((shard) => shard.ShardId!);
+    const checkpoints = await Promise.all(ids.map((id) => this.loadCheckpoint(streamArn, id)));
+    return { streamArn, shards: ids.map((id, i) => ({ id, checkpoint: checkpoints[i] })) };
+  }
+
+  /**
+   * Reads every shard; when they all end (a shard closed, or the stream went away because the table was created
+   * again), finds the table's stream anew and goes on from its start, as the event source mapping follows shards.
+   */
+  private async follow(found: StreamLayout, position: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
+    let current = found;
+    let startAt = position;
+    while (!this.stopped) {
+      await Promise.all(current.shards.map((shard) => this.readShard(current.streamArn, shard.id, startAt, shard.checkpoint)));
+      startAt = 'TRIM_HORIZON';
+      for (let failures = 1; !this.stopped; failures++) {
+        await sleep(Math.min(5_000, 200 * 2 ** Math.min(failures, 5)));
+        const next = await this.discover().catch((error: unknown) => {
+          this.log.warn("finding the table's stream failed; retrying", { table: this.tableName, failures, error: messageOf(error) });
+          return null;
+        });
+        if (next) {
+          if (next.streamArn !== current.streamArn) this.log.warn("following the table's new stream", { table: this.tableName });
+          current = next;
+          break;
+        }
+      }
+    }
   }
 
   private checkpointKey(streamArn: string, shardId: string) {
@@ -127,6 +163,8 @@ export class LocalStreamRunner {
         lastSequenceNumber = last ?? lastSequenceNumber;
         if (records.length === 0) await sleep(this.options.pollMs ?? 200);
       } catch (error) {
+        // The stream itself is gone (the table was deleted and created again): the caller finds the new one.
+        if (errorFields(error).name === 'ResourceNotFoundException') return;
         failures++;
         iterator = undefined;
         this.log.warn('reading the stream failed; retrying', { shardId, failures, error: messageOf(error) });
