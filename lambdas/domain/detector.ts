@@ -97,7 +97,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 19 | scope / system id X           | one member reports Y                        | identity_mismatch for it; it is ignored from then on     |
  * | 20 | system id X                   | every member reports Y                      | identity_mismatch (rebootstrapped); timeline restarts    |
  * | 21 | -                             | a role no Patroni sends (`/cluster` "Leader") | unexpected_reply once; the members' replies decide the leader |
- * | 22 | timeline T                    | one source alone says T+k; or anyone says > T+32 | nothing moves (uncorroborated); > T+32 is that member's invalid_reply |
+ * | 22 | timeline T                    | one source alone says T+k (even the leader); anyone says > T+32 | nothing moves until two sources or /history agree; > T+32 is that member's invalid_reply |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -186,7 +186,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
   const view = trustedView(observation.view, scope);
   const trusted = trustedReports(observation, identity.foreignUrls, members);
   const leader = reachable ? observedLeader(view, trusted) : undefined;
-  const timeline = reachable ? corroboratedTimeline(view, trusted, leader, observation.history) : null;
+  const timeline = reachable ? corroboratedTimeline(view, trusted, observation.history) : null;
   const state: ClusterState = {
     ...empty,
     members,
@@ -402,7 +402,7 @@ function trackSplitBrain(state: ClusterState, reports: readonly NamedOkMember[],
 function trackLeaderAndTimeline(context: PollContext, state: ClusterState): ClusterState {
   const { observation, view, reports, drafts } = context;
   const leader = observedLeader(view, reports);
-  const timeline = corroboratedTimeline(view, reports, leader ?? state.leader, observation.history);
+  const timeline = corroboratedTimeline(view, reports, observation.history);
   const timelineMoved = timeline !== null && state.timeline !== null && timeline > state.timeline;
   const history = timelineMoved ? historySince(observation.history, state.timeline!, timeline) : null;
   const lastKnownLeader = state.leader ?? state.lastLeader;
@@ -644,15 +644,16 @@ function withoutImplausibleTimelines(observation: Observation, known: number | n
 }
 
 /**
- * Row 22: the highest timeline this poll vouches for. A timeline is believed when the lock holder reports it
- * itself, when two sources agree on it (a member's `/patroni` and `/cluster`, or two members), or when `/history`
- * records the promotion that started it. One member's word alone never moves the cluster's timeline, so a single
- * bad reply cannot push the state past what later good polls show.
+ * Row 22: the highest timeline this poll vouches for. A timeline is believed when two sources agree on it (a
+ * member's `/patroni` and `/cluster`, or two members) or when `/history` records the promotion that started it.
+ * One reply alone never moves the cluster's timeline, not even the leader's own (the detector fuzzing found a
+ * single forged leader reply recording a timeline the next good polls contradicted), so a bad reply cannot push
+ * the state past what later good polls show. A real promotion is corroborated at once: the new leader's member key
+ * in `/cluster` and its `/history` row say so in the same poll.
  */
 function corroboratedTimeline(
   view: ClusterView | null,
   reports: readonly NamedOkMember[],
-  lockHolder: string | null | undefined,
   history: readonly HistoryEntry[] | null,
 ): number | null {
   const fromReports = reports.filter((r) => r.report.timeline !== null && r.report.timeline > 0);
@@ -661,7 +662,6 @@ function corroboratedTimeline(
     (a, b) => b - a,
   );
   const believed = candidates.find((t) => {
-    if (fromReports.some((r) => r.report.timeline === t && r.name === lockHolder)) return true;
     const sources = fromReports.filter((r) => r.report.timeline === t).length + (fromView.some((m) => m.timeline === t) ? 1 : 0);
     return sources >= 2 || (history?.some((row) => row.endedTimeline === t - 1) ?? false);
   });

@@ -674,6 +674,15 @@ describe('Function: detect', () => {
       expect(state.timeline).toBe(5);
     });
 
+    it("does not move on the leader's own reply alone (found by the detector fuzzing)", () => {
+      const { events, state } = run(
+        healthy(1_000, 'pg_node1', 5),
+        observation(2_000, [primary('pg_node1', 6), replica('pg_node2', 5), replica('pg_node3', 5)], view('pg_node1', 5)),
+      );
+      expect(events.some((e) => e.type === 'timeline_changed')).toBe(false);
+      expect(state.timeline).toBe(5);
+    });
+
     it('believes /history for a timeline no member vouches for twice', () => {
       const obs = observation(2_000, [primary('pg_node1', 5), replica('pg_node2', 5), replica('pg_node3', 6)], view('pg_node1', 5));
       const { state } = run(healthy(1_000, 'pg_node1', 5), { ...obs, history: [historyRow(5, 'pg_node3')] });
