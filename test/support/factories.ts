@@ -106,3 +106,11 @@ export function leaderChangedEvent(envelope: EnvelopeFields, overrides: Partial<
     ...overrides,
   });
 }
+
+/** pg_node2's `member_unreachable` whose error message carries `error` (text a hostile reply caused). */
+export function unreachableWithError(error: string, wasLeader = false): ClusterEvent {
+  return makeEvent(
+    { id: 'c:0000000002:000', cluster: 'denemek', observedAt: 1_000, previousObservedAt: 0 },
+    { type: 'member_unreachable', member: 'pg_node2', url: 'http://10.0.0.5:8008', status: 'invalid_reply', error, wasLeader },
+  );
+}

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
 import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
+import { jsonPaths as paths, replaceAt } from '../../support/jsonPaths.js';
 
 /** A configuration that validates, with every section the schema knows. */
 const VALID = {
@@ -34,22 +35,6 @@ const VALID = {
   },
   store: { tableName: 'failover-events', retentionDays: 396 },
 };
-
-/** Every path to a value in a document, as lists of keys and indexes. */
-function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
-  return [prefix, ...entries.flatMap(([key, child]) => paths(child, [...prefix, key]))];
-}
-
-function replaceAt(document: unknown, path: readonly (string | number)[], replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  const copy = structuredClone(document) as Record<string | number, unknown>;
-  let node = copy;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  node[path.at(-1)!] = replacement;
-  return copy;
-}
 
 const allPaths = paths(VALID);
 /** The valid configuration with one value anywhere (a section, a list, a leaf) replaced by any JSON value. */

@@ -10,7 +10,7 @@ import {
 } from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
 import { type ClusterEvent, makeEvent } from '../../../lambdas/domain/events.js';
-import { failed, healthy, observation, ok, primary, replica, view } from '../../support/factories.js';
+import { failed, healthy, observation, ok, primary, replica, unreachableWithError, view } from '../../support/factories.js';
 
 function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent[] {
   let state = null;
@@ -138,17 +138,7 @@ describe('Function: buildAlert', () => {
 });
 
 describe('Untrusted text in alerts (issue 17, item 1)', () => {
-  const hostile = makeEvent(
-    { id: 'c:0000000002:000', cluster: 'denemek', observedAt: 1_000, previousObservedAt: 0 },
-    {
-      type: 'member_unreachable',
-      member: 'pg_node2',
-      url: 'http://10.0.0.5:8008',
-      status: 'invalid_reply',
-      error: 'answered "<!channel> <http://evil.example/|open runbook> & more\n\u001b[31m"',
-      wasLeader: true,
-    },
-  );
+  const hostile = unreachableWithError('answered "<!channel> <http://evil.example/|open runbook> & more\n\u001b[31m"', true);
 
   it('escapes Slack markup and control characters in every mrkdwn text', () => {
     const { text, blocks } = slackBlocks(buildAlert(hostile)!);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeEvent } from '../../../lambdas/domain/describe.js';
 import { type AnyPayload, EVENT_TYPES, makeEvent, type OutageBounds } from '../../../lambdas/domain/events.js';
+import { unreachableWithError } from '../../support/factories.js';
 
 const outage: OutageBounds = {
   startedAfter: 0,
@@ -158,16 +159,8 @@ describe('Function: makeEvent', () => {
 
 describe('Untrusted text in human output (issue 17, item 1)', () => {
   it('keeps one event on one line and drops terminal escapes, whatever an error message carried', () => {
-    const event = makeEvent(
-      { id: 'c:0000000002:000', cluster: 'c', observedAt: 1_000, previousObservedAt: 0 },
-      {
-        type: 'member_unreachable',
-        member: 'pg_node2',
-        url: 'http://10.0.0.5:8008',
-        status: 'invalid_reply',
-        error: 'body "x\n2026-11-26T04:00:00.000Z  c  leader_changed  leader pg_node1 → mallory\u001b[2K\u001b[31m\u202e"',
-        wasLeader: false,
-      },
+    const event = unreachableWithError(
+      'body "x\n2026-11-26T04:00:00.000Z  c  leader_changed  leader pg_node1 → mallory\u001b[2K\u001b[31m\u202e"',
     );
     const text = describeEvent(event);
     expect(text).not.toMatch(/[\n\r\u001b\u202e]/);

@@ -6,6 +6,7 @@ import { detect } from '../../../lambdas/domain/detector.js';
 import { messageOf } from '../../../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import type { ClusterView, MemberObservation, Observation } from '../../../lambdas/domain/model.js';
+import { jsonPaths as paths, replaceAt } from '../../support/jsonPaths.js';
 import { recordedBodies } from '../../support/recorded.js';
 
 /*
@@ -19,10 +20,8 @@ const NAMES = ['pg_node1', 'pg_node2', 'pg_node3'] as const;
 const URLS = NAMES.map((_, i) => `http://10.0.0.${i + 4}:8008`);
 const TIMELINE = 3;
 
-type Json = unknown;
-
 /** The four bodies of one healthy poll: three `/patroni` and the `/cluster` the first member serves. */
-function healthyBodies(): Json[] {
+function healthyBodies(): unknown[] {
   const patroni = NAMES.map((name, i) => {
     const recorded = i === 0 ? v4.patroni_primary_running! : v4.patroni_replica_running!;
     return { ...recorded, timeline: TIMELINE, patroni: { ...(recorded.patroni as object), name } };
@@ -38,24 +37,8 @@ function healthyBodies(): Json[] {
   return [...patroni, { ...cluster, members }];
 }
 
-/** Every path to a value in a JSON document. */
-function paths(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value as object);
-  return [prefix, ...entries.flatMap(([key, child]) => paths(child, [...prefix, key]))];
-}
-
-function replaceAt(document: Json, path: readonly (string | number)[], replacement: Json): Json {
-  if (path.length === 0) return replacement;
-  const copy = structuredClone(document) as Record<string | number, Json>;
-  let node = copy;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, Json>;
-  node[path.at(-1)!] = replacement;
-  return copy;
-}
-
 /** What the poller makes of four bodies: a failed parse is that member's invalid_reply, or no `/cluster`. */
-function observe(bodies: Json[], observedAt: number): Observation {
+function observe(bodies: unknown[], observedAt: number): Observation {
   const members = NAMES.map((name, i): MemberObservation => {
     try {
       return { name, url: URLS[i]!, status: 'ok', report: { ...parseMemberReport(bodies[i], URLS[i]!), name } };
