@@ -8,6 +8,7 @@
  * C0 and C1 control characters (newlines, the terminal's ESC), DEL, zero-width characters and Unicode's
  * direction overrides: each can forge a line, rewrite a terminal or hide text.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this expression is for.
 const INVISIBLE_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
 
 /** Every control or invisible character becomes `?`: one line stays one line, and what it says is what it shows. */

@@ -98,7 +98,7 @@ export class ClusterWatcher {
     const observation = await this.deps.observer.observe(this.target, this.seen && { timeline: this.seen.timeline });
     const detection = detect(this.seen, observation, this.expectation);
     this.seen = detection.state;
-    if (this.backlog.length === 0 && !this.recording && !this.mustWrite(detection, observation)) {
+    if (this.backlog.length === 0 && this.recording === null && !this.mustWrite(detection, observation)) {
       this.recorded = detection.state;
       return this.report(observation.observedAt);
     }
@@ -112,12 +112,12 @@ export class ClusterWatcher {
 
   /** Waits at most `ms` for the recording under way (the end of a poll loop, a shutdown); true when nothing is left. */
   async settle(ms: number): Promise<boolean> {
-    if (this.recording) {
+    if (this.recording !== null) {
       const timer = new AbortController();
       await Promise.race([this.recording, sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
       timer.abort();
     }
-    return !this.recording && this.backlog.length === 0;
+    return this.recording === null && this.backlog.length === 0;
   }
 
   /** Observations never recorded: waiting for the store now, or dropped from a full backlog. */

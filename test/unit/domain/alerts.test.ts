@@ -9,7 +9,7 @@ import {
   snsMessage,
 } from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
-import { type ClusterEvent, makeEvent } from '../../../lambdas/domain/events.js';
+import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import { failed, healthy, observation, ok, primary, replica, unreachableWithError, view } from '../../support/factories.js';
 
 function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent[] {

@@ -163,7 +163,7 @@ describe('Untrusted text in human output (issue 17, item 1)', () => {
       'body "x\n2026-11-26T04:00:00.000Z  c  leader_changed  leader pg_node1 → mallory\u001b[2K\u001b[31m\u202e"',
     );
     const text = describeEvent(event);
-    expect(text).not.toMatch(/[\n\r\u001b\u202e]/);
+    for (const control of ['\n', '\r', '\u001b', '\u202e']) expect(text).not.toContain(control);
     expect(text).toContain('x?2026-11-26T04:00:00.000Z');
   });
 });

@@ -133,7 +133,7 @@ describe('Class: ClusterWatcher', () => {
         { recordWaitMs: 20 },
       );
       await watcher.pollOnce();
-      let release = () => undefined as void;
+      let release: () => void = () => undefined;
       const commit = store.commit.bind(store);
       store.commit = (...args) => new Promise((resolve) => (release = () => resolve(commit(...args))));
       // Act
