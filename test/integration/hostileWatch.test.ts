@@ -238,6 +238,9 @@ describe('failover watch against hostile and failing peers (issue 17)', () => {
     expect(trail.filter((e) => e.type === 'member_unreachable')).toHaveLength(1);
     const stopped = await w.stop();
     watch = null;
+    process.stdout.write(
+      `hung store: pg_node2 down at +${((down!.observedAt - hungAt) / 1000).toFixed(1)} s, back at +${((back!.observedAt - hungAt) / 1000).toFixed(1)} s of a 20 s hang; SIGTERM to exit ${stopped.ms} ms\n`,
+    );
     expect(stopped.ms).toBeLessThan(10_000);
   });
 });
