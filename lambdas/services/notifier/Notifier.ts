@@ -85,16 +85,30 @@ export class Notifier {
   /** Probe on evidence of lost writes, unless a probe runs already or writes were verified after the event. */
   private shouldProbe(state: NotifierState, event: ClusterEvent): boolean {
     if (!this.deps.probes || !isWriteLossEvidence(event)) return false;
-    if (state.lastVerifiedAt !== null && state.lastVerifiedAt >= event.observedAt) return false;
+    if (isTailOfVerifiedIncident(state, event)) return false;
     const running = state.probeStartedAt !== null && this.deps.clock() - state.probeStartedAt < (this.deps.probeStaleAfterMs ?? 180_000);
     return !running;
   }
 }
 
+/**
+ * A timeline confirmed this long after writes were verified is still the promotion that incident covered: the
+ * detector believes a timeline only once two sources agree, and Patroni's member key can lag the promotion by a
+ * loop_wait. (A later promotion brings its own leader_changed, which opens its own incident.)
+ */
+const TIMELINE_TAIL_MS = 60_000;
+
+/** Evidence that belongs to an incident whose writes were already verified: it opens nothing and probes nothing. */
+function isTailOfVerifiedIncident(state: NotifierState, event: ClusterEvent): boolean {
+  if (state.lastVerifiedAt === null) return false;
+  if (state.lastVerifiedAt >= event.observedAt) return true;
+  return event.type === 'timeline_changed' && event.observedAt - state.lastVerifiedAt <= TIMELINE_TAIL_MS;
+}
+
 function openIncidentIfNeeded(state: NotifierState, event: ClusterEvent): NotifierState {
   if (state.openIncident || !isWriteLossEvidence(event)) return state;
   // A leader restored or timeline moved after writes were verified is the tail of a closed incident.
-  if (state.lastVerifiedAt !== null && state.lastVerifiedAt >= event.observedAt) return state;
+  if (isTailOfVerifiedIncident(state, event)) return state;
   return { ...state, openIncident: { key: event.id, openedAt: event.observedAt } };
 }
 

@@ -108,10 +108,9 @@ describe('Fuzz: detect over sequences of real, single-value-mutated observations
         expect(final).toMatchObject({ leader: 'pg_node1', timeline: TIMELINE, splitBrain: null, noLeaderReported: false });
         // No timeline was ever recorded that the consistent polls contradict (timelines never go back).
         expect(events.filter((e) => e.type === 'timeline_changed')).toEqual([]);
-        // Every leader change away from pg_node1 was followed by one back to it.
-        const away = events.filter((e) => e.type === 'leader_changed' && e.to !== 'pg_node1').length;
-        const back = events.filter((e) => e.type === 'leader_changed' && e.to === 'pg_node1').length;
-        expect(back).toBe(away);
+        // Whatever leader changes a wrong reply caused, the last one recorded hands the lock back to pg_node1.
+        const changes = events.filter((e) => e.type === 'leader_changed');
+        if (changes.length > 0) expect(changes.at(-1)).toMatchObject({ to: 'pg_node1' });
       }),
       { numRuns: 10_000 },
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../../../lambdas/domain/detector.js';
-import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
 import type { Idempotent } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
@@ -101,5 +101,50 @@ describe('Class: Notifier', () => {
     // Assess
     expect(published).toEqual([leaderChanged.id]);
     expect(reported).toEqual([leaderChanged.id]);
+  });
+  it('takes a timeline confirmed seconds after writes were verified as the tail of that incident: no new incident, no probe', async () => {
+    // Prepare: the failover's incident was probed and verified at 4 s.
+    const { store, idempotent } = fakes();
+    const launched: ClusterEvent[] = [];
+    const notifier = new Notifier({
+      store,
+      channels: {},
+      idempotent,
+      probes: { launch: async (trigger) => void launched.push(trigger) },
+      clock: () => 10_000,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    await notifier.handle(leaderChanged);
+    const verified = makeEvent(
+      { id: `${leaderChanged.id}/probe`, cluster: 'denemek', observedAt: 4_500, previousObservedAt: 2_000 },
+      {
+        type: 'write_verified',
+        trigger: { id: leaderChanged.id, type: 'leader_changed' },
+        incident: leaderChanged.id,
+        restoredAt: new Date(4_000).toISOString(),
+        stableSince: new Date(4_000).toISOString(),
+        attempts: 8,
+        errors: {},
+        servedBy: { address: '10.0.0.5', port: 5432, timeline: 4 },
+        outage: {
+          startedAfter: 1_000,
+          startedBefore: 2_000,
+          endedAfter: 3_750,
+          endedBefore: 4_000,
+          downtimeMinMs: 1_500,
+          downtimeMaxMs: 3_000,
+        },
+      },
+    );
+    await notifier.handle(verified);
+    // Act: the timeline is confirmed by a second source only at 9 s (Patroni's member key lagged).
+    const late = makeEvent(
+      { id: 'denemek:0000000003:000', cluster: 'denemek', observedAt: 9_000, previousObservedAt: 8_000 },
+      { type: 'timeline_changed', from: 3, to: 4, leader: 'pg_node2', missedPromotions: 0 },
+    );
+    await notifier.handle(late);
+    // Assess
+    expect(launched.map((e) => e.id)).toEqual([leaderChanged.id]);
+    expect((await store.loadNotifierState('denemek')).openIncident).toBeNull();
   });
 });
