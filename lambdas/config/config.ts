@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, messageOf } from '../domain/errors.js';
 import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
+import { PATRONI_IDENTIFIER } from '../domain/model.js';
 
 /**
  * The one configuration file the CLI, the Lambdas and the CDK app all read. Validated strictly: an unknown
@@ -78,10 +79,7 @@ const patroniApiSchema = z.strictObject({
 const clusterSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores'),
   /** Expected Patroni scope; learnt from the first poll when absent. */
-  scope: z
-    .string()
-    .regex(/^[A-Za-z0-9._@:+-]{1,256}$/, 'must be a Patroni scope: 1-256 letters, digits or . _ @ : + -')
-    .optional(),
+  scope: z.string().regex(PATRONI_IDENTIFIER, 'must be a Patroni scope: 1-256 letters, digits or . _ @ : + -').optional(),
   members: z.array(memberUrl).min(1, 'must list at least one Patroni REST API URL').max(15),
   vip: vipSchema.optional(),
   patroni: patroniApiSchema.optional(),

@@ -98,6 +98,12 @@ export interface Observation {
   readonly history: readonly HistoryEntry[] | null;
 }
 
+/**
+ * What a Patroni member name or scope looks like (`pg_node1`, `db-1.example.com`, `patroni-0`): the parser refuses
+ * a reply with anything else, and the configuration a scope with anything else.
+ */
+export const PATRONI_IDENTIFIER = /^[A-Za-z0-9._@:+-]{1,256}$/;
+
 /** `host:port` of a member's REST URL: how a member is named before Patroni (or `/cluster`) names it. */
 export function memberHost(url: string): string {
   try {

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { PatroniReplyError } from '../../domain/errors.js';
-import type { ClusterRole, ClusterView, HistoryEntry, MemberReport, MemberRole } from '../../domain/model.js';
+import {
+  type ClusterRole,
+  type ClusterView,
+  type HistoryEntry,
+  type MemberReport,
+  type MemberRole,
+  PATRONI_IDENTIFIER,
+} from '../../domain/model.js';
 import { neutralise } from '../../domain/text.js';
 
 /**
@@ -17,7 +24,7 @@ const nonNegativeInt = z.number().int().nonnegative();
  * message names the field, never echoes the value).
  */
 /** Member names and scopes: host-like identifiers (`pg_node1`, `db-1.example.com`, `patroni-0`). */
-const identifier = z.string().regex(/^[A-Za-z0-9._@:+-]{1,256}$/, 'must be a printable identifier (letters, digits, . _ @ : + -)');
+const identifier = z.string().regex(PATRONI_IDENTIFIER, 'must be a printable identifier (letters, digits, . _ @ : + -)');
 /** Roles (`master`, `sync_standby`) and states (`running`, `start failed`, `in archive recovery`): lowercase words. */
 const word = z.string().regex(/^[A-Za-z][A-Za-z _-]{0,63}$/, 'must be one or a few words of letters');
 /** A URL or host name as Patroni prints it: visible ASCII, no spaces. */
