@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { labFailover, labRejoin, labSetPaused, parseFailoverMode } from '../lab/faults.js';
 import { labDown, labUp } from '../lab/lab.js';
+import { LAB_PROFILES, type LabProfile } from '../lab/profiles.js';
 import { readLabState } from '../lab/state.js';
 import { type LabStatus, labStatus } from '../lab/status.js';
 import { tlsFiles } from '../lab/tls.js';
-import { GUIDE_PORTS, GUIDE_TIMINGS, type LabOptions, type PatroniMajor, portsFromBase } from '../lab/topology.js';
+import { GUIDE_PORTS, type LabOptions, type LabTimings, type PatroniMajor, portsFromBase } from '../lab/topology.js';
 import { toTable } from '../lambdas/domain/reportFormats.js';
 
 const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
@@ -59,6 +60,17 @@ export function renderLabStatus(status: LabStatus): string {
   return `Cluster: ${status.scope ?? '?'}${status.paused ? ' (maintenance mode: on)' : ''}\n${table}HAProxy routes writes to: ${routes}\n`;
 }
 
+/** A profile's timings with the flags given on top. */
+function timingsFrom(profile: LabTimings, opts: Record<string, number | undefined>): LabTimings {
+  return {
+    ttl: opts.ttl ?? profile.ttl,
+    loopWait: opts.loopWait ?? profile.loopWait,
+    retryTimeout: opts.retryTimeout ?? profile.retryTimeout,
+    haproxyInterSeconds: opts.haproxyInter ?? profile.haproxyInterSeconds,
+    primaryStartTimeout: opts.primaryStartTimeout ?? profile.primaryStartTimeout,
+  };
+}
+
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description('a real local Patroni cluster: etcd, three Patroni/PostgreSQL members, HAProxy');
 
@@ -71,15 +83,22 @@ export function registerLabCommands(program: Command): void {
       'move every port to a block starting at n (HAProxy n, stats n+1, etcd n+2/3, PostgreSQL n+10.., REST n+20..)',
       basePort,
     )
-    .option('--ttl <s>', "Patroni's ttl", positiveNumber('--ttl'), GUIDE_TIMINGS.ttl)
-    .option('--loop-wait <s>', "Patroni's loop_wait", positiveNumber('--loop-wait'), GUIDE_TIMINGS.loopWait)
-    .option('--retry-timeout <s>', "Patroni's retry_timeout", positiveNumber('--retry-timeout'), GUIDE_TIMINGS.retryTimeout)
-    .option('--haproxy-inter <s>', "HAProxy's check interval", positiveNumber('--haproxy-inter'), GUIDE_TIMINGS.haproxyInterSeconds)
+    .addOption(
+      new Option(
+        '--profile <name>',
+        "timings: field = Patroni's defaults (ttl 30, loop_wait 10, retry_timeout 10, primary_start_timeout 300) behind Patroni's sample HAProxy (inter 3s fall 3 rise 2); fast = ttl 20, loop_wait 2, retry_timeout 5, inter 1s, primary_start_timeout 0 (the tests' profile)",
+      )
+        .choices(Object.keys(LAB_PROFILES))
+        .default('field'),
+    )
+    .option('--ttl <s>', "Patroni's ttl (overrides the profile)", positiveNumber('--ttl'))
+    .option('--loop-wait <s>', "Patroni's loop_wait (overrides the profile)", positiveNumber('--loop-wait'))
+    .option('--retry-timeout <s>', "Patroni's retry_timeout (overrides the profile)", positiveNumber('--retry-timeout'))
+    .option('--haproxy-inter <s>', "HAProxy's check interval (overrides the profile)", positiveNumber('--haproxy-inter'))
     .option(
       '--primary-start-timeout <s>',
-      'seconds a crashed primary may take to restart before failover (0 = at once)',
+      'seconds a crashed primary may take to restart before failover (0 = at once; overrides the profile)',
       nonNegativeNumber('--primary-start-timeout'),
-      GUIDE_TIMINGS.primaryStartTimeout,
     )
     .option('--scope <name>', 'Patroni scope (cluster name)', 'denemek')
     .option(
@@ -92,13 +111,7 @@ export function registerLabCommands(program: Command): void {
         patroni: opts.patroni,
         scope: opts.scope,
         ports: opts.basePort === undefined ? GUIDE_PORTS : portsFromBase(opts.basePort),
-        timings: {
-          ttl: opts.ttl,
-          loopWait: opts.loopWait,
-          retryTimeout: opts.retryTimeout,
-          haproxyInterSeconds: opts.haproxyInter,
-          primaryStartTimeout: opts.primaryStartTimeout,
-        },
+        timings: timingsFrom(LAB_PROFILES[opts.profile as LabProfile], opts),
       };
       const result = await labUp(options, progress);
       process.stdout.write(`lab up in ${result.seconds.toFixed(1)} s, leader ${result.leader}\n`);

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { TlsFiles } from './tls.js';
-import { type LabOptions, MEMBER_NAMES } from './topology.js';
+import { LAB_HAPROXY_CHECKS, type LabOptions, MEMBER_NAMES } from './topology.js';
 
 /**
  * Lab-only credentials. The lab listens on 127.0.0.1 only and is thrown away by `lab down`;
@@ -127,7 +127,7 @@ export function haproxyConfig(options: LabOptions, tls: TlsFiles | null, bindAdd
     `    bind ${bindAddress}:${options.ports.haproxy}`,
     '    option httpchk OPTIONS /primary',
     '    http-check expect status 200',
-    `    default-server inter ${inter}s fall 3 rise 2 on-marked-down shutdown-sessions`,
+    `    default-server inter ${inter}s fall ${LAB_HAPROXY_CHECKS.fall} rise ${LAB_HAPROXY_CHECKS.rise} on-marked-down shutdown-sessions`,
     ...servers,
     '',
   ].join('\n');

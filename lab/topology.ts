@@ -51,6 +51,9 @@ export const GUIDE_PORTS: LabPorts = {
   restApi: [8008, 8009, 8010],
 };
 
+/** HAProxy's `fall` and `rise` in the lab's configuration: Patroni's sample values, in every profile. */
+export const LAB_HAPROXY_CHECKS = { fall: 3, rise: 2 } as const;
+
 /** Patroni's documented defaults, as the guide uses them, with HAProxy checking every 3 s. */
 export const GUIDE_TIMINGS: LabTimings = { ttl: 30, loopWait: 10, retryTimeout: 10, haproxyInterSeconds: 3, primaryStartTimeout: 300 };
 

@@ -45,9 +45,12 @@ export class IndependentWriter {
     await this.loop;
   }
 
-  /** The outage after `since`: from the first failed write to the first good write started after it (null if none failed). */
-  outageAfter(since: number): WriterOutage | null {
-    return writerOutage(this.attempts, since);
+  /**
+   * The outage after `since` (and before `until`): from the first failed write to the first good write after the
+   * last failed one, what a client lived through (null if none failed).
+   */
+  outageAfter(since: number, until = Number.POSITIVE_INFINITY): WriterOutage | null {
+    return writerOutage(this.attempts, since, until);
   }
 }
 
@@ -57,12 +60,17 @@ export interface WriterOutage {
   readonly seconds: number;
 }
 
-/** From a writer's attempts: the first failed write after `since` to the first good write started after it. */
-export function writerOutage(attempts: readonly { at: number; ok: boolean }[], since: number): WriterOutage | null {
-  const later = attempts.filter((a) => a.at >= since).sort((a, b) => a.at - b.at);
-  const firstFail = later.find((a) => !a.ok);
-  if (!firstFail) return null;
-  const end = later.find((a) => a.ok && a.at > firstFail.at);
+/**
+ * From a writer's attempts between `since` and `until`: the first failed write to the first good write started
+ * after the last failed one. A good write between failures (HAProxy balancing to old and new leader) does not end
+ * it: the writer's clients still failed.
+ */
+export function writerOutage(attempts: readonly { at: number; ok: boolean }[], since: number, until: number): WriterOutage | null {
+  const inWindow = attempts.filter((a) => a.at >= since && a.at <= until).sort((a, b) => a.at - b.at);
+  const firstFail = inWindow.find((a) => !a.ok);
+  const lastFail = inWindow.findLast((a) => !a.ok);
+  if (!firstFail || !lastFail) return null;
+  const end = inWindow.find((a) => a.ok && a.at > lastFail.at);
   if (!end) return null;
   return { start: firstFail.at, end: end.at, seconds: (end.at - firstFail.at) / 1000 };
 }

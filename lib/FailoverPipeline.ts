@@ -15,7 +15,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
-import type { AwsConfig, ClusterConfig, PipelineConfig } from '../lambdas/config/config.js';
+import { type AwsConfig, type ClusterConfig, type PipelineConfig, probeMaxRunSeconds } from '../lambdas/config/config.js';
 import { pipelineAlarms } from './pipeline/alarms.js';
 import { fleetDashboard } from './pipeline/dashboard.js';
 import { type FunctionDefaults, type FunctionSpec, grantPasswordSecrets, pipelineFunction, shard } from './pipeline/functions.js';
@@ -161,7 +161,7 @@ export class FailoverPipeline extends Construct {
       name: 'Prober',
       handlerFile: 'prober.ts',
       config: props.config,
-      timeout: Duration.seconds(props.config.notify.probe.deadlineSeconds + 30),
+      timeout: Duration.seconds(Math.ceil(probeMaxRunSeconds(props.config)) + 30),
       inVpc: true,
       deadLetterQueue: this.invocationFailures,
     });

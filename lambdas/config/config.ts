@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError, messageOf } from '../domain/errors.js';
 import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
 import { PATRONI_IDENTIFIER } from '../domain/model.js';
+import { stabilityWindowMs } from '../domain/outage.js';
 
 /**
  * The one configuration file the CLI, the Lambdas and the CDK app all read. Validated strictly: an unknown
@@ -67,6 +68,32 @@ const vipSchema = z.strictObject({
   /** `disable` on a lab; `verify-full` with `caFile` in production. */
   sslMode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   caFile: filePath.optional(),
+  /**
+   * The probe may also write to the new leader's own PostgreSQL (its address in `/cluster`), with the same
+   * credentials, to time when it became writable apart from when the VIP routed to it. @default false
+   */
+  probeMembersDirectly: z.boolean().default(false),
+});
+
+/**
+ * The HAProxy in front of the cluster, as its configuration says: the check timings predict the outage and size
+ * the probe's stability window; the stats page (CSV) times when HAProxy routed to the new leader.
+ */
+const haproxySchema = z.strictObject({
+  /** HAProxy's stats page, e.g. http://10.0.0.5:7000/ (`;csv` is appended). */
+  statsUrl: z
+    .string()
+    .max(2048)
+    .refine((value) => ['http:', 'https:'].includes(parsedUrl(value)?.protocol ?? ''), {
+      message: "must be an http(s) URL of HAProxy's stats page",
+    })
+    .optional(),
+  /** `default-server inter`, in seconds. @default 3 (Patroni's sample haproxy.cfg) */
+  interSeconds: z.number().min(0.1).max(60).default(3),
+  /** `fall`: failed checks before a server is marked DOWN. @default 3 */
+  fall: z.number().int().min(1).max(100).default(3),
+  /** `rise`: good checks before a server is marked UP. @default 2 */
+  rise: z.number().int().min(1).max(100).default(2),
 });
 
 const patroniApiSchema = z.strictObject({
@@ -82,6 +109,7 @@ const clusterSchema = z.strictObject({
   scope: z.string().regex(PATRONI_IDENTIFIER, 'must be a Patroni scope: 1-256 letters, digits or . _ @ : + -').optional(),
   members: z.array(memberUrl).min(1, 'must list at least one Patroni REST API URL').max(15),
   vip: vipSchema.optional(),
+  haproxy: haproxySchema.optional(),
   patroni: patroniApiSchema.optional(),
 });
 
@@ -107,6 +135,11 @@ const notifySchema = z.strictObject({
     .strictObject({
       deadlineSeconds: z.number().min(5).max(600).default(90),
       intervalMs: z.number().int().min(50).max(10_000).default(250),
+      /**
+       * Writes must keep working this long, unbroken, to count as restored for good. @default the cluster's
+       * HAProxy `(fall + 1) × inter` where configured, else 12 s (the sample HAProxy's (3 + 1) × 3 s)
+       */
+      stabilityWindowSeconds: z.number().min(0.5).max(120).optional(),
       /** Also write through every VIP this often, as a standing canary of the client path. @default off */
       canaryMinutes: z.number().int().min(1).max(60).optional(),
     })
@@ -219,6 +252,7 @@ export const configSchema = z
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type ClusterConfig = PipelineConfig['clusters'][number];
 export type VipConfig = NonNullable<ClusterConfig['vip']>;
+export type HaproxyConfig = NonNullable<ClusterConfig['haproxy']>;
 export type AwsConfig = z.infer<typeof awsSchema>;
 
 /**
@@ -249,6 +283,18 @@ export function validateForDeployment(
   });
   if (problems.length > 0) throw new ConfigError(`invalid ${source} for deployment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config as PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } };
+}
+
+/** How long the probe writes after writes came back, for one cluster: the configured window, else from its HAProxy. */
+export function probeStabilityWindowMs(config: PipelineConfig, cluster: ClusterConfig): number {
+  const configured = config.notify.probe.stabilityWindowSeconds;
+  return configured !== undefined ? configured * 1000 : stabilityWindowMs(cluster.haproxy);
+}
+
+/** The longest a probe can run: its deadline plus the longest stability window of any cluster. */
+export function probeMaxRunSeconds(config: PipelineConfig): number {
+  const windows = config.clusters.map((cluster) => probeStabilityWindowMs(config, cluster));
+  return config.notify.probe.deadlineSeconds + Math.max(...windows) / 1000;
 }
 
 /** `clusters[0].members[1]`, the way a person finds the key in the file. */

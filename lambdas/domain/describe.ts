@@ -1,4 +1,5 @@
 import type { ClusterEvent } from './events.js';
+import { restoreTimeOf } from './outage.js';
 import { neutralise } from './text.js';
 
 const tl = (t: number | null) => (t === null ? '?' : String(t));
@@ -68,9 +69,9 @@ function sentence(event: ClusterEvent): string {
       return `${event.member}: ${event.source} says ${event.field} "${event.value}", which no Patroni version sends: not taken as an outage; the members' own replies decide`;
     case 'write_verified':
       return (
-        `writes work again through the VIP at ${event.restoredAt}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +
+        `writes work again for good through the VIP at ${restoreTimeOf(event)}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +
         `(timeline ${tl(event.servedBy.timeline)}); write outage ${seconds(event.outage.downtimeMinMs)}-${seconds(event.outage.downtimeMaxMs)} s` +
-        `${event.stableSince !== event.restoredAt ? `, flapping until ${event.stableSince}` : ''}` +
+        flappingNote(event) +
         ` after ${event.attempts} attempts${errorSummary(event.errors)}`
       );
     case 'canary_failed':
@@ -78,4 +79,13 @@ function sentence(event: ClusterEvent): string {
     case 'write_unavailable':
       return `WRITES STILL FAILING through the VIP after ${event.deadlineSeconds} s (${event.attempts} attempts${errorSummary(event.errors)}): ${event.lastError}`;
   }
+}
+
+/** Good writes that came before the restore for good, when there were failures between them. */
+function flappingNote(event: Extract<ClusterEvent, { type: 'write_verified' }>): string {
+  if (event.flapping && event.flapping.failedAttempts > 0 && event.firstGoodWriteAt) {
+    return `, flapping for ${seconds(event.flapping.spanMs)} s after a first good write at ${event.firstGoodWriteAt} (${event.flapping.failedAttempts} failed attempts)`;
+  }
+  if (event.stableSince !== undefined && event.stableSince !== event.restoredAt) return `, first good write at ${event.restoredAt}`;
+  return '';
 }

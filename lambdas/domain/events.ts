@@ -1,3 +1,4 @@
+import type { IncidentAnatomy } from './anatomy.js';
 import type { MemberRole, ReadFailure } from './model.js';
 
 /**
@@ -158,6 +159,15 @@ export interface OutageBounds {
   readonly downtimeMaxMs: number;
 }
 
+/**
+ * Writes that worked and then failed again before working for good: while HAProxy still has the old leader UP
+ * (until `fall` checks fail), it balances some connections to it.
+ */
+export interface Flapping {
+  readonly failedAttempts: number;
+  readonly spanMs: number;
+}
+
 /** The results of the synthetic write through the VIP, recorded next to the poller's events. */
 export type ProbePayload =
   | {
@@ -165,13 +175,20 @@ export type ProbePayload =
       readonly trigger: { readonly id: string; readonly type: string };
       /** Key of the incident this verdict closes: the id of the event that opened it. */
       readonly incident: string;
-      /** First successful write, ISO-8601 with milliseconds. */
-      readonly restoredAt: string;
       /**
-       * Start of the final run of good writes. Later than `restoredAt` when writes flapped: HAProxy keeps
-       * balancing some connections to the old leader until its checks mark it down.
+       * Writes back for good, ISO-8601 with milliseconds: the first attempt of the final unbroken run of good
+       * writes, which lasted the probe's whole stability window. (Verdicts recorded before issue 13 held the
+       * first good write here and the final run in `stableSince`; read it with `restoreTimeOf`.)
        */
-      readonly stableSince: string;
+      readonly restoredAt: string;
+      /** The first write that got through. Earlier than `restoredAt` when writes flapped after it. Absent on old verdicts. */
+      readonly firstGoodWriteAt?: string;
+      /** Failed attempts between the first good write and the restore for good, and that span. Absent on old verdicts. */
+      readonly flapping?: Flapping;
+      /** Old verdicts only: the start of the final run of good writes. */
+      readonly stableSince?: string;
+      /** Where the outage's seconds went, its cause, and the outage the cluster's settings predict. Absent on old verdicts. */
+      readonly anatomy?: IncidentAnatomy;
       readonly attempts: number;
       readonly errors: Readonly<Partial<Record<WriteErrorClass, number>>>;
       readonly servedBy: { readonly address: string | null; readonly port: number | null; readonly timeline: number | null };

@@ -1,4 +1,18 @@
-import type { ClusterEvent, OutageBounds, ProbePayload, WriteErrorClass } from './events.js';
+import type { ClusterEvent, Flapping, OutageBounds, ProbePayload, WriteErrorClass } from './events.js';
+
+/**
+ * Patroni's sample HAProxy (`inter 3s fall 3`) keeps a failing server UP for up to 9 s after its first failed
+ * check; one more check of margin.
+ */
+export const DEFAULT_STABILITY_WINDOW_MS = 12_000;
+
+/**
+ * How long writes must keep working to count as restored for good, for a cluster's HAProxy check timings:
+ * `fall × inter`, the longest a failing old leader stays UP and gets connections, plus one check.
+ */
+export function stabilityWindowMs(haproxy: { readonly interSeconds: number; readonly fall: number } | undefined): number {
+  return haproxy ? (haproxy.fall + 1) * haproxy.interSeconds * 1000 : DEFAULT_STABILITY_WINDOW_MS;
+}
 
 /** One write attempt as the outage math needs it. */
 export interface AttemptRecord {
@@ -29,12 +43,24 @@ function anyWriteWorked(attempt: AttemptRecord): boolean {
 }
 
 /**
+ * When writes came back for good: the start of the final unbroken run of good attempts, which is what a client
+ * lives through (null while the last attempt failed, or when none was made).
+ */
+function restoredForGood(attempts: readonly AttemptRecord[]): AttemptRecord | null {
+  const run = finalSuccessRun(attempts);
+  return run[0] ?? null;
+}
+
+/**
  * Bounds of a write outage from the event that opened it and the probe's attempts (pure).
  * Start: after the last poll that saw a running leader (`lastHealthyAt`, else the poll before the trigger), before
  * the trigger's poll (`observedAt`).
- * End: after the last failed attempt before the first good write, no later than that write.
- * Min downtime: writes were seen failing from the first failed attempt to that last one.
- * Max downtime: from the last healthy poll to the first good write (or to the last attempt when none came).
+ * End: writes came back for good after the last failed attempt and no later than the first attempt of the final
+ * unbroken run of good ones. A good write followed by failures (HAProxy still balancing to the old leader) does
+ * not end the outage: clients still fail.
+ * Min downtime: writes were seen failing from the first failed attempt to the last one.
+ * Max downtime: from the last healthy poll to the restore for good (or to the last attempt when writes never
+ * came back).
  */
 export function outageBounds(
   trigger: Pick<ClusterEvent, 'observedAt' | 'previousObservedAt' | 'lastHealthyAt'>,
@@ -42,19 +68,37 @@ export function outageBounds(
 ): OutageBounds {
   const startedBefore = trigger.observedAt;
   const startedAfter = Math.min(trigger.lastHealthyAt ?? Number.POSITIVE_INFINITY, trigger.previousObservedAt ?? trigger.observedAt);
-  const firstOk = attempts.find(anyWriteWorked);
-  const failures = attempts.filter((a) => !anyWriteWorked(a) && (!firstOk || a.at < firstOk.at));
+  const restored = restoredForGood(attempts);
+  const failures = attempts.filter((a) => !a.ok && (!restored || a.at < restored.at));
   const firstFailure = failures[0];
   const lastFailure = failures[failures.length - 1];
-  const end = firstOk?.at ?? attempts[attempts.length - 1]?.at ?? startedBefore;
+  const end = restored?.at ?? attempts[attempts.length - 1]?.at ?? startedBefore;
   return {
     startedAfter,
     startedBefore,
     endedAfter: lastFailure?.at ?? null,
-    endedBefore: firstOk?.at ?? null,
+    endedBefore: restored?.at ?? null,
     downtimeMinMs: firstFailure && lastFailure ? lastFailure.at - firstFailure.at : 0,
     downtimeMaxMs: Math.max(0, end - startedAfter),
   };
+}
+
+/**
+ * Writes that worked before they worked for good: how many attempts failed after the first good write, and
+ * from that write to the restore for good.
+ */
+export function flappingOf(attempts: readonly AttemptRecord[]): Flapping {
+  const firstGood = attempts.find(anyWriteWorked);
+  const restored = restoredForGood(attempts);
+  if (!firstGood || !restored) return { failedAttempts: 0, spanMs: 0 };
+  const failedAttempts = attempts.filter((a) => !a.ok && a.at > firstGood.at && a.at < restored.at).length;
+  return { failedAttempts, spanMs: Math.max(0, restored.at - firstGood.at) };
+}
+
+/** When writes came back for good, from a verdict recorded by any version of the probe. */
+export function restoreTimeOf(verdict: Extract<ProbePayload, { type: 'write_verified' }>): string {
+  // Verdicts recorded before restore-for-good kept the first good write in `restoredAt` and the final run in `stableSince`.
+  return verdict.firstGoodWriteAt === undefined && verdict.stableSince !== undefined ? verdict.stableSince : verdict.restoredAt;
 }
 
 function countErrors(attempts: readonly AttemptRecord[]): Partial<Record<WriteErrorClass, number>> {
@@ -70,8 +114,8 @@ export function probeVerdict(
   attempts: readonly AttemptRecord[],
   deadlineMs: number,
 ): ProbePayload {
-  const firstOk = attempts.find(anyWriteWorked);
-  const stable = finalSuccessRun(attempts)[0];
+  const firstGood = attempts.find(anyWriteWorked);
+  const restored = restoredForGood(attempts);
   const base = {
     trigger: { id: trigger.id, type: trigger.type },
     incident,
@@ -79,13 +123,14 @@ export function probeVerdict(
     errors: countErrors(attempts),
     outage: outageBounds(trigger, attempts),
   };
-  if (firstOk && stable) {
+  if (firstGood && restored) {
     return {
       type: 'write_verified',
       ...base,
-      restoredAt: new Date(firstOk.at).toISOString(),
-      stableSince: new Date(stable.at).toISOString(),
-      servedBy: stable.servedBy ?? { address: null, port: null, timeline: null },
+      restoredAt: new Date(restored.at).toISOString(),
+      firstGoodWriteAt: new Date(firstGood.at).toISOString(),
+      flapping: flappingOf(attempts),
+      servedBy: restored.servedBy ?? { address: null, port: null, timeline: null },
     };
   }
   return {

@@ -1,6 +1,6 @@
 import { PgWriteProber } from '../adapters/postgres/PgWriteProber.js';
 import { vipTarget } from '../adapters/secrets.js';
-import type { PipelineConfig } from '../config/config.js';
+import { type ClusterConfig, type PipelineConfig, probeStabilityWindowMs } from '../config/config.js';
 import type { ClusterEvent } from '../domain/events.js';
 import type { Clock, Log, NotifierStore, ProbeRequest, WriteProber } from '../domain/ports.js';
 import { type CanaryTarget, runCanary } from '../services/prober/canary.js';
@@ -24,9 +24,13 @@ export interface Prober {
   covers(cluster: string): boolean;
 }
 
-/** The probe's timing from the configuration: the same for the prober Lambda and local mode. */
-export function probeOptions(config: PipelineConfig): VerifyOptions {
-  return { deadlineMs: config.notify.probe.deadlineSeconds * 1000, intervalMs: config.notify.probe.intervalMs };
+/** The probe's timing for one cluster from the configuration: the same for the prober Lambda and local mode. */
+export function probeOptions(config: PipelineConfig, cluster: ClusterConfig): VerifyOptions {
+  return {
+    deadlineMs: config.notify.probe.deadlineSeconds * 1000,
+    intervalMs: config.notify.probe.intervalMs,
+    stabilityWindowMs: probeStabilityWindowMs(config, cluster),
+  };
 }
 
 /**
@@ -37,11 +41,13 @@ export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober 
   const prober = deps.prober ?? new PgWriteProber();
   const clock = deps.clock ?? Date.now;
   const vips = new Map(config.clusters.flatMap((c) => (c.vip ? [[c.name, c.vip] as const] : [])));
+  const clusters = new Map(config.clusters.map((c) => [c.name, c]));
   return {
     covers: (cluster) => vips.has(cluster),
     async probe({ trigger, incidentKey }, hardStopAt) {
       const vip = vips.get(trigger.cluster);
-      if (!vip) {
+      const cluster = clusters.get(trigger.cluster);
+      if (!vip || !cluster) {
         deps.log.warn('no VIP configured for the cluster; nothing to probe', { cluster: trigger.cluster });
         return null;
       }
@@ -51,7 +57,7 @@ export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober 
         incidentKey,
         target,
         { store: deps.store, prober, clock, log: deps.log },
-        { ...probeOptions(config), hardStopAt },
+        { ...probeOptions(config, cluster), hardStopAt },
       );
     },
     async canary() {

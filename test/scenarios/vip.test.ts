@@ -110,7 +110,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
     await sleep(1_000);
     client.send('stop');
     const { writer } = await next('writer', 30_000);
-    const outage = writerOutage(writer!, killedAt - 200);
+    const outage = writerOutage(writer!, killedAt - 200, Number.POSITIVE_INFINITY);
     // Assess
     const result: ScenarioResult = {
       name: 'master HAProxy killed, VIP moves',

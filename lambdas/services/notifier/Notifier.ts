@@ -1,6 +1,7 @@
 import { type Alert, buildAlert, isWriteLossEvidence } from '../../domain/alerts.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
+import { restoreTimeOf } from '../../domain/outage.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
 
 export interface NotifierDeps {
@@ -77,7 +78,7 @@ export class Notifier {
     return {
       ...state,
       probeStartedAt: null,
-      lastVerifiedAt: Date.parse(event.restoredAt),
+      lastVerifiedAt: Date.parse(restoreTimeOf(event)),
       openIncident: closes ? null : state.openIncident,
     };
   }

@@ -1,4 +1,5 @@
 import { type ClusterEvent, makeEvent } from '../../domain/events.js';
+import { restoreTimeOf } from '../../domain/outage.js';
 import type { Clock, Log, NotifierStore, VipTarget, WriteProber } from '../../domain/ports.js';
 import { type VerifyOptions, verifyWrites } from './verifyWrites.js';
 
@@ -27,7 +28,7 @@ export async function runProbe(
       cluster: trigger.cluster,
       observedAt: deps.clock(),
       previousObservedAt: trigger.observedAt,
-      happenedAt: verdict.type === 'write_verified' ? verdict.restoredAt : null,
+      happenedAt: verdict.type === 'write_verified' ? restoreTimeOf(verdict) : null,
     },
     verdict,
   );

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterEvent, ProbePayload } from '../../domain/events.js';
-import { type AttemptRecord, finalSuccessRun, probeVerdict } from '../../domain/outage.js';
+import { type AttemptRecord, DEFAULT_STABILITY_WINDOW_MS, finalSuccessRun, probeVerdict } from '../../domain/outage.js';
 import type { Clock, ProbeAttempt, VipTarget, WriteProber } from '../../domain/ports.js';
 
 export interface VerifyOptions {
@@ -8,8 +8,12 @@ export interface VerifyOptions {
   readonly deadlineMs?: number;
   /** Time between attempt starts. @default 250 */
   readonly intervalMs?: number;
-  /** Consecutive good attempts that count as restored (a single one can be luck while HAProxy still balances to the old leader). @default 4 */
-  readonly stableSuccesses?: number;
+  /**
+   * How long writes must keep working, unbroken, before they count as restored for good. It must cover
+   * HAProxy's `fall × inter`: until the old leader's checks have failed `fall` times, HAProxy keeps balancing
+   * some connections to it, and a client still fails. @default 12000 (the sample HAProxy's (3 + 1) × 3 s)
+   */
+  readonly stabilityWindowMs?: number;
   /**
    * Connections per attempt, opened at once; the attempt is good only if every write succeeds. A round-robin
    * balancer sends simultaneous connections to different servers, so a node that HAProxy has not yet marked
@@ -25,8 +29,8 @@ export interface VerifyOptions {
 const MAX_IN_FLIGHT = 16;
 
 /**
- * Writes through the VIP every `intervalMs` until writes keep working or the deadline passes, and returns the
- * verdict with the outage's bounds. An attempt starts on every tick whether or not earlier ones have finished,
+ * Writes through the VIP every `intervalMs` until writes have kept working for the stability window or the
+ * deadline (plus that window) passes, and returns the verdict with the outage's bounds. An attempt starts on every tick whether or not earlier ones have finished,
  * so a connection that HAProxy holds for seconds does not coarsen the measurement. Bounded in time and count.
  */
 export async function verifyWrites(
@@ -39,10 +43,11 @@ export async function verifyWrites(
   const clock = options.clock ?? Date.now;
   const deadlineMs = options.deadlineMs ?? 90_000;
   const intervalMs = options.intervalMs ?? 250;
-  const stableSuccesses = options.stableSuccesses ?? 4;
+  const windowMs = options.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const fanout = Math.max(1, options.fanout ?? 2);
-  const stopAt = Math.min(clock() + deadlineMs, options.hardStopAt ?? Number.POSITIVE_INFINITY);
-  const maxAttempts = Math.ceil(deadlineMs / intervalMs) + stableSuccesses;
+  // Writes back just before the deadline still get their whole stability window.
+  const stopAt = Math.min(clock() + deadlineMs + windowMs, options.hardStopAt ?? Number.POSITIVE_INFINITY);
+  const maxAttempts = Math.ceil((deadlineMs + windowMs) / intervalMs) + 1;
   const done: AttemptRecord[] = [];
   const inFlight = new Set<Promise<void>>();
   let started = 0;
@@ -50,7 +55,7 @@ export async function verifyWrites(
     isStable(
       [...done].sort((a, b) => a.at - b.at),
       inFlight.size,
-      stableSuccesses,
+      windowMs,
     );
   while (started < maxAttempts && !settled()) {
     const tick = clock();
@@ -80,9 +85,10 @@ export async function verifyWrites(
   );
 }
 
-/** Writes kept working: the last `needed` attempts (by start) succeeded and none started before them is pending. */
-function isStable(sorted: readonly AttemptRecord[], pending: number, needed: number): boolean {
-  return pending === 0 && finalSuccessRun(sorted).length >= needed;
+/** Writes kept working: the final run of good attempts spans the window, and no attempt is still pending. */
+function isStable(sorted: readonly AttemptRecord[], pending: number, windowMs: number): boolean {
+  const run = finalSuccessRun(sorted);
+  return pending === 0 && run.length >= 2 && run[run.length - 1]!.at - run[0]!.at >= windowMs;
 }
 
 /** Simultaneous writes as one attempt: good only if all were, else the first failure speaks for it. */

@@ -98,7 +98,23 @@ const CASES: readonly [AnyPayload, string][] = [
       servedBy: { address: '127.0.0.1', port: 5433, timeline: 2 },
       outage,
     },
-    'writes work again through the VIP at 2026-11-26T04:35:37.808Z, on 127.0.0.1:5433 (timeline 2); write outage 3.8-4.3 s, flapping until 2026-11-26T04:35:39.811Z after 28 attempts; errors: 24 timeout',
+    // Recorded before restore-for-good: the final run of good writes was in stableSince.
+    'writes work again for good through the VIP at 2026-11-26T04:35:39.811Z, on 127.0.0.1:5433 (timeline 2); write outage 3.8-4.3 s, first good write at 2026-11-26T04:35:37.808Z after 28 attempts; errors: 24 timeout',
+  ],
+  [
+    {
+      type: 'write_verified',
+      trigger,
+      incident: trigger.id,
+      restoredAt: '2026-11-26T04:35:39.811Z',
+      firstGoodWriteAt: '2026-11-26T04:35:37.808Z',
+      flapping: { failedAttempts: 5, spanMs: 2_003 },
+      attempts: 28,
+      errors: { timeout: 24 },
+      servedBy: { address: '127.0.0.1', port: 5433, timeline: 2 },
+      outage,
+    },
+    'writes work again for good through the VIP at 2026-11-26T04:35:39.811Z, on 127.0.0.1:5433 (timeline 2); write outage 3.8-4.3 s, flapping for 2.0 s after a first good write at 2026-11-26T04:35:37.808Z (5 failed attempts) after 28 attempts; errors: 24 timeout',
   ],
   [
     {
@@ -121,7 +137,7 @@ const CASES: readonly [AnyPayload, string][] = [
 
 describe('Function: describeEvent', () => {
   it('has a case here for every event type', () => {
-    expect(CASES.map(([payload]) => payload.type).sort()).toEqual([...EVENT_TYPES].sort());
+    expect([...new Set(CASES.map(([payload]) => payload.type))].sort()).toEqual([...EVENT_TYPES].sort());
   });
 
   it.each(CASES)('describes %j for people', (payload, sentence) => {
