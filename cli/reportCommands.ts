@@ -4,7 +4,7 @@ import { loadConfig } from '../lambdas/config/config.js';
 import { UsageError } from '../lambdas/domain/errors.js';
 import { type ClusterEvent, EVENT_TYPES, type EventType } from '../lambdas/domain/events.js';
 import type { EventStore } from '../lambdas/domain/ports.js';
-import { type Format, renderEvents, renderIncidents, renderSla } from '../lambdas/domain/reportFormats.js';
+import { type Format, renderEvents, renderIncidents, renderPhases, renderSla } from '../lambdas/domain/reportFormats.js';
 import { type Interval, incidentsFromEvents, monthPeriod, slaReport } from '../lambdas/domain/sla.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { resolveAws } from '../local/aws.js';
@@ -107,8 +107,12 @@ export function registerReportCommands(program: Command): void {
 
   storeOptions(
     scopeAndRange(
-      program.command('incidents').description("a cluster's incidents with their measured write downtime and its bounds"),
-    ).option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table'),
+      program
+        .command('incidents')
+        .description("a cluster's incidents with their measured write downtime and its bounds, cause and phases (anatomy)"),
+    )
+      .option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table')
+      .option('--phases', 'one line per phase of each incident (table, csv, md) instead of one per incident'),
   ).action(async (opts) => {
     requireScope(opts);
     const store = await openStore(opts);
@@ -117,7 +121,8 @@ export function registerReportCommands(program: Command): void {
     const incidents = incidentsFromEvents(events).filter(
       (i) => (i.end ?? Number.POSITIVE_INFINITY) >= since && (opts.until === undefined || i.start <= opts.until),
     );
-    process.stdout.write(renderIncidents(incidents, opts.format));
+    const phasesOnly = opts.phases === true && opts.format !== 'json';
+    process.stdout.write(phasesOnly ? renderPhases(incidents, opts.format) : renderIncidents(incidents, opts.format));
   });
 
   storeOptions(

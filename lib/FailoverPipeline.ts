@@ -165,10 +165,11 @@ export class FailoverPipeline extends Construct {
       inVpc: true,
       deadLetterQueue: this.invocationFailures,
     });
-    props.table.grantWriteData(fn);
+    // It reads the incident's events for the anatomy, and the members' /config and /cluster.
+    props.table.grantReadWriteData(fn);
     grantPasswordSecrets(
       this,
-      props.config.clusters.map((c) => c.vip?.passwordSecret),
+      props.config.clusters.flatMap((c) => [c.vip?.passwordSecret, c.patroni?.passwordSecret]),
       fn,
     );
     const canaryMinutes = props.config.notify.probe.canaryMinutes;

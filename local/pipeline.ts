@@ -130,6 +130,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       const summary = await polling;
       await observer.close();
       await probes.drain();
+      await prober.close();
       // Let the stream reader pick up the last verdicts before it stops.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await streamRunner.stop();

@@ -134,7 +134,8 @@ const notifySchema = z.strictObject({
   probe: z
     .strictObject({
       deadlineSeconds: z.number().min(5).max(600).default(90),
-      intervalMs: z.number().int().min(50).max(10_000).default(250),
+      /** Time between attempt starts: the restore time is known to this, and to the writer's own resolution. */
+      intervalMs: z.number().int().min(50).max(10_000).default(150),
       /**
        * Writes must keep working this long, unbroken, to count as restored for good. @default the cluster's
        * HAProxy `(fall + 1) × inter` where configured, else 12 s (the sample HAProxy's (3 + 1) × 3 s)

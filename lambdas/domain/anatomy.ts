@@ -1,5 +1,5 @@
-import { isWriteLossEvidence } from './alerts.js';
 import type { ClusterEvent, OutageBounds } from './events.js';
+import { isWriteLossEvidence } from './writeLoss.js';
 
 /**
  * The anatomy of one incident (pure): where the seconds of a write outage went, why the failover happened, and
@@ -426,4 +426,33 @@ export function predictOutage(
     };
   }
   return { predicted, note: assumed };
+}
+
+const CAUSE_WORDS: Record<FailoverCause, string> = {
+  unreachable: 'leader host or Patroni unreachable',
+  postgres_crashed: "leader's PostgreSQL crashed",
+  dcs_lost: 'leader lost its DCS lock',
+  planned: 'planned switchover',
+  unknown: 'cause unknown',
+};
+
+export function causeWords(cause: FailoverCause): string {
+  return CAUSE_WORDS[cause];
+}
+
+/**
+ * One line for a page: the outage, its longest phases, the cause, and the prediction when it was exceeded.
+ * @example "20.4 s write outage: 19.6 s waiting for the leader key to expire (ttl 30), 0.5 s promotion, 0.3 s HAProxy; cause: leader host or Patroni unreachable"
+ */
+export function anatomySummary(anatomy: IncidentAnatomy): string {
+  const phases = [...anatomy.phases]
+    .filter((p) => p.durationMs >= 50)
+    .sort((a, b) => b.durationMs - a.durationMs)
+    .slice(0, 3)
+    .map((p) => `${s(p.durationMs)} ${p.label}`);
+  const over =
+    anatomy.longerThanPredicted && anatomy.predicted
+      ? `; LONGER THAN PREDICTED (${s(anatomy.predicted.minMs)}-${s(anatomy.predicted.maxMs)} for this cause and these settings)`
+      : '';
+  return `${s(anatomy.estimatedOutageMs)} write outage: ${phases.join(', ') || 'no phase longer than 50 ms'}; cause: ${causeWords(anatomy.cause.kind)}${over}`;
 }

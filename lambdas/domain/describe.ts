@@ -1,3 +1,4 @@
+import { anatomySummary } from './anatomy.js';
 import type { ClusterEvent } from './events.js';
 import { restoreTimeOf } from './outage.js';
 import { neutralise } from './text.js';
@@ -72,7 +73,8 @@ function sentence(event: ClusterEvent): string {
         `writes work again for good through the VIP at ${restoreTimeOf(event)}, on ${event.servedBy.address ?? '?'}:${event.servedBy.port ?? '?'} ` +
         `(timeline ${tl(event.servedBy.timeline)}); write outage ${seconds(event.outage.downtimeMinMs)}-${seconds(event.outage.downtimeMaxMs)} s` +
         flappingNote(event) +
-        ` after ${event.attempts} attempts${errorSummary(event.errors)}`
+        ` after ${event.attempts} attempts${errorSummary(event.errors)}` +
+        (event.anatomy ? `. ${anatomySummary(event.anatomy)}` : '')
       );
     case 'canary_failed':
       return `a canary write through the VIP ${event.vip} failed (${event.errorClass}): ${event.error}`;

@@ -91,7 +91,7 @@ export function flappingOf(attempts: readonly AttemptRecord[]): Flapping {
   const firstGood = attempts.find(anyWriteWorked);
   const restored = restoredForGood(attempts);
   if (!firstGood || !restored) return { failedAttempts: 0, spanMs: 0 };
-  const failedAttempts = attempts.filter((a) => !a.ok && a.at > firstGood.at && a.at < restored.at).length;
+  const failedAttempts = attempts.filter((a) => !a.ok && a.at >= firstGood.at && a.at < restored.at).length;
   return { failedAttempts, spanMs: Math.max(0, restored.at - firstGood.at) };
 }
 

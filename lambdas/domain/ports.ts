@@ -1,4 +1,5 @@
 import type { Alert } from './alerts.js';
+import type { HaproxyRouting, Observed, PatroniSettings } from './anatomy.js';
 import type { ClusterState } from './clusterState.js';
 import type { ClusterEvent, WriteErrorClass } from './events.js';
 import type { Observation } from './model.js';
@@ -86,6 +87,28 @@ export interface KnownPosition {
 export interface ClusterObserver {
   observe(target: ClusterTarget, known: KnownPosition | null): Promise<Observation>;
   close(): Promise<void>;
+}
+
+/** Reads the settings that shape a failover from the cluster's `/config`; never throws. */
+export interface ClusterSettingsReader {
+  readSettings(target: ClusterTarget): Promise<Observed<PatroniSettings>>;
+}
+
+/** A member's PostgreSQL as the cluster view names it: where the probe can write to it directly. */
+export interface MemberAddress {
+  readonly member: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Finds the current leader's own PostgreSQL address from `/cluster`; never throws. */
+export interface LeaderLocator {
+  leaderAddress(target: ClusterTarget): Promise<Observed<MemberAddress>>;
+}
+
+/** Reads HAProxy's stats page: when it marked the server of a member UP; never throws. */
+export interface HaproxyStatsReader {
+  routingTo(statsUrl: string, leader: MemberAddress): Promise<Observed<HaproxyRouting>>;
 }
 
 // ---- The write probe -------------------------------------------------------------------------------------

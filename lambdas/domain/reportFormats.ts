@@ -1,3 +1,4 @@
+import { causeWords, type IncidentAnatomy, type MilestoneName, type PhaseName } from './anatomy.js';
 import { describeEvent } from './describe.js';
 import type { ClusterEvent } from './events.js';
 import type { Incident, SlaReport } from './sla.js';
@@ -57,6 +58,9 @@ const INCIDENT_HEADERS = [
   'to',
   'measured by',
   'WAL at risk (bytes)',
+  'cause',
+  'predicted s',
+  'longer than predicted',
 ];
 
 function incidentRow(i: Incident): (string | number | null)[] {
@@ -72,7 +76,47 @@ function incidentRow(i: Incident): (string | number | null)[] {
     i.to,
     i.measuredBy,
     i.walBytesAtRisk,
+    i.anatomy?.cause.kind ?? null,
+    i.anatomy?.predicted ? `${seconds(i.anatomy.predicted.minMs)}-${seconds(i.anatomy.predicted.maxMs)}` : null,
+    i.anatomy?.longerThanPredicted == null ? null : i.anatomy.longerThanPredicted ? 'yes' : 'no',
   ];
+}
+
+const PHASE_HEADERS = ['cluster', 'incident start', 'cause', 'phase', 'what', 'from', 'duration s', 'evidence'];
+
+/** One line per phase of every incident whose verdict recorded its anatomy. */
+function phaseRows(incidents: readonly Incident[]): (string | number | null)[][] {
+  return incidents.flatMap((i) => {
+    const anatomy = i.anatomy;
+    if (!anatomy) return [];
+    let from = anatomy.milestones[0]!.at!;
+    return anatomy.phases.map((p) => {
+      const row = [
+        i.cluster,
+        iso(i.start),
+        anatomy.cause.kind,
+        p.name,
+        p.label,
+        iso(from),
+        seconds(p.durationMs),
+        evidenceOf(anatomy, p.endsAt),
+      ];
+      from += p.durationMs;
+      return row;
+    });
+  });
+}
+
+function evidenceOf(anatomy: IncidentAnatomy, milestone: MilestoneName): string {
+  return anatomy.milestones.find((m) => m.name === milestone)?.evidence ?? '';
+}
+
+/** The phases alone, for `failover incidents --phases`. */
+export function renderPhases(incidents: readonly Incident[], format: Exclude<Format, 'html' | 'json'>): string {
+  const rows = phaseRows(incidents);
+  if (format === 'csv') return toCsv(PHASE_HEADERS, rows);
+  if (format === 'md') return toMarkdown(PHASE_HEADERS, rows);
+  return toTable(PHASE_HEADERS, rows);
 }
 
 /** Incidents as JSON carry seconds with their bounds, the shape the SLA report's `incidents` uses. */
@@ -91,15 +135,25 @@ export function incidentJson(i: Incident) {
     to: i.to,
     measuredBy: i.measuredBy,
     walBytesAtRisk: i.walBytesAtRisk,
+    cause: i.anatomy?.cause ?? null,
+    phases: i.anatomy?.phases.map((p) => ({ name: p.name, label: p.label, seconds: p.durationMs / 1000 })) ?? null,
+    milestones: i.anatomy?.milestones.map((m) => ({ name: m.name, at: m.at === null ? null : iso(m.at), evidence: m.evidence })) ?? null,
+    predicted: i.anatomy?.predicted
+      ? { minSeconds: i.anatomy.predicted.minMs / 1000, maxSeconds: i.anatomy.predicted.maxMs / 1000, formula: i.anatomy.predicted.formula }
+      : null,
+    predictionNote: i.anatomy?.predictionNote ?? null,
+    longerThanPredicted: i.anatomy?.longerThanPredicted ?? null,
   };
 }
 
+/** Incidents, then (table and md) the phases of those that have an anatomy. CSV is one table: the incidents. */
 export function renderIncidents(incidents: readonly Incident[], format: Exclude<Format, 'html'>): string {
   if (format === 'json') return `${JSON.stringify(incidents.map(incidentJson), null, 2)}\n`;
   const rows = incidents.map(incidentRow);
   if (format === 'csv') return toCsv(INCIDENT_HEADERS, rows);
-  if (format === 'md') return toMarkdown(INCIDENT_HEADERS, rows);
-  return toTable(INCIDENT_HEADERS, rows);
+  const phases = phaseRows(incidents).length > 0;
+  if (format === 'md') return toMarkdown(INCIDENT_HEADERS, rows) + (phases ? `\n### Phases\n\n${renderPhases(incidents, 'md')}` : '');
+  return toTable(INCIDENT_HEADERS, rows) + (phases ? `\nPhases\n${renderPhases(incidents, 'table')}` : '');
 }
 
 function summaryRows(report: SlaReport): [string, string][] {
@@ -205,6 +259,46 @@ export function memberTimelines(events: readonly ClusterEvent[], period: { start
 
 const COLOURS: Record<Role | 'outage', string> = { leader: '#2e7d32', replica: '#90caf9', down: '#9e9e9e', outage: '#c62828' };
 
+const PHASE_COLOURS: Record<PhaseName, string> = {
+  detection: '#bdbdbd',
+  leader_key: '#ef6c00',
+  promotion: '#6a1b9a',
+  new_primary: '#1565c0',
+  haproxy: '#00838f',
+  vip_path: '#2e7d32',
+  flapping: '#c62828',
+};
+
+/** Each incident with an anatomy as one bar split by phase, scaled to the longest incident shown. */
+function anatomyHtml(incidents: readonly Incident[]): string {
+  const withAnatomy = incidents.filter((i): i is Incident & { anatomy: IncidentAnatomy } => i.anatomy !== null);
+  if (withAnatomy.length === 0) return '';
+  const width = 700;
+  const longest = Math.max(...withAnatomy.map((i) => i.anatomy.outageMs), 1);
+  const rowHeight = 40;
+  const bars = withAnatomy.map((incident, row) => {
+    const y = row * rowHeight;
+    let offset = 0;
+    const segments = incident.anatomy.phases.map((p) => {
+      const x = (offset / longest) * width;
+      const w = (p.durationMs / longest) * width;
+      offset += p.durationMs;
+      return `<rect x="${x.toFixed(2)}" y="${y + 14}" width="${Math.max(0, w).toFixed(2)}" height="18" fill="${PHASE_COLOURS[p.name]}" data-phase="${p.name}"><title>${escapeHtml(`${p.label}: ${seconds(p.durationMs)} s`)}</title></rect>`;
+    });
+    const flag = incident.anatomy.longerThanPredicted ? ' — longer than predicted' : '';
+    const caption = `${incident.cluster} ${iso(incident.start)}: ${seconds(incident.anatomy.outageMs)} s, ${causeWords(incident.anatomy.cause.kind)}${flag}`;
+    return `<text x="0" y="${y + 10}">${escapeHtml(caption)}</text>${segments.join('')}`;
+  });
+  const legend = (Object.entries(PHASE_COLOURS) as [PhaseName, string][])
+    .map(([name, colour]) => `<span><i style="background:${colour}"></i>${name.replace('_', ' ')}</span>`)
+    .join(' ');
+  return `<h2>Incident anatomy</h2>
+<div class="legend">${legend}</div>
+<svg width="${width + 20}" height="${withAnatomy.length * rowHeight + 10}" role="img" aria-label="each incident's write outage split by phase" class="anatomy">
+${bars.join('\n')}
+</svg>`;
+}
+
 /** One self-contained HTML file: no script, no stylesheet or font from the network. */
 function slaHtml(report: SlaReport, title: string, events: readonly ClusterEvent[]): string {
   const { start, end } = report.period;
@@ -260,6 +354,7 @@ ${rows.join('\n')}
 </svg>
 <h2>Incidents</h2>
 <table><tr>${INCIDENT_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${incidents}</table>
+${anatomyHtml(report.incidents)}
 </body></html>
 `;
 }

@@ -1,3 +1,4 @@
+import type { IncidentAnatomy } from './anatomy.js';
 import type { ClusterEvent, LeaderChangeKind } from './events.js';
 
 /**
@@ -30,6 +31,8 @@ export interface Incident {
   readonly to: string | null;
   /** WAL the old leader wrote past the switch point: a lower bound on data lost. */
   readonly walBytesAtRisk: number | null;
+  /** Phases, cause and prediction, where the probe's verdict recorded them. */
+  readonly anatomy: IncidentAnatomy | null;
 }
 
 type LeaderChanged = Extract<ClusterEvent, { type: 'leader_changed' }>;
@@ -92,6 +95,7 @@ function mergeOverlapping(incidents: readonly Incident[]): Incident[] {
       to: next.to ?? last.to,
       walBytesAtRisk:
         last.walBytesAtRisk === null && next.walBytesAtRisk === null ? null : (last.walBytesAtRisk ?? 0) + (next.walBytesAtRisk ?? 0),
+      anatomy: last.anatomy ?? next.anatomy,
     };
   }
   return merged;
@@ -131,6 +135,7 @@ function fromVerdict(
     from: change?.from ?? null,
     to: change?.to ?? null,
     walBytesAtRisk: change?.walBytesAtRisk ?? null,
+    anatomy: verdict.type === 'write_verified' ? (verdict.anatomy ?? null) : null,
   };
   return { incident, change };
 }
@@ -165,6 +170,7 @@ function fromLeaderChange(change: LeaderChanged, events: readonly ClusterEvent[]
     from: change.from,
     to: change.to,
     walBytesAtRisk: change.walBytesAtRisk,
+    anatomy: null,
   };
 }
 

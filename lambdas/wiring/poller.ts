@@ -1,23 +1,9 @@
 import { PatroniClient } from '../adapters/patroni/PatroniClient.js';
 import { resolvePassword } from '../adapters/secrets.js';
-import { type ClusterConfig, type PipelineConfig, passwordFromEnv } from '../config/config.js';
-import type { Clock, ClusterTarget, EventStore, Log } from '../domain/ports.js';
+import type { PipelineConfig } from '../config/config.js';
+import type { Clock, EventStore, Log } from '../domain/ports.js';
 import { ClusterWatcher, type WatcherOptions } from '../services/poller/ClusterWatcher.js';
-
-/** How a cluster of the configuration is read: members, timeout, TLS and basic auth. */
-export function clusterTarget(cluster: ClusterConfig, config: PipelineConfig, apiPassword?: string): ClusterTarget {
-  const api = cluster.patroni;
-  const password = apiPassword ?? (api ? passwordFromEnv(api, `clusters.${cluster.name}.patroni`) : undefined);
-  return {
-    name: cluster.name,
-    members: cluster.members,
-    http: {
-      timeoutMs: api?.timeoutMs ?? config.poll.timeoutMs,
-      ...(api?.caFile ? { caFile: api.caFile } : {}),
-      ...(api?.username && password ? { basicAuth: { username: api.username, password } } : {}),
-    },
-  };
-}
+import { clusterTarget } from './targets.js';
 
 export interface PollerDeps {
   readonly store: EventStore;

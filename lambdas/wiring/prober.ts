@@ -1,14 +1,20 @@
+import { HaproxyStats } from '../adapters/haproxy/HaproxyStats.js';
+import { PatroniClient } from '../adapters/patroni/PatroniClient.js';
 import { PgWriteProber } from '../adapters/postgres/PgWriteProber.js';
-import { vipTarget } from '../adapters/secrets.js';
+import { resolvePassword, vipTarget } from '../adapters/secrets.js';
 import { type ClusterConfig, type PipelineConfig, probeStabilityWindowMs } from '../config/config.js';
+import { SAMPLE_HAPROXY_TIMINGS } from '../domain/anatomy.js';
 import type { ClusterEvent } from '../domain/events.js';
-import type { Clock, Log, NotifierStore, ProbeRequest, WriteProber } from '../domain/ports.js';
+import type { Clock, EventStore, Log, NotifierStore, ProbeRequest, VipTarget, WriteProber } from '../domain/ports.js';
+import type { AnatomyContext } from '../services/prober/anatomyEvidence.js';
 import { type CanaryTarget, runCanary } from '../services/prober/canary.js';
 import { runProbe } from '../services/prober/probe.js';
 import type { VerifyOptions } from '../services/prober/verifyWrites.js';
+import { clusterTarget } from './targets.js';
 
 export interface ProberDeps {
-  readonly store: Pick<NotifierStore, 'recordEvent'>;
+  /** Records the verdict; reads the incident's events for its anatomy. */
+  readonly store: Pick<NotifierStore, 'recordEvent'> & Pick<EventStore, 'listEvents'>;
   readonly log: Log;
   readonly clock?: Clock;
   /** The real `pg` prober unless a test injects one. */
@@ -22,6 +28,24 @@ export interface Prober {
   canary(): Promise<{ checked: number; failed: ClusterEvent[] }>;
   /** Whether a cluster has a VIP to probe. */
   covers(cluster: string): boolean;
+  /** Closes the Patroni and HAProxy connections the anatomy opened. */
+  close(): Promise<void>;
+}
+
+/** What the anatomy of one cluster's incidents may read, from its configuration. */
+async function anatomyContext(config: PipelineConfig, cluster: ClusterConfig, vip: VipTarget): Promise<AnatomyContext> {
+  const api = cluster.patroni;
+  const password = api?.username ? await resolvePassword(api, `clusters.${cluster.name}.patroni`) : undefined;
+  const haproxy = cluster.haproxy;
+  return {
+    target: clusterTarget(cluster, config, password),
+    vip,
+    probeMembersDirectly: cluster.vip?.probeMembersDirectly === true,
+    statsUrl: haproxy?.statsUrl ?? null,
+    haproxy: haproxy
+      ? { interSeconds: haproxy.interSeconds, fall: haproxy.fall, rise: haproxy.rise, assumed: false }
+      : SAMPLE_HAPROXY_TIMINGS,
+  };
 }
 
 /** The probe's timing for one cluster from the configuration: the same for the prober Lambda and local mode. */
@@ -42,7 +66,13 @@ export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober 
   const clock = deps.clock ?? Date.now;
   const vips = new Map(config.clusters.flatMap((c) => (c.vip ? [[c.name, c.vip] as const] : [])));
   const clusters = new Map(config.clusters.map((c) => [c.name, c]));
+  const patroni = new PatroniClient(clock, { timeoutMs: config.poll.timeoutMs });
+  const haproxyStats = new HaproxyStats(clock);
+  const sources = { events: deps.store, settings: patroni, leader: patroni, haproxyStats };
   return {
+    async close() {
+      await Promise.all([patroni.close(), haproxyStats.close()]);
+    },
     covers: (cluster) => vips.has(cluster),
     async probe({ trigger, incidentKey }, hardStopAt) {
       const vip = vips.get(trigger.cluster);
@@ -52,11 +82,12 @@ export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober 
         return null;
       }
       const target = await vipTarget(trigger.cluster, vip);
+      const context = await anatomyContext(config, cluster, target);
       return runProbe(
         trigger,
         incidentKey,
         target,
-        { store: deps.store, prober, clock, log: deps.log },
+        { store: deps.store, prober, clock, log: deps.log, anatomy: { context, sources: { ...sources, prober, clock } } },
         { ...probeOptions(config, cluster), hardStopAt },
       );
     },

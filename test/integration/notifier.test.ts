@@ -9,6 +9,7 @@ import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import { IndependentWriter } from '../../lab/writer.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
+import { anatomySummary } from '../../lambdas/domain/anatomy.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
@@ -53,7 +54,14 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
           name: 'denemek',
           scope: 'denemek',
           members: options.ports.restApi.map((p) => `http://127.0.0.1:${p}`),
-          vip: { host: '127.0.0.1', port: BASE, database: 'postgres', user: 'postgres', passwordEnv: 'NOTIFIER_TEST_PGPASSWORD' },
+          vip: {
+            host: '127.0.0.1',
+            port: BASE,
+            database: 'postgres',
+            user: 'postgres',
+            passwordEnv: 'NOTIFIER_TEST_PGPASSWORD',
+            probeMembersDirectly: true,
+          },
           haproxy: labHaproxyConfig(options),
         },
       ],
@@ -114,6 +122,21 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + writerResolutionMs);
     expect(verified.servedBy.port).toBe(options.ports.postgres[['pg_node1', 'pg_node2', 'pg_node3'].indexOf(result.newLeader)]);
     expect(verified.servedBy.timeline).toBe(result.newTimeline);
+    // The anatomy: its cause, every milestone observed (the lab lets the probe reach members and has a stats page),
+    // phases that add up to the outage, and a prediction from the lab's own settings that holds it.
+    const anatomy = verified.anatomy!;
+    expect(anatomy.cause.kind, JSON.stringify(anatomy)).toBe(mode === 'switchover' ? 'planned' : 'unreachable');
+    expect(anatomy.milestones.filter((m) => m.at === null).map((m) => m.evidence)).toEqual([]);
+    expect(anatomy.phases.reduce((sum, p) => sum + p.durationMs, 0)).toBe(anatomy.outageMs);
+    expect(anatomy.outageMs).toBe(verified.outage.downtimeMaxMs);
+    expect(anatomy.settings).toMatchObject({ ttl: options.timings.ttl, loopWait: options.timings.loopWait });
+    expect(anatomy.longerThanPredicted, JSON.stringify(anatomy.predicted)).toBe(false);
+    expect(outage!.end - outage!.start).toBeGreaterThanOrEqual(anatomy.predicted!.minMs - 1_000);
+    if (mode === 'kill')
+      expect(anatomy.phases.find((p) => p.name === 'leader_key')!.label).toBe(
+        `waiting for the leader key to expire (ttl ${options.timings.ttl})`,
+      );
+    console.info(`${profile} ${mode} anatomy: ${anatomySummary(anatomy)}`);
   });
 
   it("`failover sla --format json` reports the kill -9 incident with bounds that contain the writer's outage", async () => {

@@ -6,7 +6,7 @@ import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/clie
 import { readHistory, readLeader } from '../../lab/cluster.js';
 import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
-import { fastLabOptions, freshLab } from '../../lab/profiles.js';
+import { freshLab, type LabProfile, labHaproxyConfig, labOptions } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
 import type { LabOptions, PatroniMajor } from '../../lab/topology.js';
@@ -49,6 +49,8 @@ export interface ScenarioResult {
   readonly writerOutageSeconds: number | null;
   readonly probeBoundsSeconds: readonly [number, number] | null;
   readonly restoreErrorMs: number | null;
+  /** The verdict's anatomy: cause and phases, for the report. */
+  readonly anatomy: string | null;
   readonly seconds: number;
   passed: boolean;
 }
@@ -92,8 +94,9 @@ export class ScenarioLab {
   constructor(
     readonly patroni: PatroniMajor,
     readonly base: number,
+    readonly profile: LabProfile = 'fast',
   ) {
-    this.options = fastLabOptions(patroni, base);
+    this.options = labOptions(profile, patroni, base);
     this.writer = new IndependentWriter(base);
   }
 
@@ -136,12 +139,20 @@ export class ScenarioLab {
           name: CLUSTER,
           scope: this.options.scope,
           members: this.options.ports.restApi.map((p) => `http://127.0.0.1:${p}`),
-          vip: { host: '127.0.0.1', port: this.base, database: 'postgres', user: 'postgres', passwordEnv: 'SCENARIO_PGPASSWORD' },
+          vip: {
+            host: '127.0.0.1',
+            port: this.base,
+            database: 'postgres',
+            user: 'postgres',
+            passwordEnv: 'SCENARIO_PGPASSWORD',
+            probeMembersDirectly: true,
+          },
+          haproxy: labHaproxyConfig(this.options),
         },
       ],
       poll: { intervalSeconds: 1 },
       notify: { slack: { botTokenEnv: 'SCENARIO_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl }, probe: { deadlineSeconds: 90 } },
-      store: { tableName: `scenarios-${this.patroni}` },
+      store: { tableName: `scenarios-${this.patroni}-${this.profile}` },
     });
     await this.startPipeline();
     this.writer.start(1_800);
@@ -164,7 +175,7 @@ export class ScenarioLab {
     this.pipeline = await startLocalPipeline({
       config: this.config,
       aws: { clientConfig: this.clientConfig(), description: 'scenario emulator', ownedEmulator: null },
-      log: capturedLog(`pipeline-scenarios-${this.patroni}`),
+      log: capturedLog(`pipeline-scenarios-${this.patroni}-${this.profile}`),
       onAlert: (alert) => this.alerts.push(alert),
     });
     // The poller has read the cluster once it has written its state (the first poll of a new table, or a heartbeat).
@@ -188,7 +199,7 @@ export class ScenarioLab {
     const second = await startLocalPipeline({
       config: this.config,
       aws: { clientConfig: this.clientConfig(), description: 'second scenario pipeline', ownedEmulator: null },
-      log: capturedLog(`pipeline-scenarios-${this.patroni}-second`),
+      log: capturedLog(`pipeline-scenarios-${this.patroni}-${this.profile}-second`),
       onAlert: (alert) => this.alerts.push(alert),
     });
     try {

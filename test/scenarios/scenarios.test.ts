@@ -1,5 +1,5 @@
 // The scenario suite (`npm run test:scenarios`): real failures of a real Patroni lab, faults in our own path,
-// on Patroni 3 and 4. Each scenario asserts the events it must leave in the audit trail, in order, cross-checks
+// on Patroni 3 and 4, and the main failures again on the field timing profile. Each scenario asserts the events it must leave in the audit trail, in order, cross-checks
 // every leader_changed against the rows Patroni added to /history, checks that every alert left exactly once,
 // and where writes were lost compares the probe's measurement with an independent writer. The results are
 // written to docs/scenarios.md.
@@ -14,7 +14,8 @@ import { freshLab } from '../../lab/profiles.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
 import { severityOf } from '../../lambdas/domain/alerts.js';
 import { type ClusterEvent, EVENT_TYPES } from '../../lambdas/domain/events.js';
-import { describeEvent, ScenarioLab, type ScenarioResult, type ScenarioWindow } from './harness.js';
+import { describeEvent, ScenarioLab } from './harness.js';
+import { scenarioKit } from './judge.js';
 import { writeScenarioReport } from './report.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
@@ -31,6 +32,126 @@ const handedOver = (leaderChange: RegExp) => [
   'write_verified',
 ];
 
+/**
+ * The failures every timing profile must get right: stop, kill -9, switchover, PostgreSQL crash, etcd down. The
+ * probe's restore time against the writer's, and the anatomy's cause, are judged for each.
+ */
+function profileScenarios(lab: ScenarioLab, scenario: ReturnType<typeof scenarioKit>['scenario']): void {
+  it('switchover', async () => {
+    const leader = await lab.leader();
+    await scenario(
+      'switchover',
+      'leader_changed (switchover), timeline_changed, write_verified',
+      async () => void (await labFailover(lab.base, 'switchover')),
+      (events) => has(events, 'write_verified'),
+      (w) => {
+        expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d switchover$`)));
+      },
+      { restoredLikeTheWriter: true, cause: 'planned' },
+    );
+  });
+
+  let stoppedLeader = '';
+  it('leader graceful stop', async () => {
+    stoppedLeader = await lab.leader();
+    await scenario(
+      'leader graceful stop',
+      'leader_changed (failover), timeline_changed, write_verified; the old leader unreachable',
+      async () => void (await labFailover(lab.base, 'stop')),
+      (events) => has(events, 'write_verified'),
+      (w) => {
+        expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)));
+        expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([`member_unreachable ${stoppedLeader}`]);
+      },
+      { restoredLikeTheWriter: true, cause: 'unreachable' },
+    );
+  });
+
+  it('the old leader rejoins', async () => {
+    await scenario(
+      'the old leader rejoins',
+      'member_reachable and its role back as a replica; no leader change, no probe',
+      () => labRejoin(lab.base, stoppedLeader),
+      (events) => events.some((e) => e.type === 'member_reachable'),
+      (w) => {
+        expect(clusterLevel(w.events)).toEqual([]);
+        expect(w.events.filter((e) => e.type === 'member_reachable').map(describeEvent)).toEqual([`member_reachable ${stoppedLeader}`]);
+      },
+    );
+  });
+
+  it('leader kill -9', async () => {
+    const leader = await lab.leader();
+    await scenario(
+      'leader kill -9',
+      'leader_changed (failover) after the leader key expires, timeline_changed, write_verified',
+      async () => void (await labFailover(lab.base, 'kill')),
+      (events) => has(events, 'write_verified'),
+      (w) => {
+        expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
+        const verified = w.events.find((e): e is WriteVerified => e.type === 'write_verified')!;
+        expect(verified.anatomy?.phases.find((p) => p.name === 'leader_key')?.label).toBe(
+          `waiting for the leader key to expire (ttl ${lab.options.timings.ttl})`,
+        );
+      },
+      { restoredLikeTheWriter: true, cause: 'unreachable' },
+    );
+    await labRejoin(lab.base, leader);
+  });
+
+  it('PostgreSQL-only crash on the leader', async () => {
+    const leader = await lab.leader();
+    // primary_start_timeout 0 (fast): Patroni fails over at once. 300 (field, Patroni's default): it restarts
+    // PostgreSQL in place, and only the probe sees the outage.
+    const failsOver = lab.options.timings.primaryStartTimeout === 0;
+    await scenario(
+      'PostgreSQL-only crash on the leader',
+      failsOver
+        ? 'leader_changed (failover), timeline_changed, write_verified (primary_start_timeout 0)'
+        : "the leader's PostgreSQL down, restarted in place by Patroni (primary_start_timeout 300); write_verified",
+      async () => void (await labFailover(lab.base, 'crash')),
+      (events) => has(events, 'write_verified'),
+      (w) => {
+        if (failsOver) {
+          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
+        } else {
+          expect(clusterLevel(w.events).at(-1)).toBe('write_verified');
+          expect(w.events.some((e) => e.type === 'member_state_changed' && e.member === leader && e.to !== 'running')).toBe(true);
+        }
+      },
+      { cause: 'postgres_crashed' },
+    );
+    await labRejoin(lab.base, leader).catch(() => undefined);
+  });
+
+  it('etcd down: the leader demotes itself', async () => {
+    await scenario(
+      'etcd down, then back',
+      "the leader's demotion seen (no_leader or its role), writes lost and probed; leader back; write_verified",
+      async () => {
+        const since = Date.now();
+        await labStopEtcd(lab.base);
+        await waitFor(
+          'the leader to demote itself',
+          60_000,
+          250,
+          async () =>
+            (await lab.events(since)).some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary')) ||
+            undefined,
+        );
+        await labStartEtcd(lab.base);
+      },
+      (events) => has(events, 'write_verified'),
+      (w) => {
+        const levels = clusterLevel(w.events);
+        expect(levels.at(-1)).toBe('write_verified');
+        expect(w.events.some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary'))).toBe(true);
+      },
+      { cause: 'dcs_lost' },
+    );
+  });
+}
+
 for (const patroni of [3, 4] as PatroniMajor[]) {
   describe.sequential(`Patroni ${patroni}`, () => {
     const lab = new ScenarioLab(patroni, patroni === 3 ? 31000 : 32000);
@@ -38,98 +159,11 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     beforeAll(() => lab.start());
     afterAll(async () => {
       await lab.stop();
-      writeScenarioReport(`patroni-${patroni}`, `Patroni ${patroni}`, lab.results);
+      writeScenarioReport(`patroni-${patroni}`, `Patroni ${patroni}, fast`, lab.results);
     });
 
-    /** Judges one scenario's window and records it in the report, passed or not. */
-    async function judge(
-      name: string,
-      expected: string,
-      window: ScenarioWindow,
-      started: number,
-      check: (w: ScenarioWindow) => void,
-    ): Promise<void> {
-      const leaderChanges = window.events.filter((e) => e.type === 'leader_changed');
-      const verified = window.events.find((e): e is WriteVerified => e.type === 'write_verified');
-      const outage = lab.writer.outageAfter(window.startedAt);
-      const result: ScenarioResult = {
-        name,
-        expected,
-        observed: window.events.map(describeEvent),
-        leaderChanges: leaderChanges.length,
-        historyRows: window.newHistory.length,
-        alerts: lab.alerts.filter((a) => window.events.some((e) => e.id === a.eventId)).length,
-        writerOutageSeconds: outage?.seconds ?? null,
-        probeBoundsSeconds: verified ? [verified.outage.downtimeMinMs / 1000, verified.outage.downtimeMaxMs / 1000] : null,
-        // Only when the probe saw writes fail: a probe started after writes were back measures nothing.
-        restoreErrorMs: verified && outage && verified.outage.endedAfter !== null ? Date.parse(verified.restoredAt) - outage.end : null,
-        seconds: (Date.now() - started) / 1000,
-        passed: false,
-      };
-      lab.results.push(result);
-      const context = `${name} on Patroni ${patroni}: ${result.observed.join(' | ')}`;
-      expect(window.settled, `did not reach its end state in time: ${context}`).toBe(true);
-      // None doubled: one id per event, and at most one leader_changed per new timeline.
-      expect(new Set(window.events.map((e) => e.id)).size, context).toBe(window.events.length);
-      // None missed: one leader_changed per promotion of another member Patroni recorded, to the member it names;
-      // a leader re-promoted after losing its lock (etcd down) shows as the timeline moving past that row.
-      const handovers = window.newHistory.filter(
-        (row, i) => row.newLeader !== (i === 0 ? window.leaderBefore : window.newHistory[i - 1]!.newLeader),
-      );
-      expect(
-        leaderChanges.map((e) => (e as Extract<ClusterEvent, { type: 'leader_changed' }>).to),
-        context,
-      ).toEqual(handovers.map((row) => row.newLeader));
-      const lastRow = window.newHistory.at(-1);
-      if (lastRow) {
-        const timelines = window.events.filter(
-          (e): e is Extract<ClusterEvent, { type: 'timeline_changed' }> => e.type === 'timeline_changed',
-        );
-        expect(Math.max(0, ...timelines.map((e) => e.to)), context).toBeGreaterThan(lastRow.endedTimeline);
-      }
-      // Every event worth an alert left once, and nothing else did.
-      const alerted = window.events
-        .filter((e) => severityOf(e) !== null)
-        .map((e) => e.id)
-        .sort();
-      const sent = lab.alerts
-        .filter((a) => window.events.some((e) => e.id === a.eventId))
-        .map((a) => a.eventId)
-        .sort();
-      expect(sent, context).toEqual(alerted);
-      if (verified && outage) {
-        // The writer's outage lies within the probe's bounds (the writer writes every 100 ms).
-        expect(outage.end - outage.start, context).toBeGreaterThanOrEqual(verified.outage.downtimeMinMs - 100);
-        expect(outage.end - outage.start, context).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + 100);
-      }
-      check(window);
-      result.passed = true;
-    }
-
-    async function scenario(
-      name: string,
-      expected: string,
-      act: () => Promise<void>,
-      done: (events: ClusterEvent[]) => boolean,
-      check: (w: ScenarioWindow) => void,
-    ): Promise<void> {
-      const started = Date.now();
-      const window = await lab.window(act, done);
-      await judge(name, expected, window, started, check);
-    }
-
-    it('switchover', async () => {
-      const leader = await lab.leader();
-      await scenario(
-        'switchover',
-        'leader_changed (switchover), timeline_changed, write_verified',
-        async () => void (await labFailover(lab.base, 'switchover')),
-        (events) => has(events, 'write_verified'),
-        (w) => {
-          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d switchover$`)));
-        },
-      );
-    });
+    const { scenario } = scenarioKit(lab, patroni);
+    profileScenarios(lab, scenario);
 
     it('failover to a named member', async () => {
       const leader = await lab.leader();
@@ -143,64 +177,6 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
           expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→${target} `)));
         },
       );
-    });
-
-    let stoppedLeader = '';
-    it('leader graceful stop', async () => {
-      stoppedLeader = await lab.leader();
-      await scenario(
-        'leader graceful stop',
-        'leader_changed (failover), timeline_changed, write_verified; the old leader unreachable',
-        async () => void (await labFailover(lab.base, 'stop')),
-        (events) => has(events, 'write_verified'),
-        (w) => {
-          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${stoppedLeader}→pg_node\\d failover$`)));
-          expect(w.events.filter((e) => e.type === 'member_unreachable').map(describeEvent)).toEqual([
-            `member_unreachable ${stoppedLeader}`,
-          ]);
-        },
-      );
-    });
-
-    it('the old leader rejoins', async () => {
-      await scenario(
-        'the old leader rejoins',
-        'member_reachable and its role back as a replica; no leader change, no probe',
-        () => labRejoin(lab.base, stoppedLeader),
-        (events) => events.some((e) => e.type === 'member_reachable'),
-        (w) => {
-          expect(clusterLevel(w.events)).toEqual([]);
-          expect(w.events.filter((e) => e.type === 'member_reachable').map(describeEvent)).toEqual([`member_reachable ${stoppedLeader}`]);
-        },
-      );
-    });
-
-    it('leader kill -9', async () => {
-      const leader = await lab.leader();
-      await scenario(
-        'leader kill -9',
-        'leader_changed (failover) after the leader key expires, timeline_changed, write_verified',
-        async () => void (await labFailover(lab.base, 'kill')),
-        (events) => has(events, 'write_verified'),
-        (w) => {
-          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
-        },
-      );
-      await labRejoin(lab.base, leader);
-    });
-
-    it('PostgreSQL-only crash on the leader', async () => {
-      const leader = await lab.leader();
-      await scenario(
-        'PostgreSQL-only crash on the leader',
-        'leader_changed (failover), timeline_changed, write_verified (primary_start_timeout 0)',
-        async () => void (await labFailover(lab.base, 'crash')),
-        (events) => has(events, 'write_verified'),
-        (w) => {
-          expect(clusterLevel(w.events)).toEqual(handedOver(new RegExp(`^leader_changed ${leader}→pg_node\\d failover$`)));
-        },
-      );
-      await labRejoin(lab.base, leader).catch(() => undefined);
     });
 
     it('a replica down and back', async () => {
@@ -266,32 +242,6 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
         },
       );
       await waitFor('a healthy cluster', 120_000, 500, async () => (await lab.leader().catch(() => undefined)) && true);
-    });
-
-    it('etcd down: the leader demotes itself', async () => {
-      await scenario(
-        'etcd down, then back',
-        "the leader's demotion seen (no_leader or its role), writes lost and probed; leader back; write_verified",
-        async () => {
-          const since = Date.now();
-          await labStopEtcd(lab.base);
-          await waitFor(
-            'the leader to demote itself',
-            60_000,
-            250,
-            async () =>
-              (await lab.events(since)).some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary')) ||
-              undefined,
-          );
-          await labStartEtcd(lab.base);
-        },
-        (events) => has(events, 'write_verified'),
-        (w) => {
-          const levels = clusterLevel(w.events);
-          expect(levels.at(-1)).toBe('write_verified');
-          expect(w.events.some((e) => e.type === 'no_leader' || (e.type === 'member_role_changed' && e.from === 'primary'))).toBe(true);
-        },
-      );
     });
 
     it('two promotions between two polls (the poller was down)', async () => {
@@ -444,5 +394,19 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
       expect(paged).toEqual(lab.alerts.map((a) => a.eventId).sort());
       expect(new Set(lab.slack.eventIds()).size).toBe(lab.slack.eventIds().length);
     });
+  });
+}
+
+for (const patroni of [3, 4] as PatroniMajor[]) {
+  describe.sequential(`Patroni ${patroni}, field profile (Patroni's defaults, the sample HAProxy)`, () => {
+    const lab = new ScenarioLab(patroni, patroni === 3 ? 33000 : 34000, 'field');
+
+    beforeAll(() => lab.start());
+    afterAll(async () => {
+      await lab.stop();
+      writeScenarioReport(`patroni-${patroni}-field`, `Patroni ${patroni}, field`, lab.results);
+    });
+
+    profileScenarios(lab, scenarioKit(lab, patroni).scenario);
   });
 }

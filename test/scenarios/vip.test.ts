@@ -122,6 +122,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
       writerOutageSeconds: outage?.seconds ?? null,
       probeBoundsSeconds: verdict ? [verdict.outage.downtimeMinMs / 1000, verdict.outage.downtimeMaxMs / 1000] : null,
       restoreErrorMs: verdict?.type === 'write_verified' && outage ? Date.parse(verdict.restoredAt) - outage.end : null,
+      anatomy: null,
       seconds: (Date.now() - started) / 1000,
       passed: false,
     };
@@ -171,6 +172,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
       writerOutageSeconds: null,
       probeBoundsSeconds: null,
       restoreErrorMs: null,
+      anatomy: null,
       seconds: (Date.now() - started) / 1000,
       passed: false,
     };

@@ -1,16 +1,26 @@
+import type { Observed, PatroniSettings } from '../../domain/anatomy.js';
 import { highestTimeline } from '../../domain/detector.js';
 import { messageOf } from '../../domain/errors.js';
 import { type ClusterView, type HistoryEntry, type MemberObservation, memberHost, type Observation } from '../../domain/model.js';
-import type { Clock, ClusterObserver, ClusterTarget, KnownPosition, PatroniAccess } from '../../domain/ports.js';
+import type {
+  Clock,
+  ClusterObserver,
+  ClusterSettingsReader,
+  ClusterTarget,
+  KnownPosition,
+  LeaderLocator,
+  MemberAddress,
+  PatroniAccess,
+} from '../../domain/ports.js';
 import { PatroniHttp } from './http.js';
-import { parseClusterView, parseHistory, parseMemberReport } from './parse.js';
+import { parseClusterView, parseHistory, parseMemberReport, parseSettings } from './parse.js';
 
 /**
  * Reads one cluster through Patroni's REST API: `/patroni` of every member in parallel, `/cluster` from a
  * member that answers, `/history` when the timeline moved. Never throws: each member ends with an explicit
  * status, and a missing `/cluster` or `/history` is recorded as such.
  */
-export class PatroniClient implements ClusterObserver {
+export class PatroniClient implements ClusterObserver, ClusterSettingsReader, LeaderLocator {
   private readonly clients = new Map<string, PatroniHttp>();
 
   /**
@@ -46,6 +56,44 @@ export class PatroniClient implements ClusterObserver {
       viewError: view.error,
       history,
     };
+  }
+
+  /** `/config` from the first member, in configuration order, that gives one. */
+  async readSettings(target: ClusterTarget): Promise<Observed<PatroniSettings>> {
+    const http = this.httpFor(target);
+    const problems: string[] = [];
+    for (const base of target.members) {
+      const url = endpoint(base, '/config');
+      const reply = await http.getJson(url);
+      if (!reply.ok) {
+        problems.push(reply.message);
+        continue;
+      }
+      try {
+        return { ok: true, value: parseSettings(reply.body, url) };
+      } catch (error) {
+        problems.push(messageOf(error));
+      }
+    }
+    return { ok: false, note: `/config unreadable: ${problems.join('; ')}` };
+  }
+
+  /** The member `/cluster` names leader, running, with the address of its own PostgreSQL. */
+  async leaderAddress(target: ClusterTarget): Promise<Observed<MemberAddress>> {
+    const http = this.httpFor(target);
+    const problems: string[] = [];
+    for (const base of target.members) {
+      const read = await readView(http, base);
+      if (!read.view) {
+        problems.push(read.error ?? `${base}: no /cluster`);
+        continue;
+      }
+      const leader = read.view.members.find((m) => m.role === 'leader' && m.state === 'running');
+      if (!leader) return { ok: false, note: '/cluster names no running leader yet' };
+      if (!leader.host || !leader.port) return { ok: false, note: `/cluster gives no PostgreSQL address for ${leader.name}` };
+      return { ok: true, value: { member: leader.name, host: leader.host, port: leader.port } };
+    }
+    return { ok: false, note: `/cluster unreadable: ${problems.join('; ')}` };
   }
 
   async close(): Promise<void> {

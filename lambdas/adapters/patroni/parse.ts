@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PatroniSettings } from '../../domain/anatomy.js';
 import { PatroniReplyError } from '../../domain/errors.js';
 import {
   type ClusterRole,
@@ -186,4 +187,31 @@ export function parseHistory(body: unknown, url: string): HistoryEntry[] {
 function maxOrNull(a: number | undefined, b: number | undefined): number | null {
   if (a === undefined && b === undefined) return null;
   return Math.max(a ?? 0, b ?? 0);
+}
+
+/** A `/config` value as a number of seconds or bytes: Patroni stores what `edit-config` was given, numbers or numeric strings. */
+function settingNumber(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,12}(\.\d{1,6})?$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isFinite(n) && n >= 0 && n <= 1e12 ? n : undefined;
+}
+
+/**
+ * Parses `/config` (the DCS's dynamic configuration) into the settings that shape a failover. A key that is
+ * missing or not a number is left out: the anatomy then says what it could not predict. Patroni 3.x may still
+ * name `primary_start_timeout` `master_start_timeout`.
+ */
+export function parseSettings(body: unknown, url: string): PatroniSettings {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new PatroniReplyError(`${url} sent a /config reply of the wrong shape: (top level): expected an object`);
+  }
+  const config = body as Record<string, unknown>;
+  const entries = {
+    ttl: settingNumber(config.ttl),
+    loopWait: settingNumber(config.loop_wait),
+    retryTimeout: settingNumber(config.retry_timeout),
+    primaryStartTimeout: settingNumber(config.primary_start_timeout ?? config.master_start_timeout),
+    maximumLagOnFailover: settingNumber(config.maximum_lag_on_failover),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as PatroniSettings;
 }

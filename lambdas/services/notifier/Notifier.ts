@@ -1,8 +1,9 @@
-import { type Alert, buildAlert, isWriteLossEvidence } from '../../domain/alerts.js';
+import { type Alert, buildAlert } from '../../domain/alerts.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
+import { isWriteLossEvidence } from '../../domain/writeLoss.js';
 
 export interface NotifierDeps {
   readonly store: NotifierStore;

@@ -6,7 +6,7 @@ import type { Clock, ProbeAttempt, VipTarget, WriteProber } from '../../domain/p
 export interface VerifyOptions {
   /** Give up after this long: Patroni's ttl plus HAProxy's fall and rise, with margin. @default 90000 */
   readonly deadlineMs?: number;
-  /** Time between attempt starts. @default 250 */
+  /** Time between attempt starts. @default 150 */
   readonly intervalMs?: number;
   /**
    * How long writes must keep working, unbroken, before they count as restored for good. It must cover
@@ -42,7 +42,7 @@ export async function verifyWrites(
 ): Promise<ProbePayload> {
   const clock = options.clock ?? Date.now;
   const deadlineMs = options.deadlineMs ?? 90_000;
-  const intervalMs = options.intervalMs ?? 250;
+  const intervalMs = options.intervalMs ?? 150;
   const windowMs = options.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const fanout = Math.max(1, options.fanout ?? 2);
   // Writes back just before the deadline still get their whole stability window.

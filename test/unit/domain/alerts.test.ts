@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildAlert,
-  chatbotMessage,
-  isWriteLossEvidence,
-  severityOf,
-  slackBlocks,
-  snsAttributes,
-  snsMessage,
-} from '../../../lambdas/domain/alerts.js';
+import { buildAlert, chatbotMessage, severityOf, slackBlocks, snsAttributes, snsMessage } from '../../../lambdas/domain/alerts.js';
 import { detect } from '../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
+import { isWriteLossEvidence } from '../../../lambdas/domain/writeLoss.js';
 import { failed, healthy, observation, ok, primary, replica, unreachableWithError, view } from '../../support/factories.js';
 
 function eventsOf(...observations: Parameters<typeof detect>[1][]): ClusterEvent[] {

@@ -19,6 +19,7 @@ const incident: Incident = {
   from: 'pg_node1',
   to: 'pg_node2',
   walBytesAtRisk: 80,
+  anatomy: null,
 };
 const report = slaReport([incident], NOV, 99.95);
 const base = { cluster: 'denemek', previousObservedAt: null, happenedAt: null, reconciled: false };

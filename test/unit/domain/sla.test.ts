@@ -30,6 +30,7 @@ function incident(start: number, durationMs: number | null, overrides: Partial<I
     from: 'pg_node1',
     to: 'pg_node2',
     walBytesAtRisk: null,
+    anatomy: null,
     ...overrides,
   };
 }

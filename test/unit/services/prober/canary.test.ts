@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isWriteLossEvidence, severityOf } from '../../../../lambdas/domain/alerts.js';
+import { severityOf } from '../../../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
 import type { ProbeAttempt, VipTarget, WriteProber } from '../../../../lambdas/domain/ports.js';
+import { isWriteLossEvidence } from '../../../../lambdas/domain/writeLoss.js';
 import { runCanary } from '../../../../lambdas/services/prober/canary.js';
 
 const vip = (port: number): VipTarget => ({
