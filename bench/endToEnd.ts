@@ -6,7 +6,7 @@ import { readClusterView, watchForNewLeader } from '../lab/cluster.js';
 import { type FailoverMode, labFailover, labRejoin } from '../lab/faults.js';
 import { labDown } from '../lab/lab.js';
 import { waitFor } from '../lab/processes.js';
-import { fastLabOptions, freshLab } from '../lab/profiles.js';
+import { freshLab, type LabProfile, labHaproxyConfig, labOptions } from '../lab/profiles.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import { IndependentWriter } from '../lab/writer.js';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
@@ -21,6 +21,7 @@ import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 
 export interface EndToEndRow {
+  readonly profile: LabProfile;
   readonly mode: FailoverMode;
   /** Event recorded minus `/cluster` first showing the new leader, 1 s poller. */
   readonly detection1sMs: number;
@@ -28,7 +29,7 @@ export interface EndToEndRow {
   readonly detection15sMs: number;
   /** Alert handed to SNS minus event recorded. */
   readonly alertAfterEventMs: number;
-  /** `write_verified.restoredAt` minus the independent writer's first good write after the outage. */
+  /** `write_verified.restoredAt` (writes back for good) minus the independent writer's first good write after its last failure. */
   readonly restoreErrorMs: number;
   readonly writerOutageS: number;
   /** Alerts sent for this failure, from its first event to its verdict. */
@@ -54,8 +55,8 @@ function slowPoller(members: string[], onLeaderChanged: (at: number, to: string)
   return runPollLoop([watcher], { intervalMs: 15_000, deadline: Date.now() + 30 * 60_000, pollBudgetMs: 0, signal });
 }
 
-export async function endToEnd(): Promise<EndToEndRow[]> {
-  const options = fastLabOptions(4, BASE);
+export async function endToEnd(profile: LabProfile): Promise<EndToEndRow[]> {
+  const options = labOptions(profile, 4, BASE);
   const members = options.ports.restApi.map((p) => `http://127.0.0.1:${p}`);
   await freshLab(options);
   const aws = await startLocalAws();
@@ -66,9 +67,16 @@ export async function endToEnd(): Promise<EndToEndRow[]> {
   const writer = new IndependentWriter(BASE);
   process.env.BENCH_VIP_PASSWORD = LAB_CREDENTIALS.superuser.password;
   const config = validateConfig({
-    clusters: [{ name: 'bench', members, vip: { host: '127.0.0.1', port: BASE, user: 'postgres', passwordEnv: 'BENCH_VIP_PASSWORD' } }],
+    clusters: [
+      {
+        name: 'bench',
+        members,
+        vip: { host: '127.0.0.1', port: BASE, user: 'postgres', passwordEnv: 'BENCH_VIP_PASSWORD' },
+        haproxy: labHaproxyConfig(options),
+      },
+    ],
     poll: { intervalSeconds: 1 },
-    store: { tableName: 'bench-events' },
+    store: { tableName: `bench-events-${profile}` },
   });
   const pipeline = await startLocalPipeline({
     config,
@@ -107,6 +115,7 @@ export async function endToEnd(): Promise<EndToEndRow[]> {
       const outage = writer.outageAfter(injectedAt)!;
       const restoredAt = verdict.event.type === 'write_verified' ? Date.parse(verdict.event.restoredAt) : Number.NaN;
       rows.push({
+        profile,
         mode,
         detection1sMs: change.at - firstSeen,
         detection15sMs: slowSeen.at - firstSeen,
@@ -115,7 +124,7 @@ export async function endToEnd(): Promise<EndToEndRow[]> {
         writerOutageS: outage.seconds,
         alertsSent: alerts.filter((a) => a.at >= injectedAt).length,
       });
-      process.stderr.write(`end to end: ${mode} done\n`);
+      process.stderr.write(`end to end, ${profile} profile: ${mode} done\n`);
       if (mode === 'stop' || mode === 'kill') await labRejoin(BASE, result.oldLeader);
     }
   } finally {

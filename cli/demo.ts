@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { LabError } from '../lab/errors.js';
 import { labFailover } from '../lab/faults.js';
 import { labDown, labUp } from '../lab/lab.js';
+import { labHaproxyConfig } from '../lab/profiles.js';
 import { runSql } from '../lab/sql.js';
 import { labStateExists } from '../lab/state.js';
 import { labStatus } from '../lab/status.js';
 import { LAB_CREDENTIALS } from '../lab/templates.js';
 import { GUIDE_PORTS, GUIDE_TIMINGS, type PatroniMajor } from '../lab/topology.js';
 import { validateConfig } from '../lambdas/config/config.js';
+import { causeWords, type IncidentAnatomy } from '../lambdas/domain/anatomy.js';
 import { describeEvent } from '../lambdas/domain/describe.js';
 import { messageOf } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
@@ -70,7 +72,15 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
           name: 'denemek',
           scope: 'denemek',
           members: GUIDE_PORTS.restApi.map((port) => `http://127.0.0.1:${port}`),
-          vip: { host: '127.0.0.1', port: VIP_PORT, database: 'postgres', user: 'postgres', passwordEnv: 'DEMO_VIP_PASSWORD' },
+          vip: {
+            host: '127.0.0.1',
+            port: VIP_PORT,
+            database: 'postgres',
+            user: 'postgres',
+            passwordEnv: 'DEMO_VIP_PASSWORD',
+            probeMembersDirectly: true,
+          },
+          haproxy: labHaproxyConfig(lab.state.options),
         },
       ],
       poll: { intervalSeconds: 1 },
@@ -142,12 +152,27 @@ function summarise(
       `  writes restored:   ${verdict.restoredAt} on ${verdict.servedBy.address}:${verdict.servedBy.port} (timeline ${verdict.servedBy.timeline})\n`,
     );
     process.stdout.write(
-      `  write outage:      between ${(downtimeMinMs / 1000).toFixed(1)} s and ${(downtimeMaxMs / 1000).toFixed(1)} s (measured by a real write through the VIP)\n`,
+      `  write outage:      between ${(downtimeMinMs / 1000).toFixed(1)} s and ${(downtimeMaxMs / 1000).toFixed(1)} s (measured by a real write through the VIP, restored for good)\n`,
     );
+    if (verdict.anatomy) printAnatomy(verdict.anatomy);
   } else {
     process.stdout.write(`  writes NOT restored: ${describeEvent(verdict)}\n`);
   }
   process.stdout.write(`  recorded:          ${eventCount} events in DynamoDB, ${alerts} alerts sent to SNS\n\n`);
+}
+
+/** Where the seconds went, phase by phase, and the prediction from the lab's own settings. */
+function printAnatomy(anatomy: IncidentAnatomy): void {
+  process.stdout.write(`  cause:             ${causeWords(anatomy.cause.kind)} (${anatomy.cause.detail})\n`);
+  for (const phase of anatomy.phases) {
+    process.stdout.write(`    ${(phase.durationMs / 1000).toFixed(1).padStart(5)} s  ${phase.label}\n`);
+  }
+  const predicted = anatomy.predicted;
+  process.stdout.write(
+    predicted
+      ? `  predicted:         ${(predicted.minMs / 1000).toFixed(1)}-${(predicted.maxMs / 1000).toFixed(1)} s for this cause with these settings (${predicted.formula})${anatomy.longerThanPredicted ? ': LONGER than predicted' : ''}\n`
+      : `  predicted:         ${anatomy.predictionNote}\n`,
+  );
 }
 
 export function registerDemoCommand(program: Command): void {

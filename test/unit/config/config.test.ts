@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, validateConfig } from '../../../lambdas/config/config.js';
+import { loadConfig, probeMaxRunSeconds, probeStabilityWindowMs, validateConfig } from '../../../lambdas/config/config.js';
 import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
 import { redactCredentials } from '../../../lambdas/domain/text.js';
 
@@ -23,9 +23,27 @@ describe('Function: validateConfig', () => {
     expect(validateConfig(minimal)).toEqual({
       ...minimal,
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
-      notify: { snsFormat: 'json', probe: { deadlineSeconds: 90, intervalMs: 250 } },
+      notify: { snsFormat: 'json', probe: { deadlineSeconds: 90, intervalMs: 150 } },
       store: { tableName: 'failover-events', retentionDays: 396 },
     });
+  });
+
+  it("fills the sample HAProxy's check timings, and sizes the probe's stability window from them", () => {
+    const config = validateConfig({ clusters: [{ ...minimal.clusters[0], haproxy: { statsUrl: 'http://10.0.0.9:7000/' } }] });
+    const cluster = config.clusters[0]!;
+    expect(cluster.haproxy).toEqual({ statsUrl: 'http://10.0.0.9:7000/', interSeconds: 3, fall: 3, rise: 2 });
+    expect(probeStabilityWindowMs(config, cluster)).toBe(12_000);
+    const fast = validateConfig({ clusters: [{ ...minimal.clusters[0], haproxy: { interSeconds: 1 } }] });
+    expect(probeStabilityWindowMs(fast, fast.clusters[0]!)).toBe(4_000);
+    const overridden = validateConfig({ ...minimal, notify: { probe: { stabilityWindowSeconds: 30 } } });
+    expect(probeStabilityWindowMs(overridden, overridden.clusters[0]!)).toBe(30_000);
+    expect(probeMaxRunSeconds(overridden)).toBe(120);
+  });
+
+  it('refuses a HAProxy stats URL that is not http(s), naming the key', () => {
+    expect(() => validateConfig({ clusters: [{ ...minimal.clusters[0], haproxy: { statsUrl: 'file:///etc/passwd' } }] })).toThrow(
+      "clusters[0].haproxy.statsUrl: must be an http(s) URL of HAProxy's stats page",
+    );
   });
 
   it.each([

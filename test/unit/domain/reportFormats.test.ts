@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterEvent } from '../../../lambdas/domain/events.js';
-import { memberTimelines, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
+import { incidentAnatomy, SAMPLE_HAPROXY_TIMINGS } from '../../../lambdas/domain/anatomy.js';
+import { type ClusterEvent, makeEvent } from '../../../lambdas/domain/events.js';
+import { memberTimelines, renderIncidents, renderPhases, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
 import { type Incident, monthPeriod, slaReport } from '../../../lambdas/domain/sla.js';
 import { leaderChangedEvent } from '../../support/factories.js';
 
@@ -82,5 +83,72 @@ describe('Function: memberTimelines', () => {
 describe('Function: toCsv', () => {
   it('quotes cells with commas, quotes and line breaks', () => {
     expect(toCsv(['a', 'b'], [['x, y', 'say "hi"']])).toBe('a,b\n"x, y","say ""hi"""\n');
+  });
+});
+
+describe('Function: renderIncidents with the anatomy', () => {
+  const unreachable = makeEvent(
+    { id: 'denemek:0000000001:000', cluster: 'denemek', observedAt: incident.start + 1_000, previousObservedAt: incident.start },
+    {
+      type: 'member_unreachable',
+      member: 'pg_node1',
+      url: 'http://10.0.0.4:8008',
+      status: 'unreachable',
+      error: 'refused',
+      wasLeader: true,
+    },
+  );
+  const anatomy = incidentAnatomy({
+    trigger: unreachable,
+    events: [unreachable],
+    verdict: {
+      restoredAt: incident.start + 21_000,
+      firstGoodWriteAt: incident.start + 20_000,
+      outage: {
+        startedAfter: incident.start,
+        startedBefore: incident.start + 1_000,
+        endedAfter: incident.start + 20_800,
+        endedBefore: incident.start + 21_000,
+        downtimeMinMs: 19_500,
+        downtimeMaxMs: 21_000,
+      },
+    },
+    direct: { ok: false, note: 'off' },
+    routing: { ok: true, value: { upAt: incident.start + 19_500, server: 'pg_node2' } },
+    settings: { ok: true, value: { ttl: 30, loopWait: 10 } },
+    haproxy: SAMPLE_HAPROXY_TIMINGS,
+  });
+  const withAnatomy: Incident = { ...incident, anatomy };
+
+  it('adds the cause and prediction to the incident row, and one line per phase with its evidence', () => {
+    const table = renderIncidents([withAnatomy], 'table');
+    expect(table).toContain('unreachable');
+    expect(table).toMatch(/Phases\n/);
+    const phases = renderPhases([withAnatomy], 'csv').trim().split('\n');
+    expect(phases[0]).toBe('cluster,incident start,cause,phase,what,from,duration s,evidence');
+    expect(phases.slice(1).map((line) => line.split(',')[3])).toEqual(['detection', 'haproxy', 'vip_path', 'flapping']);
+    expect(phases[2]).toContain('HAProxy stats: server pg_node2 UP');
+  });
+
+  it('gives the phases, milestones and prediction in JSON', () => {
+    const [json] = JSON.parse(renderIncidents([withAnatomy], 'json'));
+    expect(json.cause.kind).toBe('unreachable');
+    expect(json.phases.map((p: { seconds: number }) => p.seconds)).toEqual([1, 18.5, 0.5, 1]);
+    expect(json.milestones.find((m: { name: string }) => m.name === 'writable_direct')).toEqual({
+      name: 'writable_direct',
+      at: null,
+      evidence: 'not observed: off',
+    });
+    expect(json.predicted).toMatchObject({ minSeconds: 23, maxSeconds: 41 });
+    expect(json.longerThanPredicted).toBe(false);
+  });
+
+  it('draws each incident as a bar split by phase, to scale, in the HTML report', () => {
+    const html = renderSla(slaReport([withAnatomy], NOV, 99.95), 'html', 'November');
+    const widths = [...html.matchAll(/data-phase="(\w+)"/g)].map((m) => m[1]);
+    expect(widths).toEqual(['detection', 'haproxy', 'vip_path', 'flapping']);
+    const haproxy = /width="([\d.]+)" height="18" fill="[^"]+" data-phase="haproxy"/.exec(html)!;
+    // 18.5 s of a 21 s outage on a 700 px bar.
+    expect(Number(haproxy[1])).toBeCloseTo((18.5 / 21) * 700, 1);
   });
 });

@@ -195,4 +195,35 @@ describe('Class: PatroniClient', () => {
     expect(observation.view).toBeNull();
     expect(observation.viewError).toContain('did not answer within 200 ms');
   });
+  it('reads /config from the first member that gives it, and says why when none does', async () => {
+    agent.get(members[0]!).intercept({ path: '/config' }).reply(502, 'no config in DCS');
+    agent
+      .get(members[1]!)
+      .intercept({ path: '/config' })
+      .reply(200, JSON.stringify({ ttl: 30, loop_wait: 10 }));
+    expect(await client().readSettings({ name: 'c', members })).toEqual({ ok: true, value: { ttl: 30, loopWait: 10 } });
+    for (const url of members) agent.get(url).intercept({ path: '/config' }).reply(200, '<html>login</html>');
+    const unreadable = await client().readSettings({ name: 'c', members });
+    expect(unreadable.ok).toBe(false);
+    expect(!unreadable.ok && unreadable.note).toMatch(
+      /^\/config unreadable: http:\/\/10\.0\.0\.4:8008\/config answered HTTP 200 with a body that is not JSON/,
+    );
+  });
+
+  it("finds the running leader's own PostgreSQL address in /cluster, or says there is none yet", async () => {
+    const view = {
+      members: [
+        { name: 'pg_node1', role: 'replica', state: 'running', host: '10.0.0.4', port: 5432, timeline: 3 },
+        { name: 'pg_node2', role: 'leader', state: 'running', host: '10.0.0.5', port: 5432, timeline: 3 },
+      ],
+    };
+    agent.get(members[0]!).intercept({ path: '/cluster' }).reply(200, JSON.stringify(view));
+    expect(await client().leaderAddress({ name: 'c', members })).toEqual({
+      ok: true,
+      value: { member: 'pg_node2', host: '10.0.0.5', port: 5432 },
+    });
+    const promoting = { members: [{ ...view.members[1], state: 'starting' }] };
+    agent.get(members[0]!).intercept({ path: '/cluster' }).reply(200, JSON.stringify(promoting));
+    expect(await client().leaderAddress({ name: 'c', members })).toEqual({ ok: false, note: '/cluster names no running leader yet' });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport } from '../../../../lambdas/adapters/patroni/parse.js';
+import { parseClusterView, parseHistory, parseMemberReport, parseSettings } from '../../../../lambdas/adapters/patroni/parse.js';
 import { PatroniReplyError } from '../../../../lambdas/domain/errors.js';
 import { recordedBodies } from '../../../support/recorded.js';
 
@@ -185,5 +185,35 @@ describe('Untrusted strings in replies (issue 17, item 1)', () => {
     );
     const [row] = parseHistory([[1, 100, 'reason\u001b[2K\nforged', '2026-11-26T04:35:37+00:00', 'pg_node2']], URL);
     expect(row!.reason).toBe('reason?[2K?forged');
+  });
+});
+
+describe('Function: parseSettings', () => {
+  it("reads the settings that shape a failover from /config, numbers or numeric strings, and Patroni 3's old key", () => {
+    const body = {
+      ttl: 30,
+      loop_wait: '10',
+      retry_timeout: 10,
+      master_start_timeout: 300,
+      maximum_lag_on_failover: 1048576,
+      postgresql: {},
+    };
+    expect(parseSettings(body, 'http://10.0.0.4:8008/config')).toEqual({
+      ttl: 30,
+      loopWait: 10,
+      retryTimeout: 10,
+      primaryStartTimeout: 300,
+      maximumLagOnFailover: 1_048_576,
+    });
+  });
+
+  it('leaves out a key that is missing or not a number, so that what it cannot predict is said', () => {
+    expect(parseSettings({ ttl: 'thirty', loop_wait: -1, retry_timeout: null }, 'u')).toEqual({});
+  });
+
+  it('refuses a body that is not an object, naming the endpoint', () => {
+    expect(() => parseSettings([1, 2], 'http://10.0.0.4:8008/config')).toThrow(
+      'http://10.0.0.4:8008/config sent a /config reply of the wrong shape: (top level): expected an object',
+    );
   });
 });
