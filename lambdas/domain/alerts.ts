@@ -1,6 +1,6 @@
 import { describeEvent } from './describe.js';
 import type { ClusterEvent, EventType } from './events.js';
-import { POSTGRES_CRASH_STATES } from './model.js';
+import { leaderPostgresLost } from './model.js';
 import { neutralise, slackEscape } from './text.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -35,7 +35,7 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
  */
 export function severityOf(event: ClusterEvent): Severity | null {
   if (event.type === 'leader_changed') return event.kind === 'switchover' ? 'info' : 'warning';
-  if (event.type === 'member_state_changed') return event.wasLeader && POSTGRES_CRASH_STATES.has(event.to) ? 'critical' : null;
+  if (event.type === 'member_state_changed') return event.wasLeader && leaderPostgresLost(event) ? 'critical' : null;
   return SEVERITY[event.type] ?? null;
 }
 

@@ -1,4 +1,5 @@
 import type { ClusterEvent, OutageBounds } from './events.js';
+import { leaderPostgresLost } from './model.js';
 import { isWriteLossEvidence } from './writeLoss.js';
 
 /**
@@ -99,12 +100,17 @@ export interface IncidentAnatomy {
   readonly phases: readonly Phase[];
   /** From the last healthy poll to writes stable: the phases add up to it. */
   readonly outageMs: number;
-  /** The best estimate compared with the prediction: from the middle of the outage's start bounds to writes stable. */
+  /** The best estimate: from the middle of the outage's start bounds to writes stable. */
   readonly estimatedOutageMs: number;
+  /** The outage's bounds as the probe measured them (its `downtimeMinMs` and `downtimeMaxMs`). */
+  readonly outageBoundsMs: { readonly min: number; readonly max: number };
   readonly predicted: PredictedOutage | null;
   /** Why there is no prediction, or what it assumed. */
   readonly predictionNote: string | null;
-  /** Null when there is no prediction. */
+  /**
+   * The outage was certainly longer than predicted: even its lower bound exceeds the predicted maximum (a poller
+   * that was blind for a while widens the bounds, and must not make an incident look slow). Null without a prediction.
+   */
   readonly longerThanPredicted: boolean | null;
   readonly settings: PatroniSettings | null;
   readonly haproxy: HaproxyTimings;
@@ -144,7 +150,7 @@ export function incidentAnatomy(input: AnatomyInput): IncidentAnatomy {
   const phases = phasesOf(milestones, { settings, lockExpired, routingObserved: input.routing.ok });
   const first = milestones[0]!.at!;
   const outageMs = milestones.at(-1)!.at! - first;
-  const { startedAfter, startedBefore } = input.verdict.outage;
+  const { startedAfter, startedBefore, downtimeMinMs, downtimeMaxMs } = input.verdict.outage;
   const estimatedOutageMs = Math.max(0, input.verdict.restoredAt - (startedAfter + startedBefore) / 2);
   const prediction = predictOutage(cause.kind, { settings: input.settings, haproxy: input.haproxy, lockExpired, window });
   return {
@@ -153,9 +159,10 @@ export function incidentAnatomy(input: AnatomyInput): IncidentAnatomy {
     phases,
     outageMs,
     estimatedOutageMs,
+    outageBoundsMs: { min: downtimeMinMs, max: downtimeMaxMs },
     predicted: prediction.predicted,
     predictionNote: prediction.note,
-    longerThanPredicted: prediction.predicted ? estimatedOutageMs > prediction.predicted.maxMs : null,
+    longerThanPredicted: prediction.predicted ? downtimeMinMs > prediction.predicted.maxMs : null,
     settings,
     haproxy: input.haproxy,
   };
@@ -208,7 +215,10 @@ function causeOfTrouble(event: ClusterEvent, events: readonly ClusterEvent[]): {
     case 'member_unreachable':
       return { kind: 'unreachable', detail: `leader ${event.member} unreachable: ${event.error}` };
     case 'member_state_changed':
-      return { kind: 'postgres_crashed', detail: `leader ${event.member}'s PostgreSQL ${event.from} → ${event.to}` };
+      // `stopping` is Patroni stopping PostgreSQL itself (a demotion, a shutdown): the next event says why.
+      return leaderPostgresLost(event)
+        ? { kind: 'postgres_crashed', detail: `leader ${event.member}'s PostgreSQL ${event.from} → ${event.to}` }
+        : null;
     case 'member_role_changed':
       return {
         kind: 'dcs_lost',
@@ -454,5 +464,11 @@ export function anatomySummary(anatomy: IncidentAnatomy): string {
     anatomy.longerThanPredicted && anatomy.predicted
       ? `; LONGER THAN PREDICTED (${s(anatomy.predicted.minMs)}-${s(anatomy.predicted.maxMs)} for this cause and these settings)`
       : '';
-  return `${s(anatomy.estimatedOutageMs)} write outage: ${phases.join(', ') || 'no phase longer than 50 ms'}; cause: ${causeWords(anatomy.cause.kind)}${over}`;
+  return `${outageWords(anatomy)} write outage: ${phases.join(', ') || 'no phase longer than 50 ms'}; cause: ${causeWords(anatomy.cause.kind)}${over}`;
+}
+
+/** The best estimate where the bounds are close (the poller watched); the bounds where they are not. */
+function outageWords(anatomy: IncidentAnatomy): string {
+  const { min, max } = anatomy.outageBoundsMs;
+  return max - min <= 2_000 ? s(anatomy.estimatedOutageMs) : `${s(min)}-${s(max)}`;
 }

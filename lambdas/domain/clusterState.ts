@@ -52,4 +52,9 @@ export interface ClusterState {
   readonly lastHealthyAt: number | null;
   /** Last WAL position (bytes) read from the leader. */
   readonly leaderWalPosition: number | null;
+  /**
+   * Set when the timeline moved: since when, and on which timeline, the cluster has been waiting for every other
+   * member to stream from the new leader again. Null once they do; absent in states written before it was kept.
+   */
+  readonly awaitingRedundancy?: { readonly since: number; readonly timeline: number } | null;
 }

@@ -44,6 +44,8 @@ function sentence(event: ClusterEvent): string {
       return `${event.member} left the DCS (its member key expired or was removed)`;
     case 'dcs_membership_changed':
       return `${event.added} member keys appeared and ${event.removed} expired in the DCS at once (${event.sample.join(', ')}${event.added + event.removed > event.sample.length ? ', ...' : ''})`;
+    case 'redundancy_restored':
+      return `redundancy restored: ${event.replicas.join(', ')} streaming from ${event.leader} on timeline ${event.timeline}, ${seconds(event.afterMs)} s after the timeline moved`;
     case 'no_leader':
       return `NO LEADER since ${new Date(event.since).toISOString()} (last leader ${event.lastLeader ?? 'unknown'}): writes are failing`;
     case 'leader_restored':

@@ -98,6 +98,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 20 | system id X                   | every member reports Y                      | identity_mismatch (rebootstrapped); timeline restarts    |
  * | 21 | -                             | a role no Patroni sends (`/cluster` "Leader") | unexpected_reply once; the members' replies decide the leader |
  * | 22 | timeline T                    | one source alone says T+k (even the leader); anyone says > T+32 | nothing moves until two sources or /history agree; > T+32 is that member's invalid_reply |
+ * | 23 | timeline moved, replicas not back | every other member in `/cluster` a replica streaming on the leader's timeline (at least one) | redundancy_restored with the time since the move |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -143,6 +144,7 @@ export function detect(
     next = trackUnexpectedVocabulary(next, view, reports, drafts);
     next = trackSplitBrain(next, reports, drafts);
     next = trackLeaderAndTimeline(context, next);
+    next = trackRedundancy(context, next);
   }
   const events = stamp(drafts, observation, {
     version: previous.version + 1,
@@ -316,7 +318,7 @@ function trackMembers(
     if (before.role !== null && before.role !== role)
       drafts.push({ type: 'member_role_changed', member: name, from: before.role, to: role, wasLeader });
     if (before.state !== null && before.state !== state)
-      drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state, wasLeader });
+      drafts.push({ type: 'member_state_changed', member: name, from: before.state, to: state, wasLeader, role });
   }
   return members;
 }
@@ -421,6 +423,7 @@ function trackLeaderAndTimeline(context: PollContext, state: ClusterState): Clus
     });
   }
   if (timeline !== null && (next.timeline === null || timeline > next.timeline)) next = { ...next, timeline };
+  if (timelineMoved) next = { ...next, awaitingRedundancy: { since: observation.observedAt, timeline } };
   const leaderReport = next.leader ? reportOf(reports, next.leader) : undefined;
   if (leaderReport?.role === 'primary' && leaderReport.state === 'running') {
     next = {
@@ -430,6 +433,28 @@ function trackLeaderAndTimeline(context: PollContext, state: ClusterState): Clus
     };
   }
   return next;
+}
+
+/** Replica states in `/cluster` that mean streaming from the leader: Patroni 3.0 says `running`, 4.x `streaming`. */
+const STREAMING_STATES = new Set(['streaming', 'running']);
+const REPLICA_ROLES = new Set(['replica', 'sync_standby', 'quorum_standby']);
+
+/** Row 23: after a promotion, the other members stream from the new leader again (or left the cluster). */
+function trackRedundancy(context: PollContext, state: ClusterState): ClusterState {
+  const awaiting = state.awaitingRedundancy;
+  const { view, observation, drafts } = context;
+  if (!awaiting || !view || !state.leader || state.timeline === null) return state;
+  const others = view.members.filter((m) => m.name !== state.leader);
+  const streaming = others.filter((m) => REPLICA_ROLES.has(m.role) && STREAMING_STATES.has(m.state) && m.timeline === state.timeline);
+  if (streaming.length === 0 || streaming.length < others.length) return state;
+  drafts.push({
+    type: 'redundancy_restored',
+    leader: state.leader,
+    timeline: state.timeline,
+    replicas: streaming.map((m) => m.name),
+    afterMs: observation.observedAt - awaiting.since,
+  });
+  return { ...state, awaitingRedundancy: null };
 }
 
 /** Rows 9-13: the lock moved, went missing, or came back. */
@@ -484,6 +509,25 @@ function afterNoLeader(state: ClusterState, observation: Observation): LeaderCha
   return { cause: 'after_no_leader', detail: `the cluster had no leader${seconds === null ? '' : ` for ${seconds.toFixed(1)} s`}` };
 }
 
+/**
+ * A switchover demotes gracefully: PostgreSQL checkpoints and shuts down, and `/patroni` says `stopping` for that
+ * time, which polls this close together see. A leader that was a running primary at the last poll and is
+ * demoted and stopped now, without it, lost PostgreSQL (a crash Patroni failed over at once, primary_start_timeout
+ * 0). Further apart, a graceful stop could have been missed: then it is taken for the switchover it looks like.
+ */
+const GRACEFUL_STOP_VISIBLE_WITHIN_MS = 1_500;
+
+function vanishedWithoutGracefulStop(before: MemberMemory | undefined, now: MemberReport, pollGapMs: number): boolean {
+  return (
+    pollGapMs <= GRACEFUL_STOP_VISIBLE_WITHIN_MS &&
+    before?.role === 'primary' &&
+    before.state === 'running' &&
+    (now.role === 'demoted' || now.role === 'replica') &&
+    now.state !== 'stopping' &&
+    now.state !== 'running'
+  );
+}
+
 /** The old leader's own reply in the same poll says whether it was demoted on purpose or lost. */
 export function classifyLeaderChange(
   oldLeader: string,
@@ -519,6 +563,15 @@ export function classifyLeaderChange(
       evidence: {
         cause: 'old_leader_postgres_down',
         detail: `${oldLeader}'s PostgreSQL went down while it was primary (last ${before?.role}/${before?.state}), before it lost the lock`,
+      },
+    };
+  }
+  if (vanishedWithoutGracefulStop(before, now.report, observation.observedAt - previous.observedAt)) {
+    return {
+      kind: 'failover',
+      evidence: {
+        cause: 'old_leader_postgres_down',
+        detail: `${oldLeader} went from primary/running to ${role}/${state} between two polls without the graceful stop (stopping) a switchover shows: its PostgreSQL went down on its own`,
       },
     };
   }
@@ -761,6 +814,7 @@ function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
     s.splitBrain,
     s.unexpectedReplies ?? [],
     s.dcsMembers,
+    s.awaitingRedundancy ?? null,
     Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
   ];
   return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));

@@ -92,6 +92,8 @@ export type EventPayload =
       readonly from: string;
       readonly to: string;
       readonly wasLeader: boolean;
+      /** The member's role in the same reply: a leader `primary`/`stopped` lost PostgreSQL; one `demoted`/`stopped` handed over. Absent on old events. */
+      readonly role?: MemberRole;
     }
   | {
       readonly type: 'member_unreachable';
@@ -112,6 +114,15 @@ export type EventPayload =
       readonly removed: number;
       /** The first few names, for the audit. */
       readonly sample: readonly string[];
+    }
+  | {
+      /** After a promotion, every other member in `/cluster` streams from the new leader on its timeline again. */
+      readonly type: 'redundancy_restored';
+      readonly leader: string;
+      readonly timeline: number;
+      readonly replicas: readonly string[];
+      /** From the poll that saw the timeline move to this one. */
+      readonly afterMs: number;
     }
   | { readonly type: 'no_leader'; readonly lastLeader: string | null; readonly since: number }
   | { readonly type: 'leader_restored'; readonly leader: string; readonly leaderlessSince: number | null }
@@ -231,6 +242,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'member_added',
   'member_removed',
   'dcs_membership_changed',
+  'redundancy_restored',
   'no_leader',
   'leader_restored',
   'split_brain',

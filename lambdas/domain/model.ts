@@ -18,6 +18,14 @@ export type ReadFailure = 'unreachable' | 'timeout' | 'invalid_reply';
  */
 export const POSTGRES_CRASH_STATES: ReadonlySet<string> = new Set(['crashed', 'unknown', 'start failed', 'restart failed', 'stop failed']);
 
+/**
+ * The leader's PostgreSQL down while it still holds the role: a crash state, or `stopped` as a primary (a
+ * handover demotes it first; in maintenance mode Patroni restarts nothing). `stopping` is Patroni's own graceful stop.
+ */
+export function leaderPostgresLost(change: { readonly from: string; readonly to: string; readonly role?: MemberRole }): boolean {
+  return POSTGRES_CRASH_STATES.has(change.to) || (change.to === 'stopped' && change.role === 'primary' && change.from !== 'stopping');
+}
+
 /** `/patroni` of one member, normalised. */
 export interface MemberReport {
   readonly role: MemberRole;

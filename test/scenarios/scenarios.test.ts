@@ -21,7 +21,10 @@ import { writeScenarioReport } from './report.js';
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
 /** The events a scenario is judged on, in order; member-level detail is shown but judged by each scenario. */
-const CLUSTER_LEVEL = new Set<ClusterEvent['type']>(EVENT_TYPES.filter((type) => type !== 'watch_started' && !type.startsWith('member_')));
+// `redundancy_restored` comes whenever the old leader rejoins, which each scenario does in its own time.
+const CLUSTER_LEVEL = new Set<ClusterEvent['type']>(
+  EVENT_TYPES.filter((type) => type !== 'watch_started' && type !== 'redundancy_restored' && !type.startsWith('member_')),
+);
 
 const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);
 const has = (events: ClusterEvent[], type: ClusterEvent['type']) => events.some((e) => e.type === type);

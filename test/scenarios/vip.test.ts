@@ -10,12 +10,14 @@ import { waitFor } from '../../lab/processes.js';
 import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
+import { LAB_HAPROXY_CHECKS } from '../../lab/topology.js';
 import { clientCommand, killHaproxy, type VipLab, vipHolder, vipUp } from '../../lab/vip.js';
 import { writerOutage } from '../../lab/writer.js';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent, ProbePayload } from '../../lambdas/domain/events.js';
+import { stabilityWindowMs } from '../../lambdas/domain/outage.js';
 import type { VipTarget } from '../../lambdas/domain/ports.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
@@ -62,7 +64,16 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
     };
     client = spawn(
       '/usr/sbin/ip',
-      clientCommand(vip, [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'vipClient.ts'), JSON.stringify({ vip: target })]),
+      clientCommand(vip, [
+        process.execPath,
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'vipClient.ts'),
+        JSON.stringify({
+          vip: target,
+          stabilityWindowMs: stabilityWindowMs({ interSeconds: options.timings.haproxyInterSeconds, fall: LAB_HAPROXY_CHECKS.fall }),
+        }),
+      ]),
       {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       },
@@ -137,7 +148,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
     expect(
       Math.abs(Date.parse(verified.restoredAt) - outage!.end),
       `${JSON.stringify(verified)} writer: ${around.join(' ')}`,
-    ).toBeLessThanOrEqual(500);
+    ).toBeLessThanOrEqual(300);
     // The writer's outage lies within the probe's bounds (the writer writes every 100 ms).
     expect(outage!.end - outage!.start).toBeGreaterThanOrEqual(verified.outage.downtimeMinMs - 100);
     expect(outage!.end - outage!.start).toBeLessThanOrEqual(verified.outage.downtimeMaxMs + 100);

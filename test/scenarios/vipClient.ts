@@ -1,6 +1,6 @@
 // Runs on the client host of the VIP lab (in its network namespace), where the VIP is reachable: an independent
 // writer every 100 ms as the yardstick, and, on the parent's word, the pipeline's own write probe or canary.
-// argv[2]: JSON { vip: VipTarget }. Messages in: 'probe', 'canary', 'stop' (the writer), 'exit'. Messages out: { ready }, { verdict },
+// argv[2]: JSON { vip: VipTarget, stabilityWindowMs: number }. Messages in: 'probe', 'canary', 'stop' (the writer), 'exit'. Messages out: { ready }, { verdict },
 // { canary }, { writer }.
 
 import { IndependentWriter } from '../../lab/writer.js';
@@ -10,7 +10,7 @@ import type { VipTarget } from '../../lambdas/domain/ports.js';
 import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { verifyWrites } from '../../lambdas/services/prober/verifyWrites.js';
 
-const { vip } = JSON.parse(process.argv[2]!) as { vip: VipTarget };
+const { vip, stabilityWindowMs } = JSON.parse(process.argv[2]!) as { vip: VipTarget; stabilityWindowMs: number };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 // The yardstick: the same independent writer as every other scenario's, here through the VIP.
 const writer = new IndependentWriter(vip.port, vip.host);
@@ -21,7 +21,7 @@ process.on('message', async (message: string) => {
   if (message === 'probe') {
     const verdict = await verifyWrites(new PgWriteProber(), vip, { ...trigger, observedAt: Date.now() }, trigger.id, {
       deadlineMs: 60_000,
-      intervalMs: 250,
+      stabilityWindowMs,
     });
     process.send!({ verdict });
   } else if (message === 'canary') {

@@ -45,21 +45,19 @@ export async function verifyWrites(
   const intervalMs = options.intervalMs ?? 150;
   const windowMs = options.stabilityWindowMs ?? DEFAULT_STABILITY_WINDOW_MS;
   const fanout = Math.max(1, options.fanout ?? 2);
-  // Writes back just before the deadline still get their whole stability window.
-  const stopAt = Math.min(clock() + deadlineMs + windowMs, options.hardStopAt ?? Number.POSITIVE_INFINITY);
+  const hardStopAt = options.hardStopAt ?? Number.POSITIVE_INFINITY;
+  const deadlineAt = Math.min(clock() + deadlineMs, hardStopAt);
+  // Writes back just before the deadline still get their whole stability window; failing ones stop at it.
+  const stopAt = Math.min(deadlineAt + windowMs, hardStopAt);
   const maxAttempts = Math.ceil((deadlineMs + windowMs) / intervalMs) + 1;
   const done: AttemptRecord[] = [];
   const inFlight = new Set<Promise<void>>();
   let started = 0;
-  const settled = () =>
-    isStable(
-      [...done].sort((a, b) => a.at - b.at),
-      inFlight.size,
-      windowMs,
-    );
+  const sorted = () => [...done].sort((a, b) => a.at - b.at);
+  const settled = () => isStable(sorted(), inFlight.size, windowMs);
   while (started < maxAttempts && !settled()) {
     const tick = clock();
-    if (tick >= stopAt) break;
+    if (tick >= stopAt || (tick >= deadlineAt && finalSuccessRun(sorted()).length === 0)) break;
     if (inFlight.size < MAX_IN_FLIGHT) {
       started++;
       const attempt: Promise<void> = Promise.all(

@@ -24,6 +24,11 @@ const switchoverEvents = eventsOf(
   healthy(1_000, 'pg_node1', 3),
   observation(
     2_000,
+    [primary('pg_node1', 3, { state: 'stopping', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+    view('pg_node1', 3),
+  ),
+  observation(
+    3_000,
     [ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null }), primary('pg_node2', 4), replica('pg_node3', 3)],
     view('pg_node2', 4),
   ),
@@ -60,6 +65,13 @@ describe('Function: severityOf', () => {
     expect(isWriteLossEvidence(down)).toBe(true);
     expect(severityOf(find(switchoverEvents, 'member_state_changed'))).toBeNull();
     expect(severityOf({ ...down, wasLeader: false } as ClusterEvent)).toBeNull();
+  });
+
+  it("pages for the leader's PostgreSQL stopped while it is still primary (paused: nobody restarts it), not for a handover's stop", () => {
+    const stopped = { ...find(switchoverEvents, 'member_state_changed'), from: 'running', to: 'stopped', wasLeader: true } as ClusterEvent;
+    expect(severityOf({ ...stopped, role: 'primary' } as ClusterEvent)).toBe('critical');
+    expect(severityOf({ ...stopped, role: 'demoted' } as ClusterEvent)).toBeNull();
+    expect(severityOf({ ...stopped, from: 'stopping', role: 'primary' } as ClusterEvent)).toBeNull();
   });
 
   it('takes the leader demoting itself (etcd down, no new leader yet) as evidence of lost writes', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type AnatomyInput,
+  anatomySummary,
   causeOf,
   type HaproxyTimings,
   incidentAnatomy,
@@ -109,6 +110,20 @@ describe('Function: incidentAnatomy', () => {
     expect(longestPhase(anatomy)).toMatchObject({ name: 'leader_key', label: 'waiting for the leader key to expire (ttl 30)' });
   });
 
+  it('does not flag an incident whose bounds are wide because the poller was blind, only one certainly too long', () => {
+    // Prepare: a switchover-fast restore, but the last healthy poll 40 s before (the poller was down).
+    const blind = killInput();
+    const anatomy = incidentAnatomy({
+      ...blind,
+      verdict: {
+        ...blind.verdict,
+        outage: { ...blind.verdict.outage, startedAfter: T0 - 40_000, downtimeMinMs: 3_000, downtimeMaxMs: 67_400 },
+      },
+    });
+    expect(anatomy.longerThanPredicted).toBe(false);
+    expect(anatomySummary(anatomy)).toMatch(/^3\.0 s-67\.4 s write outage: /);
+  });
+
   it('predicts a kill -9 from ttl, loop_wait and the HAProxy checks, and does not flag one inside the range', () => {
     const anatomy = incidentAnatomy(killInput());
     // (30 − 10) + (2 − 1) × 3 = 23 s .. 30 + 2 + (2 + 1) × 3 = 41 s.
@@ -124,7 +139,11 @@ describe('Function: incidentAnatomy', () => {
     const anatomy = incidentAnatomy({
       ...slow,
       routing: { ok: true, value: { upAt: T0 + 46_500, server: 'pg_node2' } },
-      verdict: { ...slow.verdict, restoredAt: T0 + 47_000, firstGoodWriteAt: T0 + 47_000 },
+      verdict: {
+        restoredAt: T0 + 47_000,
+        firstGoodWriteAt: T0 + 47_000,
+        outage: { ...slow.verdict.outage, endedAfter: T0 + 46_800, endedBefore: T0 + 47_000, downtimeMinMs: 45_500, downtimeMaxMs: 47_000 },
+      },
     });
     // Assess
     expect(anatomy.longerThanPredicted).toBe(true);
@@ -185,7 +204,11 @@ describe('Function: incidentAnatomy', () => {
       ...input,
       direct: { ok: false, note: 'off' },
       routing: { ok: false, note: 'off' },
-      verdict: { ...input.verdict, restoredAt: T0 + 8_800, firstGoodWriteAt: T0 + 6_300 },
+      verdict: {
+        restoredAt: T0 + 8_800,
+        firstGoodWriteAt: T0 + 6_300,
+        outage: { ...input.verdict.outage, endedAfter: T0 + 8_600, endedBefore: T0 + 8_800, downtimeMinMs: 7_400, downtimeMaxMs: 8_800 },
+      },
     });
     // Assess: (3 − 1) × 3 = 6 s .. 2 + 3 × 3 + 3 = 14 s.
     expect(anatomy.phases.find((p) => p.name === 'leader_key')!.label).toBe('the leader key released');
@@ -212,6 +235,28 @@ describe('Function: causeOf', () => {
       { evidence: { cause: 'old_leader_postgres_down', detail: 'pg_node1 reports primary/crashed' } },
     );
     expect(causeOf([change])).toMatchObject({ kind: 'postgres_crashed', detail: expect.stringContaining('primary/crashed') });
+  });
+
+  it("reads Patroni's own graceful stop (stopping) as no cause, and the demotion after it as the DCS lost (etcd down)", () => {
+    const stopping = event(1_000, {
+      type: 'member_state_changed',
+      member: 'pg_node1',
+      from: 'running',
+      to: 'stopping',
+      wasLeader: true,
+      role: 'primary',
+    });
+    const demoted = event(2_000, { type: 'member_role_changed', member: 'pg_node1', from: 'primary', to: 'replica', wasLeader: true });
+    expect(causeOf([stopping, demoted]).kind).toBe('dcs_lost');
+    const stoppedAsPrimary = event(1_000, {
+      type: 'member_state_changed',
+      member: 'pg_node1',
+      from: 'running',
+      to: 'stopped',
+      wasLeader: true,
+      role: 'primary',
+    });
+    expect(causeOf([stoppedAsPrimary]).kind).toBe('postgres_crashed');
   });
 
   it('says DCS lost when the leader demoted itself while answering, or no one holds the key while it answers', () => {

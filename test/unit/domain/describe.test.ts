@@ -83,6 +83,10 @@ const CASES: readonly [AnyPayload, string][] = [
     'pg_node3 belongs to another cluster (scope other, expected denemek): ignored',
   ],
   [
+    { type: 'redundancy_restored', leader: 'pg_node2', timeline: 4, replicas: ['pg_node1', 'pg_node3'], afterMs: 12_300 },
+    'redundancy restored: pg_node1, pg_node3 streaming from pg_node2 on timeline 4, 12.3 s after the timeline moved',
+  ],
+  [
     { type: 'unexpected_reply', member: 'pg_node1', source: '/cluster', field: 'role', value: 'Leader' },
     'pg_node1: /cluster says role "Leader", which no Patroni version sends: not taken as an outage',
   ],

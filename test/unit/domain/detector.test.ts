@@ -4,7 +4,19 @@ import { detect } from '../../../lambdas/domain/detector.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import type { Observation } from '../../../lambdas/domain/model.js';
 import { outageBounds } from '../../../lambdas/domain/outage.js';
-import { failed, healthy, historyRow, NAMES, observation, ok, primary, replica, SYSTEM_ID, view } from '../../support/factories.js';
+import {
+  failed,
+  healthy,
+  historyRow,
+  NAMES,
+  observation,
+  ok,
+  primary,
+  replica,
+  SYSTEM_ID,
+  view,
+  viewMember,
+} from '../../support/factories.js';
 
 /** Applies observations one after another, as the poller does, and returns every event and the final state. */
 function run(...observations: Observation[]): { events: ClusterEvent[]; state: ClusterState } {
@@ -24,6 +36,15 @@ function leaderPostgresCrashed(observedAt: number): Observation {
   return observation(
     observedAt,
     [primary('pg_node1', 3, { state: 'unknown', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
+    view('pg_node1', 3),
+  );
+}
+
+/** pg_node1, still leader, shuts PostgreSQL down gracefully (primary/stopping): the first half of a switchover. */
+function leaderStopping(observedAt: number): Observation {
+  return observation(
+    observedAt,
+    [primary('pg_node1', 3, { state: 'stopping', timeline: null }), replica('pg_node2', 3), replica('pg_node3', 3)],
     view('pg_node1', 3),
   );
 }
@@ -88,6 +109,7 @@ describe('Function: detect', () => {
         'denemek:0000000002:001',
         'denemek:0000000002:002',
         'denemek:0000000002:003',
+        'denemek:0000000002:004',
       ]);
     });
   });
@@ -275,8 +297,22 @@ describe('Function: detect', () => {
       expect(outageBounds(only(events, 'leader_changed'), []).startedAfter).toBe(900);
     });
 
-    it('switchover when the old leader was demoted while its Patroni kept answering', () => {
+    it('switchover when the old leader was demoted gracefully (stopping) while its Patroni kept answering', () => {
+      const { events } = run(healthy(1_000, 'pg_node1', 3), leaderStopping(2_000), handedOverToNode2(3_000));
+      expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
+    });
+
+    it('failover when a running primary is demoted and stopped a poll later without the stopping of a graceful demotion', () => {
+      // A crash that Patroni failed over within one loop (primary_start_timeout 0), between two polls 1 s apart.
       const { events } = run(healthy(1_000, 'pg_node1', 3), handedOverToNode2(2_000));
+      expect(only(events, 'leader_changed')).toMatchObject({
+        kind: 'failover',
+        evidence: { cause: 'old_leader_postgres_down', detail: expect.stringContaining('without the graceful stop') },
+      });
+    });
+
+    it('switchover for the same replies 5 s apart: a graceful stop could have been missed between them', () => {
+      const { events } = run(healthy(1_000, 'pg_node1', 3), handedOverToNode2(6_000));
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });
 
@@ -325,7 +361,8 @@ describe('Function: detect', () => {
         healthy(1_000, 'pg_node1', 3),
         leaderPostgresCrashed(2_000),
         healthy(3_000, 'pg_node1', 3),
-        handedOverToNode2(4_000),
+        leaderStopping(4_000),
+        handedOverToNode2(5_000),
       );
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
     });
@@ -508,10 +545,53 @@ describe('Function: detect', () => {
     });
   });
 
+  describe('row 23: redundancy restored after a promotion', () => {
+    it('waits until every other member in /cluster streams on the new timeline, or has left it', () => {
+      // Prepare: pg_node1 killed; pg_node2 promoted; pg_node1 still listed (stopped), pg_node3 on the old timeline.
+      const promoted = observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 3)], {
+        scope: 'denemek',
+        paused: false,
+        members: [
+          viewMember('pg_node1', 'replica', null, 'stopped'),
+          viewMember('pg_node2', 'leader', 4),
+          viewMember('pg_node3', 'replica', 3, 'streaming'),
+        ],
+      });
+      const followed = observation(5_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], {
+        scope: 'denemek',
+        paused: false,
+        members: [
+          viewMember('pg_node1', 'replica', null, 'stopped'),
+          viewMember('pg_node2', 'leader', 4),
+          viewMember('pg_node3', 'replica', 4, 'streaming'),
+        ],
+      });
+      // pg_node1's member key expired: it left /cluster.
+      const removed = observation(
+        40_000,
+        [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)],
+        view('pg_node2', 4, ['pg_node2', 'pg_node3']),
+      );
+      // Act
+      const { events } = run(healthy(1_000, 'pg_node1', 3), promoted, followed, removed, removed);
+      // Assess: nothing while pg_node1 is listed stopped, one event once it is gone, none after.
+      expect(events.filter((e) => e.type === 'redundancy_restored')).toEqual([
+        expect.objectContaining({ observedAt: 40_000, leader: 'pg_node2', timeline: 4, replicas: ['pg_node3'], afterMs: 38_000 }),
+      ]);
+    });
+
+    it('never reports redundancy with no replica left at all', () => {
+      const alone = observation(3_000, [failed('pg_node1'), primary('pg_node2', 4), failed('pg_node3')], view('pg_node2', 4, ['pg_node2']));
+      const { events } = run(healthy(1_000, 'pg_node1', 3), alone, { ...alone, observedAt: 4_000 });
+      expect(events.some((e) => e.type === 'redundancy_restored')).toBe(false);
+    });
+  });
+
   describe('rows 15-17: timelines', () => {
     it('row 15: timeline_changed with the same leader is a re-promotion in place (crash on Patroni < 3.0.4)', () => {
       const { events } = run(healthy(1_000, 'pg_node1', 3), healthy(2_000, 'pg_node1', 4));
-      expect(typesAfterStart(events)).toEqual(['timeline_changed']);
+      // The replicas already stream on the new timeline in that poll: redundancy is back at once.
+      expect(typesAfterStart(events)).toEqual(['timeline_changed', 'redundancy_restored']);
       expect(only(events, 'timeline_changed')).toMatchObject({ from: 3, to: 4, leader: 'pg_node1' });
     });
 

@@ -50,7 +50,7 @@ describe('Function: verifyWrites', () => {
     expect(verdict.attempts).toBeLessThan(5_000 / 20);
   });
 
-  it('gives a restore just before the deadline its whole stability window, bounded by deadline plus window', async () => {
+  it('stops at the deadline when writes are still failing, two writes an attempt', async () => {
     // Prepare: never works.
     const prober = scriptedVip(() => false, 2);
     // Act
@@ -60,9 +60,29 @@ describe('Function: verifyWrites', () => {
       deadlineMs: 300,
       fanout: 2,
     });
-    // Assess: attempts bounded by (deadline + window) / interval, two writes each.
+    // Assess: attempts bounded by the deadline over the interval, two writes each.
     expect(verdict.type).toBe('write_unavailable');
-    expect(verdict.attempts).toBeLessThanOrEqual((300 + 100) / 20 + 1);
+    expect(verdict.attempts).toBeLessThanOrEqual(300 / 20 + 1);
     expect(prober.writes).toBe(verdict.attempts * 2);
+  });
+
+  it('gives writes that came back just before the deadline their whole stability window', async () => {
+    // Prepare: failing for about 250 ms of a 300 ms deadline, then working.
+    const startedAt = Date.now();
+    const prober: WriteProber = {
+      attempt: async (): Promise<ProbeAttempt> =>
+        Date.now() - startedAt < 250 ? { at: Date.now(), ok: false, errorClass: 'refused' } : { at: Date.now(), ok: true },
+    };
+    // Act
+    const verdict = await verifyWrites(prober, vip, trigger, trigger.id, {
+      intervalMs: 20,
+      stabilityWindowMs: 200,
+      deadlineMs: 300,
+      fanout: 1,
+    });
+    // Assess: verified, with good writes for the whole window after the deadline had passed.
+    if (verdict.type !== 'write_verified') throw new Error(verdict.type);
+    expect(Date.parse(verdict.restoredAt) - startedAt).toBeGreaterThanOrEqual(250);
+    expect(verdict.attempts).toBeGreaterThan(300 / 20);
   });
 });
