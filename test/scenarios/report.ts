@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import type { LabProfile } from '../../lab/profiles.js';
 import type { ScenarioResult } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -9,6 +10,8 @@ const RESULTS = join(import.meta.dirname, 'results');
 interface VersionRun {
   /** Which lab: "Patroni 3", "Patroni 4", "Patroni 4, VIP". */
   readonly lab: string;
+  /** The lab's timing profile: `fast` or `field` (runs saved before profiles existed were fast). */
+  readonly profile?: LabProfile;
   readonly finishedAt: string;
   readonly results: ScenarioResult[];
 }
@@ -20,13 +23,13 @@ function row(run: VersionRun, r: ScenarioResult): string {
   const restore = r.restoreErrorMs === null ? '–' : `${r.restoreErrorMs > 0 ? '+' : ''}${r.restoreErrorMs} ms`;
   const observed = r.observed.map((e) => `\`${e}\``).join('<br>');
   const anatomy = r.anatomy ?? '–';
-  return `| ${run.lab} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${anatomy} | ${r.passed ? 'pass' : '**FAIL**'} |`;
+  return `| ${run.lab} | ${run.profile ?? 'fast'} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${anatomy} | ${r.passed ? 'pass' : '**FAIL**'} |`;
 }
 
 /** Saves one lab's results (`file` names it) and regenerates docs/scenarios.md from every lab's last run. */
-export function writeScenarioReport(file: string, lab: string, results: ScenarioResult[]): void {
+export function writeScenarioReport(file: string, lab: string, profile: LabProfile, results: ScenarioResult[]): void {
   mkdirSync(RESULTS, { recursive: true });
-  const run: VersionRun = { lab, finishedAt: new Date().toISOString(), results };
+  const run: VersionRun = { lab, profile, finishedAt: new Date().toISOString(), results };
   writeFileSync(join(RESULTS, `${file}.json`), `${JSON.stringify(run, null, 2)}\n`);
   renderScenarioReport();
 }
@@ -36,9 +39,9 @@ export function renderScenarioReport(): void {
   const runs = readdirSync(RESULTS)
     .filter((name) => name.endsWith('.json'))
     .map((name) => JSON.parse(readFileSync(join(RESULTS, name), 'utf8')) as VersionRun)
-    .sort((a, b) => a.lab.localeCompare(b.lab));
+    .sort((a, b) => a.lab.localeCompare(b.lab) || (a.profile ?? 'fast').localeCompare(b.profile ?? 'fast'));
   const rows = runs.flatMap((r) => r.results.map((result) => row(r, result))).join('\n');
-  const when = runs.map((r) => `${r.lab}: ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ');
+  const when = runs.map((r) => `${r.lab} ${r.profile ?? 'fast'}: ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ');
   writeFileSync(
     join(ROOT, 'docs', 'scenarios.md'),
     `# Failure scenarios
@@ -64,8 +67,8 @@ The VIP rows run on hosts in network namespaces the suite creates (keepalived mo
 backup HAProxy, a client host); there the probe starts at the moment of the fault, as a canary on a short schedule
 would.
 
-| lab | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | anatomy | result |
-|---|---|---|---|---|---|---|---|---|---|---|
+| lab | profile | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | anatomy | result |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 `,
   );

@@ -162,7 +162,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     beforeAll(() => lab.start());
     afterAll(async () => {
       await lab.stop();
-      writeScenarioReport(`patroni-${patroni}`, `Patroni ${patroni}, fast`, lab.results);
+      writeScenarioReport(`patroni-${patroni}`, `Patroni ${patroni}`, 'fast', lab.results);
     });
 
     const { scenario } = scenarioKit(lab, patroni);
@@ -407,7 +407,7 @@ for (const patroni of [3, 4] as PatroniMajor[]) {
     beforeAll(() => lab.start());
     afterAll(async () => {
       await lab.stop();
-      writeScenarioReport(`patroni-${patroni}-field`, `Patroni ${patroni}, field`, lab.results);
+      writeScenarioReport(`patroni-${patroni}-field`, `Patroni ${patroni}`, 'field', lab.results);
     });
 
     profileScenarios(lab, scenarioKit(lab, patroni).scenario);

@@ -103,7 +103,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
     await aws?.stop();
     await http.close();
     if (labStateExists(BASE)) await labDown(BASE); // takes the VIP path down first
-    writeScenarioReport('patroni-4-vip', 'Patroni 4, VIP', results);
+    writeScenarioReport('patroni-4-vip', 'Patroni 4, VIP', 'fast', results);
   });
 
   it('the master HAProxy dies: the VIP moves to the backup, and the write probe measures the gap Patroni never saw', async () => {
