@@ -566,7 +566,10 @@ export function classifyLeaderChange(
       },
     };
   }
-  if (vanishedWithoutGracefulStop(before, now.report, observation.observedAt - previous.observedAt)) {
+  // Between the rounds' starts, when each request left: a reply that took seconds (PostgreSQL gone, Patroni busy)
+  // still sampled the member one interval after the last.
+  const pollGapMs = (observation.startedAt ?? observation.observedAt) - (previous.observedFrom ?? previous.observedAt);
+  if (vanishedWithoutGracefulStop(before, now.report, pollGapMs)) {
     return {
       kind: 'failover',
       evidence: {

@@ -311,6 +311,11 @@ describe('Function: detect', () => {
       });
     });
 
+    it("measures the gap between the rounds' starts: a reply slowed by the crash still sampled the member 1 s later", () => {
+      const { events } = run({ ...healthy(1_000, 'pg_node1', 3), startedAt: 900 }, { ...handedOverToNode2(4_500), startedAt: 1_900 });
+      expect(only(events, 'leader_changed')).toMatchObject({ kind: 'failover', evidence: { cause: 'old_leader_postgres_down' } });
+    });
+
     it('switchover for the same replies 5 s apart: a graceful stop could have been missed between them', () => {
       const { events } = run(healthy(1_000, 'pg_node1', 3), handedOverToNode2(6_000));
       expect(only(events, 'leader_changed')).toMatchObject({ kind: 'switchover', evidence: { cause: 'old_leader_demoted' } });
