@@ -90,20 +90,25 @@ function phaseRows(incidents: readonly Incident[]): (string | number | null)[][]
     const anatomy = i.anatomy;
     if (!anatomy) return [];
     let from = anatomy.milestones[0]!.at!;
-    return anatomy.phases.map((p) => {
-      const row = [
-        i.cluster,
-        iso(i.start),
-        anatomy.cause.kind,
-        p.name,
-        p.label,
-        iso(from),
-        seconds(p.durationMs),
-        evidenceOf(anatomy, p.endsAt),
-      ];
+    const line = (name: string, label: string, durationMs: number, evidence: string) => [
+      i.cluster,
+      iso(i.start),
+      anatomy.cause.kind,
+      name,
+      label,
+      iso(from),
+      seconds(durationMs),
+      evidence,
+    ];
+    const rows = anatomy.phases.map((p) => {
+      const row = line(p.name, p.label, p.durationMs, evidenceOf(anatomy, p.endsAt));
       from += p.durationMs;
       return row;
     });
+    // After the outage, not part of it: until every other member streamed from the new leader again.
+    if (!i.redundancyRestoredAt) return rows;
+    const label = 'until the replicas streamed again (after writes stable)';
+    return [...rows, line('redundancy', label, i.redundancyRestoredAt - from, 'redundancy_restored')];
   });
 }
 
@@ -143,6 +148,7 @@ export function incidentJson(i: Incident) {
       : null,
     predictionNote: i.anatomy?.predictionNote ?? null,
     longerThanPredicted: i.anatomy?.longerThanPredicted ?? null,
+    redundancyRestoredAt: i.redundancyRestoredAt ? iso(i.redundancyRestoredAt) : null,
   };
 }
 

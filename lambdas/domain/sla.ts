@@ -33,6 +33,8 @@ export interface Incident {
   readonly walBytesAtRisk: number | null;
   /** Phases, cause and prediction, where the probe's verdict recorded them. */
   readonly anatomy: IncidentAnatomy | null;
+  /** When every other member streamed from the new leader again (`redundancy_restored`), if that was seen. */
+  readonly redundancyRestoredAt?: number | null;
 }
 
 type LeaderChanged = Extract<ClusterEvent, { type: 'leader_changed' }>;
@@ -64,7 +66,17 @@ function clusterIncidents(events: readonly ClusterEvent[]): Incident[] {
     return incident;
   });
   const unmeasured = changes.filter((c) => !claimed.has(c.id) && !coveredBy(c, measured)).map((c) => fromLeaderChange(c, sorted));
-  return mergeOverlapping([...measured, ...unmeasured]);
+  const restored = sorted.filter((e) => e.type === 'redundancy_restored');
+  return mergeOverlapping([...measured, ...unmeasured]).map((incident) => withRedundancy(incident, restored));
+}
+
+/** Redundancy comes back after the writes, often after the verdict: the first `redundancy_restored` within 30 min. */
+const REDUNDANCY_WINDOW_MS = 30 * 60_000;
+
+function withRedundancy(incident: Incident, restored: readonly ClusterEvent[]): Incident {
+  const from = incident.end ?? incident.start;
+  const event = restored.find((e) => e.observedAt >= incident.start && e.observedAt <= from + REDUNDANCY_WINDOW_MS);
+  return { ...incident, redundancyRestoredAt: event?.observedAt ?? null };
 }
 
 const KIND_WEIGHT: Record<LeaderChangeKind, number> = { failover: 2, unknown: 1, switchover: 0 };

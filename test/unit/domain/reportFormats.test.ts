@@ -130,6 +130,13 @@ describe('Function: renderIncidents with the anatomy', () => {
     expect(phases[2]).toContain('HAProxy stats: server pg_node2 UP');
   });
 
+  it('adds, after the outage, the time until redundancy was restored, where it was seen', () => {
+    const phases = renderPhases([{ ...withAnatomy, redundancyRestoredAt: incident.start + 51_000 }], 'csv')
+      .trim()
+      .split('\n');
+    expect(phases.at(-1)).toMatch(/,redundancy,until the replicas streamed again \(after writes stable\),[^,]+,30\.0,redundancy_restored$/);
+  });
+
   it('gives the phases, milestones and prediction in JSON', () => {
     const [json] = JSON.parse(renderIncidents([withAnatomy], 'json'));
     expect(json.cause.kind).toBe('unreachable');

@@ -206,3 +206,26 @@ describe('Function: incidentsFromEvents', () => {
     ]);
   });
 });
+
+describe('Function: incidentsFromEvents, redundancy', () => {
+  it('attaches the first redundancy_restored after an incident, and none to one that never saw it', () => {
+    const change = leaderChangedEvent({
+      id: 'denemek:0000000005:000',
+      cluster: 'denemek',
+      observedAt: 100_000,
+      previousObservedAt: 99_000,
+    });
+    const restored = {
+      ...change,
+      id: 'denemek:0000000009:000',
+      type: 'redundancy_restored',
+      observedAt: 160_000,
+      leader: 'pg_node2',
+      timeline: 2,
+      replicas: ['pg_node1', 'pg_node3'],
+      afterMs: 60_000,
+    } as ClusterEvent;
+    expect(incidentsFromEvents([change, restored])[0]!.redundancyRestoredAt).toBe(160_000);
+    expect(incidentsFromEvents([change])[0]!.redundancyRestoredAt).toBeNull();
+  });
+});
