@@ -30,8 +30,9 @@ const MAX_IN_FLIGHT = 16;
 
 /**
  * Writes through the VIP every `intervalMs` until writes have kept working for the stability window or the
- * deadline (plus that window) passes, and returns the verdict with the outage's bounds. An attempt starts on every tick whether or not earlier ones have finished,
- * so a connection that HAProxy holds for seconds does not coarsen the measurement. Bounded in time and count.
+ * deadline passes (writes back just before it still get their window), and returns the verdict with the outage's
+ * bounds. An attempt starts on every tick whether or not earlier ones have finished, so a connection that HAProxy
+ * holds for seconds does not coarsen the measurement. Bounded in time and count.
  */
 export async function verifyWrites(
   prober: WriteProber,
