@@ -283,12 +283,16 @@ function promotedMilestone(events: readonly ClusterEvent[], change: LeaderChange
   return eventMilestone('promoted', promoted, 'the new timeline');
 }
 
-/** Milestones that a poll saw happened before that poll: a precise later one pulls them earlier. */
-const POLL_BOUNDED = new Set<MilestoneName>(['trouble_seen', 'lock_gone', 'promoted', 'vip_routes', 'writable_direct']);
+/**
+ * Milestones whose time is an upper bound, "it had happened by then": the polls that saw trouble, the lock gone or
+ * the new timeline, the direct-write sample (every half second) and HAProxy's `lastchg` (whole seconds). A precise
+ * later milestone pulls them earlier.
+ */
+const UPPER_BOUNDS = new Set<MilestoneName>(['trouble_seen', 'lock_gone', 'promoted', 'vip_routes', 'writable_direct']);
 
 /**
- * Puts the instants in order. A poll-timed milestone is an upper bound ("by this poll"), so a precise later one
- * pulls it earlier; then no milestone may precede the one before it. The first and last are the outage's bounds.
+ * Puts the instants in order. An upper-bound milestone that comes after a later precise one moves back to it;
+ * then no milestone may precede the one before it. The first and last are the outage's bounds.
  */
 function orderMilestones(raw: readonly Milestone[]): Milestone[] {
   const out = raw.map((m) => ({ ...m }));
@@ -296,7 +300,7 @@ function orderMilestones(raw: readonly Milestone[]): Milestone[] {
   for (let i = out.length - 2; i > 0; i--) {
     const m = out[i]!;
     if (m.at === null) continue;
-    if (POLL_BOUNDED.has(m.name) && m.at > next)
+    if (UPPER_BOUNDS.has(m.name) && m.at > next)
       out[i] = { ...m, at: next, evidence: `${m.evidence}; happened no later than ${nameOf(out, next)}` };
     next = out[i]!.at!;
   }

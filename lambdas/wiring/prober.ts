@@ -64,36 +64,35 @@ export function probeOptions(config: PipelineConfig, cluster: ClusterConfig): Ve
 export function composeProber(config: PipelineConfig, deps: ProberDeps): Prober {
   const prober = deps.prober ?? new PgWriteProber();
   const clock = deps.clock ?? Date.now;
-  const vips = new Map(config.clusters.flatMap((c) => (c.vip ? [[c.name, c.vip] as const] : [])));
-  const clusters = new Map(config.clusters.map((c) => [c.name, c]));
+  // The clusters with a VIP: the ones there is something to probe.
+  const probed = new Map(config.clusters.flatMap((c) => (c.vip ? [[c.name, { cluster: c, vip: c.vip }] as const] : [])));
   const patroni = new PatroniClient(clock, { timeoutMs: config.poll.timeoutMs });
   const haproxyStats = new HaproxyStats(clock);
-  const sources = { events: deps.store, settings: patroni, leader: patroni, haproxyStats };
+  const sources = { events: deps.store, settings: patroni, leader: patroni, haproxyStats, prober, clock };
   return {
     async close() {
       await Promise.all([patroni.close(), haproxyStats.close()]);
     },
-    covers: (cluster) => vips.has(cluster),
+    covers: (cluster) => probed.has(cluster),
     async probe({ trigger, incidentKey }, hardStopAt) {
-      const vip = vips.get(trigger.cluster);
-      const cluster = clusters.get(trigger.cluster);
-      if (!vip || !cluster) {
+      const entry = probed.get(trigger.cluster);
+      if (!entry) {
         deps.log.warn('no VIP configured for the cluster; nothing to probe', { cluster: trigger.cluster });
         return null;
       }
-      const target = await vipTarget(trigger.cluster, vip);
-      const context = await anatomyContext(config, cluster, target);
+      const target = await vipTarget(trigger.cluster, entry.vip);
+      const context = await anatomyContext(config, entry.cluster, target);
       return runProbe(
         trigger,
         incidentKey,
         target,
-        { store: deps.store, prober, clock, log: deps.log, anatomy: { context, sources: { ...sources, prober, clock } } },
-        { ...probeOptions(config, cluster), hardStopAt },
+        { store: deps.store, prober, clock, log: deps.log, anatomy: { context, sources } },
+        { ...probeOptions(config, entry.cluster), hardStopAt },
       );
     },
     async canary() {
       const targets: CanaryTarget[] = await Promise.all(
-        [...vips].map(async ([cluster, vip]) => ({ cluster, vip: await vipTarget(cluster, vip) })),
+        [...probed].map(async ([cluster, { vip }]) => ({ cluster, vip: await vipTarget(cluster, vip) })),
       );
       return runCanary(targets, { prober, store: deps.store, log: deps.log });
     },

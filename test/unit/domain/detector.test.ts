@@ -552,25 +552,20 @@ describe('Function: detect', () => {
 
   describe('row 23: redundancy restored after a promotion', () => {
     it('waits until every other member in /cluster streams on the new timeline, or has left it', () => {
-      // Prepare: pg_node1 killed; pg_node2 promoted; pg_node1 still listed (stopped), pg_node3 on the old timeline.
-      const promoted = observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 3)], {
-        scope: 'denemek',
-        paused: false,
-        members: [
-          viewMember('pg_node1', 'replica', null, 'stopped'),
-          viewMember('pg_node2', 'leader', 4),
-          viewMember('pg_node3', 'replica', 3, 'streaming'),
-        ],
-      });
-      const followed = observation(5_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], {
-        scope: 'denemek',
-        paused: false,
-        members: [
-          viewMember('pg_node1', 'replica', null, 'stopped'),
-          viewMember('pg_node2', 'leader', 4),
-          viewMember('pg_node3', 'replica', 4, 'streaming'),
-        ],
-      });
+      // Prepare: pg_node1 killed; pg_node2 promoted; pg_node1 still listed (stopped), pg_node3 on the old timeline,
+      // then following on the new one.
+      const afterPromotion = (observedAt: number, node3Timeline: number) =>
+        observation(observedAt, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', node3Timeline)], {
+          scope: 'denemek',
+          paused: false,
+          members: [
+            viewMember('pg_node1', 'replica', null, 'stopped'),
+            viewMember('pg_node2', 'leader', 4),
+            viewMember('pg_node3', 'replica', node3Timeline, 'streaming'),
+          ],
+        });
+      const promoted = afterPromotion(2_000, 3);
+      const followed = afterPromotion(5_000, 4);
       // pg_node1's member key expired: it left /cluster.
       const removed = observation(
         40_000,
