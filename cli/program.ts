@@ -1,14 +1,24 @@
 import { Command, CommanderError } from 'commander';
-import { FailoverError } from '../lambdas/domain/errors.js';
+import { FailoverError, messageOf } from '../lambdas/domain/errors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerLabCommands } from './labCommands.js';
 import { registerReportCommands } from './reportCommands.js';
 import { registerWatchCommands } from './watchCommands.js';
 
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  done
+  1  a failure while running (an unreachable store, a failed write); one line says what
+  2  the command was called wrongly (an unknown option or cluster, a bad time, month, format or SLO); one line says what to fix
+
+Environment:
+  FAILOVER_DEBUG=1  print the stack of an unexpected error, and debug logs`;
+
 export function buildProgram(): Command {
   const program = new Command('failover')
     .description('Failover event pipeline for Patroni clusters: watch, alert, verify writes, report SLAs')
     .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
   registerDemoCommand(program);
   registerWatchCommands(program);
@@ -18,22 +28,23 @@ export function buildProgram(): Command {
 }
 
 /**
- * Runs the CLI. Every error of the product (a FailoverError) prints one clear line and exits with its kind's
- * code: 2 for a command called wrongly, 1 for a failure while running. Anything else is a bug and keeps its stack.
+ * Runs the CLI. Every error prints one line and exits with its kind's code: 2 for a command called wrongly
+ * (commander's own usage errors included), 1 for a failure while running. Only `FAILOVER_DEBUG=1` shows a stack.
  */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
-      return;
-    }
-    if (error instanceof FailoverError) {
-      process.stderr.write(`failover: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    throw error;
+    process.exitCode = exitCodeOf(error);
+    if (error instanceof CommanderError) return;
+    const message = error instanceof FailoverError ? error.message : `unexpected error: ${messageOf(error)}`;
+    process.stderr.write(`failover: ${message}\n`);
+    if (process.env.FAILOVER_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   }
+}
+
+/** Help and --version end with 0 through commander too; everything else it raises is a usage error. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  return error instanceof FailoverError ? error.exitCode : 1;
 }

@@ -34,8 +34,6 @@ export interface FailoverPipelineProps {
   readonly encryptionKey: IKey;
   /** Bucket for the monthly reports. @default no monthly report */
   readonly reportBucket?: IBucket;
-  /** Availability objective of the monthly reports, in percent. @default 99.95 */
-  readonly reportSloPercent?: number;
   /** Secret holding the Slack webhook URL or bot token. @default no Slack messages from the notifier */
   readonly slackSecret?: ISecret;
   /** Clusters per poller function; the clusters are split into shards of this size. @default 100 */
@@ -231,7 +229,6 @@ export class FailoverPipeline extends Construct {
       environment: {
         REPORT_BUCKET: bucket.bucketName,
         TOPIC_ARN: props.topic.topicArn,
-        SLO_PERCENT: String(props.reportSloPercent ?? 99.95),
       },
       deadLetterQueue: this.invocationFailures,
     });

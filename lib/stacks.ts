@@ -64,7 +64,6 @@ export class FailoverServiceStack extends Stack {
         : undefined,
       clustersPerPoller: props.config.aws.clustersPerPoller,
       reportBucket: Bucket.fromBucketAttributes(this, 'Reports', { bucketName: reportBucketName(this), encryptionKey }),
-      reportSloPercent: props.config.aws.reportSloPercent,
     });
     Validations.of(this).acknowledge({
       id: 'Annotation::@aws-cdk/core:crossStackReferencesDefaultStrong',

@@ -5,6 +5,7 @@ import type { Alert } from '../lambdas/domain/alerts.js';
 import { messageOf, StoreError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
+import { unwatchedAfterMs } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { ensureLocalResources, localEventStore, localStreamRunner } from '../lambdas/wiring/local.js';
@@ -108,10 +109,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   await streamRunner.start('LATEST');
   const canary = startCanary(config.notify.probe.canaryMinutes, () => prober.canary(), log);
 
-  const { observer, watchers } = await composePoller(config, { store, log });
+  const intervalMs = (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000;
+  const { observer, watchers } = await composePoller(config, {
+    store,
+    log,
+    watcherOptions: { unwatchedAfterMs: unwatchedAfterMs(intervalMs) },
+  });
   const abort = new AbortController();
   const polling = runPollLoop(watchers, {
-    intervalMs: (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000,
+    intervalMs,
     deadline: Number.MAX_SAFE_INTEGER,
     pollBudgetMs: 0,
     signal: abort.signal,

@@ -5,6 +5,7 @@ import { ConfigError, messageOf } from '../domain/errors.js';
 import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
 import { PATRONI_IDENTIFIER } from '../domain/model.js';
 import { stabilityWindowMs } from '../domain/outage.js';
+import type { SloPolicy } from '../domain/sla.js';
 
 /**
  * The one configuration file the CLI, the Lambdas and the CDK app all read. Validated strictly: an unknown
@@ -199,9 +200,21 @@ const awsSchema = z.strictObject({
     .optional(),
   /** Create a Secrets Manager secret for the Slack webhook URL or bot token, read by the notifier at run time. */
   slackSecret: z.boolean().default(false),
-  /** The availability objective of the monthly reports, in percent. */
-  reportSloPercent: z.number().gt(0).max(100).default(99.95),
 });
+
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with its zone, such as 2026-11-07T02:00:00Z' });
+
+const maintenanceWindowSchema = z
+  .strictObject({ start: instant, end: instant, reason: z.string().max(200).optional() })
+  .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'a maintenance window must end after it starts' });
+
+/** The availability objective of every SLA report (the CLI's flags override it) and what does not count against it. */
+const sloSchema = z
+  .strictObject({
+    target: z.number().gt(0, 'must be a percentage above 0').max(100, 'must be at most 100').default(99.95),
+    exclude: z.array(z.union([z.literal('planned-switchovers'), maintenanceWindowSchema])).default([]),
+  })
+  .prefault({});
 
 export const configSchema = z
   .strictObject({
@@ -217,6 +230,7 @@ export const configSchema = z
       })
       .prefault({}),
     notify: notifySchema.prefault({}),
+    slo: sloSchema,
     aws: awsSchema.optional(),
     store: z
       .strictObject({
@@ -255,6 +269,7 @@ export type ClusterConfig = PipelineConfig['clusters'][number];
 export type VipConfig = NonNullable<ClusterConfig['vip']>;
 export type HaproxyConfig = NonNullable<ClusterConfig['haproxy']>;
 export type AwsConfig = z.infer<typeof awsSchema>;
+export type SloConfig = z.infer<typeof sloSchema>;
 
 /**
  * What deploying needs beyond what the CLI needs: the `aws.vpc` placement, and every password as a
@@ -361,4 +376,17 @@ export function passwordFromEnv(
   const value = process.env[ref.passwordEnv];
   if (!value) throw new ConfigError(`${what}: environment variable ${ref.passwordEnv} is not set`);
   return value;
+}
+
+/** The SLO policy of the reports from the `slo` block. */
+export function sloPolicy(slo: SloConfig): SloPolicy {
+  return {
+    targetPercent: slo.target,
+    excludePlanned: slo.exclude.includes('planned-switchovers'),
+    maintenance: slo.exclude.flatMap((e) =>
+      e === 'planned-switchovers'
+        ? []
+        : [{ start: Date.parse(e.start), end: Date.parse(e.end), ...(e.reason ? { reason: e.reason } : {}) }],
+    ),
+  };
 }

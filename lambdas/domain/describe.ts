@@ -44,6 +44,8 @@ function sentence(event: ClusterEvent): string {
       return `${event.member} left the DCS (its member key expired or was removed)`;
     case 'dcs_membership_changed':
       return `${event.added} member keys appeared and ${event.removed} expired in the DCS at once (${event.sample.join(', ')}${event.added + event.removed > event.sample.length ? ', ...' : ''})`;
+    case 'watch_gap':
+      return `not watched from ${new Date(event.unwatchedFrom).toISOString()} to ${new Date(event.unwatchedUntil).toISOString()} (${seconds(event.unwatchedUntil - event.unwatchedFrom)} s): the poller was not polling`;
     case 'redundancy_restored':
       return `redundancy restored: ${event.replicas.join(', ')} streaming from ${event.leader} on timeline ${event.timeline}, ${seconds(event.afterMs)} s after the timeline moved`;
     case 'no_leader':

@@ -22,6 +22,12 @@ export interface DetectorOptions {
    * polls): a graceful handover leaves the lock free for about a second, which is not worth a page. @default 2000
    */
   readonly noLeaderAfterMs?: number;
+  /**
+   * A poll that starts this long after the previous one was recorded leaves unwatched time between them
+   * (`watch_gap`). The watcher sets it from the poll interval (and adds the heartbeat when the previous state
+   * came from the store, which is written only that often). Unset: gaps are not reported.
+   */
+  readonly unwatchedAfterMs?: number;
 }
 
 export interface Detection {
@@ -99,6 +105,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 21 | -                             | a role no Patroni sends (`/cluster` "Leader") | unexpected_reply once; the members' replies decide the leader |
  * | 22 | timeline T                    | one source alone says T+k (even the leader); anyone says > T+32 | nothing moves until two sources or /history agree; > T+32 is that member's invalid_reply |
  * | 23 | timeline moved, replicas not back | every other member in `/cluster` a replica streaming on the leader's timeline (at least one) | redundancy_restored with the time since the move |
+ * | 24 | observed at T                 | a poll starting more than `unwatchedAfterMs` after T | watch_gap from T to this poll's start (first, before anything it saw) |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -113,7 +120,7 @@ export function detect(
 ): Detection {
   if (previous === null) return firstObservation(raw, expectation);
   const observation = withoutImplausibleTimelines(raw, previous.timeline);
-  const drafts: Draft[] = [];
+  const drafts: Draft[] = unwatchedGap(previous, observation, options);
   const identity = resolveIdentity(previous, observation, expectation, drafts);
   const members = trackMembers(previous, observation, identity.foreignUrls, drafts);
   const reachable = observation.members.some((m) => m.status === 'ok' && !identity.foreignUrls.has(m.url));
@@ -153,6 +160,13 @@ export function detect(
   });
   const stateChanged = events.length > 0 || structurallyDifferent(previous, next);
   return { state: { ...next, version: stateChanged ? previous.version + 1 : previous.version }, events, stateChanged };
+}
+
+/** Row 24: time between two polls that nobody watched, so that no report counts it as available. */
+function unwatchedGap(previous: ClusterState, observation: Observation, options: DetectorOptions): Draft[] {
+  const until = observation.startedAt ?? observation.observedAt;
+  if (options.unwatchedAfterMs === undefined || until - previous.observedAt <= options.unwatchedAfterMs) return [];
+  return [{ type: 'watch_gap', unwatchedFrom: previous.observedAt, unwatchedUntil: until }];
 }
 
 /** Row 1: the baseline. Nothing before it is known, so nothing is reported as a change. */

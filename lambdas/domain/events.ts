@@ -116,6 +116,18 @@ export type EventPayload =
       readonly sample: readonly string[];
     }
   | {
+      /**
+       * The poller did not look at the cluster for a while (its process was down, a round overran, a Lambda was not
+       * invoked): from the last poll before the gap to the poll that records this event, nothing was watched. The
+       * SLA reports count that time as unwatched, never as available.
+       */
+      readonly type: 'watch_gap';
+      /** Epoch ms of the last poll known before the gap (the last recorded one after a restart). */
+      readonly unwatchedFrom: number;
+      /** Epoch ms when the poll that ended the gap started. */
+      readonly unwatchedUntil: number;
+    }
+  | {
       /** After a promotion, every other member in `/cluster` streams from the new leader on its timeline again. */
       readonly type: 'redundancy_restored';
       readonly leader: string;
@@ -233,6 +245,7 @@ export type EventType = ClusterEvent['type'];
 
 export const EVENT_TYPES: readonly EventType[] = [
   'watch_started',
+  'watch_gap',
   'leader_changed',
   'timeline_changed',
   'member_role_changed',

@@ -4,6 +4,7 @@ import type { ClusterState } from './clusterState.js';
 import type { ClusterEvent, WriteErrorClass } from './events.js';
 import type { Observation } from './model.js';
 import type { NotifierState } from './notifierState.js';
+import type { Interval } from './sla.js';
 
 /**
  * The ports: every interface a service needs from the outside world. Services depend on these only; the
@@ -34,6 +35,8 @@ export interface EventQuery {
   readonly until?: number;
   readonly limit?: number;
   readonly cursor?: string;
+  /** Newest first: reading back from a period's start to find the state it began in. @default false */
+  readonly newestFirst?: boolean;
 }
 
 /** The poller's and the reports' port onto the audit trail. */
@@ -46,6 +49,29 @@ export interface EventStore {
   commit(previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]): Promise<void>;
   listEvents(cluster: string, query?: EventQuery): Promise<EventPage>;
   listAllEvents(query: EventQuery & { since: number; until: number }): Promise<ClusterEvent[]>;
+}
+
+/** A cluster the poller has recorded, and when it first did. */
+export interface WatchedCluster {
+  readonly cluster: string;
+  readonly firstWatchedAt: number;
+}
+
+/** What the poller recorded about its own watching of one cluster: what coverage is computed from. */
+export interface WatchRecord {
+  /** The first poll recorded for it; null when it was never watched. */
+  readonly firstWatchedAt: number | null;
+  /** The last poll recorded (its state's heartbeat); null when it was never watched. */
+  readonly lastPolledAt: number | null;
+  /** Unwatched intervals (`watch_gap`) that overlap the range asked for, oldest first. */
+  readonly gaps: readonly Interval[];
+}
+
+/** The reports' port onto the audit trail: events, and the poller's record of when it was watching. */
+export interface ReportStore extends Pick<EventStore, 'listEvents' | 'listAllEvents'> {
+  /** Every cluster ever watched, by name. */
+  listWatchedClusters(): Promise<WatchedCluster[]>;
+  watchRecord(cluster: string, range: Interval): Promise<WatchRecord>;
 }
 
 /** The slice of the audit trail the notifier and the probe use. */

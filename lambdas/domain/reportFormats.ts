@@ -1,7 +1,10 @@
-import { causeWords, type IncidentAnatomy, type MilestoneName, type PhaseName } from './anatomy.js';
+import type { IncidentAnatomy, MilestoneName } from './anatomy.js';
 import { describeEvent } from './describe.js';
 import type { ClusterEvent } from './events.js';
-import type { Incident, SlaReport } from './sla.js';
+import { holderWords, type LeadershipInterval } from './leadership.js';
+import { duration, FLEET_DEFINITION, type FleetReport, type Incident, type ReportedIncident, type SlaReport } from './sla.js';
+import { slaHtml } from './slaHtml.js';
+import { neutralise } from './text.js';
 
 /**
  * Renderings of the audit trail and the SLA report (pure: text in, text out). The same functions serve the CLI
@@ -10,14 +13,16 @@ import type { Incident, SlaReport } from './sla.js';
 
 export type Format = 'table' | 'json' | 'csv' | 'md' | 'html';
 
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
-const percent = (p: number) => `${p.toFixed(4)} %`;
+export const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+export const seconds = (ms: number) => (ms / 1000).toFixed(1);
+export const percent = (p: number | null) => (p === null ? 'no data' : `${p.toFixed(4)} %`);
+/** Cells hold member names and Patroni's free text: neutralised in every table, whatever the format. */
+const cellText = (v: string | number | null) => (v === null ? '' : neutralise(String(v)));
 
 /** RFC 4180 CSV: quoted when needed, CRLF-free. */
 export function toCsv(headers: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
   const cell = (v: string | number | null) => {
-    const text = v === null ? '' : String(v);
+    const text = cellText(v);
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   return `${[headers, ...rows].map((row) => row.map(cell).join(',')).join('\n')}\n`;
@@ -25,7 +30,7 @@ export function toCsv(headers: readonly string[], rows: readonly (readonly (stri
 
 /** A plain-text table in the style of `patronictl list`. */
 export function toTable(headers: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
-  const text = rows.map((r) => r.map((c) => (c === null ? '' : String(c))));
+  const text = rows.map((r) => r.map(cellText));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
@@ -33,8 +38,7 @@ export function toTable(headers: readonly string[], rows: readonly (readonly (st
 }
 
 export function toMarkdown(headers: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
-  const line = (cells: readonly (string | number | null)[]) =>
-    `| ${cells.map((c) => (c === null ? '' : String(c).replace(/\|/g, '\\|'))).join(' | ')} |`;
+  const line = (cells: readonly (string | number | null)[]) => `| ${cells.map((c) => cellText(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return `${[line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -46,7 +50,7 @@ export function renderEvents(events: readonly ClusterEvent[], format: Exclude<Fo
   return format === 'csv' ? toCsv(EVENT_HEADERS, rows) : toTable(EVENT_HEADERS, rows);
 }
 
-const INCIDENT_HEADERS = [
+export const INCIDENT_HEADERS = [
   'cluster',
   'start',
   'end',
@@ -61,9 +65,10 @@ const INCIDENT_HEADERS = [
   'cause',
   'predicted s',
   'longer than predicted',
+  'excluded',
 ];
 
-function incidentRow(i: Incident): (string | number | null)[] {
+export function incidentRow(i: Incident | ReportedIncident): (string | number | null)[] {
   return [
     i.cluster,
     iso(i.start),
@@ -79,6 +84,7 @@ function incidentRow(i: Incident): (string | number | null)[] {
     i.anatomy?.cause.kind ?? null,
     i.anatomy?.predicted ? `${seconds(i.anatomy.predicted.minMs)}-${seconds(i.anatomy.predicted.maxMs)}` : null,
     i.anatomy?.longerThanPredicted == null ? null : i.anatomy.longerThanPredicted ? 'yes' : 'no',
+    'excludedBy' in i ? i.excludedBy : null,
   ];
 }
 
@@ -125,7 +131,7 @@ export function renderPhases(incidents: readonly Incident[], format: Exclude<For
 }
 
 /** Incidents as JSON carry seconds with their bounds, the shape the SLA report's `incidents` uses. */
-export function incidentJson(i: Incident) {
+export function incidentJson(i: Incident | ReportedIncident) {
   return {
     cluster: i.cluster,
     id: i.id,
@@ -149,11 +155,12 @@ export function incidentJson(i: Incident) {
     predictionNote: i.anatomy?.predictionNote ?? null,
     longerThanPredicted: i.anatomy?.longerThanPredicted ?? null,
     redundancyRestoredAt: i.redundancyRestoredAt ? iso(i.redundancyRestoredAt) : null,
+    excludedBy: 'excludedBy' in i ? i.excludedBy : null,
   };
 }
 
 /** Incidents, then (table and md) the phases of those that have an anatomy. CSV is one table: the incidents. */
-export function renderIncidents(incidents: readonly Incident[], format: Exclude<Format, 'html'>): string {
+export function renderIncidents(incidents: readonly (Incident | ReportedIncident)[], format: Exclude<Format, 'html'>): string {
   if (format === 'json') return `${JSON.stringify(incidents.map(incidentJson), null, 2)}\n`;
   const rows = incidents.map(incidentRow);
   if (format === 'csv') return toCsv(INCIDENT_HEADERS, rows);
@@ -162,205 +169,220 @@ export function renderIncidents(incidents: readonly Incident[], format: Exclude<
   return toTable(INCIDENT_HEADERS, rows) + (phases ? `\nPhases\n${renderPhases(incidents, 'table')}` : '');
 }
 
-function summaryRows(report: SlaReport): [string, string][] {
+const VERDICT_WORDS = { met: 'MET', at_risk: 'AT RISK', breached: 'BREACHED', no_data: 'NO DATA' } as const;
+
+export function verdictLine(report: SlaReport): string {
+  return `${VERDICT_WORDS[report.verdict.status]}: ${report.verdict.reason}`;
+}
+
+function exclusionWords(report: SlaReport): string {
+  const parts = [
+    ...(report.policy.excludePlanned ? ['planned switchovers'] : []),
+    ...report.policy.maintenance.map((w) => `maintenance ${iso(w.start)} - ${iso(w.end)}${w.reason ? ` (${w.reason})` : ''}`),
+  ];
+  return parts.length === 0 ? 'none' : parts.join('; ');
+}
+
+export function summaryRows(report: SlaReport): [string, string][] {
+  const c = report.coverage;
+  const bounds = report.availabilityBoundsPercent;
   return [
-    ['period', `${iso(report.period.start)} - ${iso(report.period.end)}`],
-    ['availability', percent(report.availabilityPercent)],
-    ['availability without planned switchovers', percent(report.availabilityUnplannedPercent)],
-    [
-      'availability bounds (best - worst)',
-      `${percent(report.availabilityBoundsPercent.best)} - ${percent(report.availabilityBoundsPercent.worst)}`,
-    ],
+    ['verdict', verdictLine(report)],
+    ['period', `${iso(report.period.start)} - ${iso(report.period.end)}${c.cutAt === null ? '' : ' (cut at the time of the report)'}`],
+    ['coverage', `${(100 * c.fraction).toFixed(2)} % watched (${duration(c.watchedMs)}), ${c.unwatched.length} unwatched intervals`],
+    ['availability (of watched time)', percent(report.availabilityPercent)],
+    ['availability bounds (unwatched as down - as up)', `${percent(bounds.lower)} - ${percent(bounds.upper)}`],
     ['SLO', `${report.sloPercent} %`],
-    ['downtime', `${seconds(report.downtimeMs)} s`],
-    ['error budget', `${seconds(report.errorBudgetMs)} s, ${report.errorBudgetUsedPercent.toFixed(1)} % used`],
+    ['downtime counted', `${seconds(report.downtimeMs)} s`],
+    ['downtime excluded', `${seconds(report.excludedDowntimeMs)} s (exclusions: ${exclusionWords(report)})`],
+    [
+      'error budget',
+      `${seconds(report.errorBudgetMs)} s, ${report.errorBudgetUsedPercent.toFixed(1)} % used, ${seconds(report.errorBudgetRemainingMs)} s left`,
+    ],
     ['failovers / switchovers / unknown', `${report.failovers} / ${report.switchovers} / ${report.unknown}`],
     ['mean time to recovery', report.mttrMs === null ? '-' : `${seconds(report.mttrMs)} s`],
     ['mean time between failures', report.mtbfMs === null ? '-' : `${(report.mtbfMs / 3_600_000).toFixed(1)} h`],
   ];
 }
 
-export function renderSla(report: SlaReport, format: Format, title: string, events: readonly ClusterEvent[] = []): string {
+const UNWATCHED_HEADERS = ['unwatched from', 'to', 'duration', 'why'];
+const REASON_WORDS = {
+  never_watched: 'never watched',
+  before_first_watch: 'before the first poll',
+  poller_gap: 'the poller was not polling (gap recorded)',
+  not_polling: 'no heartbeat since: the poller is not polling',
+} as const;
+
+function unwatchedRows(report: SlaReport): string[][] {
+  return report.coverage.unwatched.map((u) => [iso(u.start), iso(u.end), duration(u.end - u.start), REASON_WORDS[u.reason]]);
+}
+
+/** One cluster's report as JSON: `coverage` and `verdict` at the top level, every figure with its bounds. */
+export function slaJson(cluster: string, report: SlaReport, title = `Availability of ${cluster}`) {
+  const c = report.coverage;
+  return {
+    title,
+    cluster,
+    period: { start: iso(report.period.start), end: iso(report.period.end), cutAtNow: c.cutAt !== null },
+    coverage: c.fraction,
+    watchedSeconds: c.watchedMs / 1000,
+    unwatched: c.unwatched.map((u) => ({ start: iso(u.start), end: iso(u.end), seconds: (u.end - u.start) / 1000, reason: u.reason })),
+    verdict: report.verdict,
+    sloPercent: report.sloPercent,
+    exclusions: {
+      plannedSwitchovers: report.policy.excludePlanned,
+      maintenance: report.policy.maintenance.map((w) => ({ start: iso(w.start), end: iso(w.end), reason: w.reason ?? null })),
+    },
+    availabilityPercent: report.availabilityPercent,
+    availabilityBoundsPercent: report.availabilityBoundsPercent,
+    downtimeSeconds: report.downtimeMs / 1000,
+    excludedDowntimeSeconds: report.excludedDowntimeMs / 1000,
+    failovers: report.failovers,
+    switchovers: report.switchovers,
+    unknown: report.unknown,
+    mttrSeconds: report.mttrMs === null ? null : report.mttrMs / 1000,
+    mtbfSeconds: report.mtbfMs === null ? null : report.mtbfMs / 1000,
+    errorBudgetSeconds: report.errorBudgetMs / 1000,
+    errorBudgetUsedPercent: report.errorBudgetUsedPercent,
+    errorBudgetRemainingSeconds: report.errorBudgetRemainingMs / 1000,
+    incidents: report.incidents.map(incidentJson),
+  };
+}
+
+export interface ClusterRendering {
+  readonly cluster: string;
+  readonly report: SlaReport;
+  readonly title: string;
+  /** The cluster's events: a baseline before the period, and the period's (the HTML's member rows). */
+  readonly events?: readonly ClusterEvent[];
+}
+
+export function renderSla(r: ClusterRendering, format: Format): string {
+  const { report, title } = r;
+  const unwatched = unwatchedRows(report);
   switch (format) {
     case 'json':
-      return `${JSON.stringify(
-        {
-          title,
-          period: { start: iso(report.period.start), end: iso(report.period.end) },
-          sloPercent: report.sloPercent,
-          availabilityPercent: report.availabilityPercent,
-          availabilityUnplannedPercent: report.availabilityUnplannedPercent,
-          availabilityBoundsPercent: report.availabilityBoundsPercent,
-          downtimeSeconds: report.downtimeMs / 1000,
-          failovers: report.failovers,
-          switchovers: report.switchovers,
-          unknown: report.unknown,
-          mttrSeconds: report.mttrMs === null ? null : report.mttrMs / 1000,
-          mtbfSeconds: report.mtbfMs === null ? null : report.mtbfMs / 1000,
-          errorBudgetSeconds: report.errorBudgetMs / 1000,
-          errorBudgetUsedPercent: report.errorBudgetUsedPercent,
-          incidents: report.incidents.map(incidentJson),
-        },
-        null,
-        2,
-      )}\n`;
+      return `${JSON.stringify(slaJson(r.cluster, report, title), null, 2)}\n`;
     case 'csv':
-      return renderIncidents(report.incidents, 'csv');
+      return toCsv(FLEET_HEADERS, [fleetRow(r.cluster, report)]);
     case 'md':
-      return `# ${title}\n\n${toMarkdown(['measure', 'value'], summaryRows(report))}\n## Incidents\n\n${renderIncidents(report.incidents, 'md')}`;
+      return [
+        `# ${title}\n`,
+        toMarkdown(['measure', 'value'], summaryRows(report)),
+        ...(unwatched.length > 0 ? ['## Unwatched time\n', toMarkdown(UNWATCHED_HEADERS, unwatched)] : []),
+        '## Incidents\n',
+        renderIncidents(report.incidents, 'md'),
+      ].join('\n');
     case 'table':
-      return `${title}\n${toTable(['measure', 'value'], summaryRows(report))}${renderIncidents(report.incidents, 'table')}`;
+      return [
+        `${title}\n${toTable(['measure', 'value'], summaryRows(report))}`,
+        ...(unwatched.length > 0 ? [`Unwatched time\n${toTable(UNWATCHED_HEADERS, unwatched)}`] : []),
+        renderIncidents(report.incidents, 'table'),
+      ].join('');
     case 'html':
-      return slaHtml(report, title, events);
+      return slaHtml([r], { title, fleet: null });
   }
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const FLEET_HEADERS = [
+  'cluster',
+  'availability',
+  'lower bound',
+  'upper bound',
+  'coverage',
+  'incidents',
+  'downtime s',
+  'MTTR s',
+  'budget used',
+  'verdict',
+];
 
-type Role = 'leader' | 'replica' | 'down';
-interface Segment {
-  readonly start: number;
-  readonly end: number;
-  readonly role: Role;
+export function fleetRow(cluster: string, report: SlaReport): (string | number | null)[] {
+  return [
+    cluster,
+    percent(report.availabilityPercent),
+    percent(report.availabilityBoundsPercent.lower),
+    percent(report.availabilityBoundsPercent.upper),
+    report.coverage.fraction.toFixed(4),
+    report.incidents.length,
+    seconds(report.downtimeMs),
+    report.mttrMs === null ? '-' : seconds(report.mttrMs),
+    `${report.errorBudgetUsedPercent.toFixed(1)} %`,
+    VERDICT_WORDS[report.verdict.status],
+  ];
 }
 
-/** Per member, when it was leader, replica or unreachable, from the recorded events. */
-export function memberTimelines(events: readonly ClusterEvent[], period: { start: number; end: number }): Map<string, Segment[]> {
-  const sorted = [...events].sort((a, b) => a.observedAt - b.observedAt);
-  const current = new Map<string, { role: Role; since: number }>();
-  const timelines = new Map<string, Segment[]>();
-  const set = (member: string, role: Role, at: number) => {
-    const now = current.get(member);
-    if (now?.role === role) return;
-    if (now) timelines.set(member, [...(timelines.get(member) ?? []), { start: now.since, end: at, role: now.role }]);
-    current.set(member, { role, since: at });
+/** The fleet line: what it means is said next to it, in every format. */
+function fleetTotalRow(fleet: FleetReport): (string | number | null)[] {
+  const worst = fleet.worst ? `worst: ${fleet.worst.cluster} ${percent(fleet.worst.availabilityPercent)}` : 'worst: -';
+  const v = fleet.verdicts;
+  return [
+    `FLEET (${fleet.clusters.length} clusters)`,
+    percent(fleet.availabilityPercent),
+    percent(fleet.availabilityBoundsPercent.lower),
+    percent(fleet.availabilityBoundsPercent.upper),
+    fleet.coverage.toFixed(4),
+    fleet.incidents,
+    seconds(fleet.downtimeMs),
+    worst,
+    '',
+    `${v.met} met, ${v.at_risk} at risk, ${v.breached} breached, ${v.no_data} no data`,
+  ];
+}
+
+export function fleetJson(fleet: FleetReport, title: string) {
+  return {
+    title,
+    period: { start: iso(fleet.period.start), end: iso(fleet.period.end) },
+    fleet: {
+      definition: fleet.definition,
+      clusters: fleet.clusters.length,
+      coverage: fleet.coverage,
+      availabilityPercent: fleet.availabilityPercent,
+      availabilityBoundsPercent: fleet.availabilityBoundsPercent,
+      downtimeSeconds: fleet.downtimeMs / 1000,
+      incidents: fleet.incidents,
+      worst: fleet.worst,
+      verdicts: fleet.verdicts,
+    },
+    clusters: fleet.clusters.map((c) => slaJson(c.cluster, c.report, `Availability of ${c.cluster}`)),
   };
-  let leader: string | null = null;
-  for (const e of sorted) {
-    if (e.type === 'watch_started') {
-      for (const m of e.members) set(m, m === e.leader ? 'leader' : 'replica', e.observedAt);
-      leader = e.leader;
-    } else if (e.type === 'leader_changed' && !e.reconciled) {
-      if (e.from && current.get(e.from)?.role === 'leader') set(e.from, 'replica', e.observedAt);
-      set(e.to, 'leader', e.observedAt);
-      leader = e.to;
-    } else if (e.type === 'member_unreachable') {
-      set(e.member, 'down', e.observedAt);
-    } else if (e.type === 'member_reachable') {
-      set(e.member, e.member === leader ? 'leader' : 'replica', e.observedAt);
+}
+
+export function renderFleet(fleet: FleetReport, format: Format, title: string, events: readonly ClusterEvent[] = []): string {
+  const rows = [...fleet.clusters.map((c) => fleetRow(c.cluster, c.report)), fleetTotalRow(fleet)];
+  const note = `FLEET: ${FLEET_DEFINITION}.`;
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(fleetJson(fleet, title), null, 2)}\n`;
+    case 'csv':
+      return toCsv(FLEET_HEADERS, rows);
+    case 'md':
+      return `# ${title}\n\n${toMarkdown(FLEET_HEADERS, rows)}\n${note}\n`;
+    case 'table':
+      return `${title}\n${toTable(FLEET_HEADERS, rows)}${note}\n`;
+    case 'html': {
+      const clusters = fleet.clusters.map((c) => ({ ...c, title: c.cluster, events: events.filter((e) => e.cluster === c.cluster) }));
+      return slaHtml(clusters, { title, fleet });
     }
   }
-  for (const [member, now] of current)
-    timelines.set(member, [...(timelines.get(member) ?? []), { start: now.since, end: period.end, role: now.role }]);
-  for (const [member, segments] of timelines) {
-    timelines.set(
-      member,
-      segments
-        .map((s) => ({ ...s, start: Math.max(s.start, period.start), end: Math.min(s.end, period.end) }))
-        .filter((s) => s.end > s.start),
-    );
+}
+
+const LEADER_HEADERS = ['from', 'to', 'duration', 'leader', 'evidence'];
+
+/** `failover leaders`: who held the leader lock when. */
+export function renderLeaders(intervals: readonly LeadershipInterval[], format: Exclude<Format, 'md' | 'html'>): string {
+  if (format === 'json') {
+    const rows = intervals.map((i) => ({
+      from: iso(i.start),
+      to: iso(i.end),
+      seconds: (i.end - i.start) / 1000,
+      holder: i.holder.kind,
+      leader: i.holder.kind === 'member' ? i.holder.name : null,
+      evidence: i.evidence,
+    }));
+    return `${JSON.stringify(rows, null, 2)}\n`;
   }
-  return timelines;
-}
-
-const COLOURS: Record<Role | 'outage', string> = { leader: '#2e7d32', replica: '#90caf9', down: '#9e9e9e', outage: '#c62828' };
-
-const PHASE_COLOURS: Record<PhaseName, string> = {
-  detection: '#bdbdbd',
-  leader_key: '#ef6c00',
-  promotion: '#6a1b9a',
-  new_primary: '#1565c0',
-  haproxy: '#00838f',
-  vip_path: '#2e7d32',
-  flapping: '#c62828',
-};
-
-/** Each incident with an anatomy as one bar split by phase, scaled to the longest incident shown. */
-function anatomyHtml(incidents: readonly Incident[]): string {
-  const withAnatomy = incidents.filter((i): i is Incident & { anatomy: IncidentAnatomy } => i.anatomy !== null);
-  if (withAnatomy.length === 0) return '';
-  const width = 700;
-  const longest = Math.max(...withAnatomy.map((i) => i.anatomy.outageMs), 1);
-  const rowHeight = 40;
-  const bars = withAnatomy.map((incident, row) => {
-    const y = row * rowHeight;
-    let offset = 0;
-    const segments = incident.anatomy.phases.map((p) => {
-      const x = (offset / longest) * width;
-      const w = (p.durationMs / longest) * width;
-      offset += p.durationMs;
-      return `<rect x="${x.toFixed(2)}" y="${y + 14}" width="${Math.max(0, w).toFixed(2)}" height="18" fill="${PHASE_COLOURS[p.name]}" data-phase="${p.name}"><title>${escapeHtml(`${p.label}: ${seconds(p.durationMs)} s`)}</title></rect>`;
-    });
-    const flag = incident.anatomy.longerThanPredicted ? ' — longer than predicted' : '';
-    const caption = `${incident.cluster} ${iso(incident.start)}: ${seconds(incident.anatomy.outageMs)} s, ${causeWords(incident.anatomy.cause.kind)}${flag}`;
-    return `<text x="0" y="${y + 10}">${escapeHtml(caption)}</text>${segments.join('')}`;
-  });
-  const legend = (Object.entries(PHASE_COLOURS) as [PhaseName, string][])
-    .map(([name, colour]) => `<span><i style="background:${colour}"></i>${name.replace('_', ' ')}</span>`)
-    .join(' ');
-  return `<h2>Incident anatomy</h2>
-<div class="legend">${legend}</div>
-<svg width="${width + 20}" height="${withAnatomy.length * rowHeight + 10}" role="img" aria-label="each incident's write outage split by phase" class="anatomy">
-${bars.join('\n')}
-</svg>`;
-}
-
-/** One self-contained HTML file: no script, no stylesheet or font from the network. */
-function slaHtml(report: SlaReport, title: string, events: readonly ClusterEvent[]): string {
-  const { start, end } = report.period;
-  const width = 900;
-  const x = (t: number) => (((Math.min(Math.max(t, start), end) - start) / (end - start)) * width).toFixed(2);
-  const timelines = [...memberTimelines(events, report.period)].sort(([a], [b]) => a.localeCompare(b));
-  const rowHeight = 22;
-  const rows = [
-    ...timelines.map(([member, segments], i) => {
-      const bars = segments.map(
-        (s) =>
-          `<rect x="${x(s.start)}" y="${i * rowHeight}" width="${Math.max(0.5, Number(x(s.end)) - Number(x(s.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS[s.role]}"><title>${escapeHtml(member)} ${s.role} ${iso(s.start)} - ${iso(s.end)}</title></rect>`,
-      );
-      return `<text x="-8" y="${i * rowHeight + 14}" text-anchor="end">${escapeHtml(member)}</text>${bars.join('')}`;
-    }),
-    `<text x="-8" y="${timelines.length * rowHeight + 14}" text-anchor="end">writes out</text>` +
-      report.incidents
-        .map(
-          (i) =>
-            `<rect x="${x(i.start)}" y="${timelines.length * rowHeight}" width="${Math.max(1, Number(x(i.end ?? end)) - Number(x(i.start))).toFixed(2)}" height="${rowHeight - 4}" fill="${COLOURS.outage}"><title>${iso(i.start)}: ${(i.downtimeMs / 1000).toFixed(1)} s (${i.kind})</title></rect>`,
-        )
-        .join(''),
-  ];
-  const height = (timelines.length + 1) * rowHeight;
-  const summary = summaryRows(report)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
-    .join('');
-  const incidents = report.incidents
-    .map(
-      (i) =>
-        `<tr>${incidentRow(i)
-          .map((c) => `<td>${escapeHtml(c === null ? '' : String(c))}</td>`)
-          .join('')}</tr>`,
-    )
-    .join('');
-  const legend = (Object.entries(COLOURS) as [string, string][])
-    .map(([k, c]) => `<span><i style="background:${c}"></i>${k === 'outage' ? 'writes out' : k}</span>`)
-    .join(' ');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}th{background:#f4f4f4}
-svg text{font-size:12px}.legend i{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
-</style></head><body>
-<h1>${escapeHtml(title)}</h1>
-<table>${summary}</table>
-<h2>Timeline</h2>
-<div class="legend">${legend}</div>
-<svg width="${width + 120}" height="${height + 30}" viewBox="-110 -5 ${width + 120} ${height + 30}" role="img" aria-label="member roles and write outages over the period">
-${rows.join('\n')}
-<text x="0" y="${height + 18}">${escapeHtml(iso(start))}</text><text x="${width}" y="${height + 18}" text-anchor="end">${escapeHtml(iso(end))}</text>
-</svg>
-<h2>Incidents</h2>
-<table><tr>${INCIDENT_HEADERS.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${incidents}</table>
-${anatomyHtml(report.incidents)}
-</body></html>
-`;
+  const rows = intervals.map((i) => [iso(i.start), iso(i.end), duration(i.end - i.start), holderWords(i.holder), i.evidence?.id ?? '']);
+  return format === 'csv' ? toCsv(LEADER_HEADERS, rows) : toTable(LEADER_HEADERS, rows);
 }

@@ -2,7 +2,7 @@ import { PatroniClient } from '../adapters/patroni/PatroniClient.js';
 import { resolvePassword } from '../adapters/secrets.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { Clock, EventStore, Log } from '../domain/ports.js';
-import { ClusterWatcher, type WatcherOptions } from '../services/poller/ClusterWatcher.js';
+import { ClusterWatcher, unwatchedAfterMs, type WatcherOptions } from '../services/poller/ClusterWatcher.js';
 import { clusterTarget } from './targets.js';
 
 export interface PollerDeps {
@@ -32,9 +32,10 @@ export async function composePoller(config: PipelineConfig, deps: PollerDeps): P
       return clusterTarget(cluster, config, password);
     }),
   );
+  const options: WatcherOptions = { unwatchedAfterMs: unwatchedAfterMs(config.poll.intervalSeconds * 1000), ...deps.watcherOptions };
   const watchers = config.clusters.map(
     (cluster, i) =>
-      new ClusterWatcher(targets[i]!, { scope: cluster.scope }, { observer, store: deps.store, clock, log: deps.log }, deps.watcherOptions),
+      new ClusterWatcher(targets[i]!, { scope: cluster.scope }, { observer, store: deps.store, clock, log: deps.log }, options),
   );
   return { observer, watchers };
 }

@@ -1,4 +1,4 @@
-import { type ClusterEvent, type EnvelopeFields, type EventPayload, makeEvent } from '../../lambdas/domain/events.js';
+import { type AnyPayload, type ClusterEvent, type EnvelopeFields, type EventPayload, makeEvent } from '../../lambdas/domain/events.js';
 import type {
   ClusterView,
   ClusterViewMember,
@@ -112,5 +112,16 @@ export function unreachableWithError(error: string, wasLeader = false): ClusterE
   return makeEvent(
     { id: 'c:0000000002:000', cluster: 'denemek', observedAt: 1_000, previousObservedAt: 0 },
     { type: 'member_unreachable', member: 'pg_node2', url: 'http://10.0.0.5:8008', status: 'invalid_reply', error, wasLeader },
+  );
+}
+
+let testEventCounter = 0;
+
+/** An event of cluster `denemek` observed at `observedAt`, with a fresh id. */
+export function makeTestEvent(payload: AnyPayload, observedAt: number, cluster = 'denemek'): ClusterEvent {
+  testEventCounter++;
+  return makeEvent(
+    { id: `${cluster}:${String(testEventCounter).padStart(10, '0')}:000`, cluster, observedAt, previousObservedAt: null },
+    payload,
   );
 }

@@ -9,6 +9,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -20,12 +21,15 @@ import type { ClusterState } from '../../domain/clusterState.js';
 import { messageOf, StateConflictError, StoreError } from '../../domain/errors.js';
 import { type ClusterEvent, DEFAULT_RETENTION_DAYS } from '../../domain/events.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../domain/notifierState.js';
-import type { EventPage, EventQuery, EventStore, NotifierStore } from '../../domain/ports.js';
+import type { EventPage, EventQuery, EventStore, NotifierStore, ReportStore, WatchedCluster, WatchRecord } from '../../domain/ports.js';
+import type { Interval } from '../../domain/sla.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
-/** DynamoDB allows 100 items per transaction; one is the state. */
-export const MAX_EVENTS_PER_COMMIT = 99;
+/** DynamoDB allows 100 items per transaction: the state, the registry entry and a watch gap's index item leave 97. */
+export const MAX_EVENTS_PER_COMMIT = 97;
+/** Watch gaps read per page: they are rare, and the first one past the period ends the reading. */
+const GAP_PAGE = 25;
 /** Items per BatchWriteItem call. */
 const BATCH_WRITE_MAX = 25;
 const BATCH_WRITE_ATTEMPTS = 5;
@@ -44,12 +48,14 @@ export interface DynamoEventStoreOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The audit trail in one DynamoDB table (its items: `tableSchema.ts`). */
-export class DynamoEventStore implements EventStore, NotifierStore {
+export class DynamoEventStore implements EventStore, NotifierStore, ReportStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
   private readonly onMissingTable: (() => Promise<void>) | undefined;
   private recreating: Promise<void> | null = null;
+  /** Clusters whose registry entry this process has written: once per process, so that heartbeats stay one item. */
+  private readonly registered = new Set<string>();
 
   constructor(options: DynamoEventStoreOptions) {
     this.tableName = options.tableName;
@@ -104,8 +110,11 @@ export class DynamoEventStore implements EventStore, NotifierStore {
     const eventItems = events.map((event) => ({
       Put: { TableName: this.tableName, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' },
     }));
+    const register = this.registered.has(state.cluster) ? [] : [this.registryUpdate(state)];
+    const items = [stateItem, ...register, ...eventItems, ...events.flatMap((event) => this.gapItem(event))];
     try {
-      await this.withTable(() => this.documents.send(new TransactWriteCommand({ TransactItems: [stateItem, ...eventItems] })));
+      await this.withTable(() => this.documents.send(new TransactWriteCommand({ TransactItems: items })));
+      this.registered.add(state.cluster);
     } catch (error) {
       if (error instanceof TransactionCanceledException && error.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
         throw new StateConflictError(state.cluster, previousVersion);
@@ -113,6 +122,113 @@ export class DynamoEventStore implements EventStore, NotifierStore {
       throw new StoreError(`writing ${events.length} events of cluster ${state.cluster} failed: ${messageOf(error)}`, { cause: error });
     }
   }
+  /**
+   * The cluster's registry entry keeps the first poll ever recorded. A cluster watched before the registry existed
+   * gets the time of its first commit after it: later than the truth, so coverage claims less, never more.
+   */
+  private registryUpdate(state: ClusterState) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: tableKeys.registry, sk: state.cluster },
+        UpdateExpression: 'SET firstWatchedAt = if_not_exists(firstWatchedAt, :at), itemType = :type',
+        ExpressionAttributeValues: { ':at': state.observedFrom ?? state.observedAt, ':type': 'registry' },
+      },
+    };
+  }
+
+  /** A `watch_gap` is also indexed by its end; the put is idempotent (the same key and content every time). */
+  private gapItem(event: ClusterEvent) {
+    if (event.type !== 'watch_gap') return [];
+    const item = {
+      pk: tableKeys.cluster(event.cluster),
+      sk: tableKeys.gap(event.unwatchedUntil, event.id),
+      itemType: 'gap',
+      unwatchedFrom: event.unwatchedFrom,
+      unwatchedUntil: event.unwatchedUntil,
+      expiresAt: Math.floor(event.observedAt / 1000) + this.retentionSeconds,
+    };
+    return [{ Put: { TableName: this.tableName, Item: item } }];
+  }
+
+  async listWatchedClusters(): Promise<WatchedCluster[]> {
+    const clusters: WatchedCluster[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.withTable(() =>
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': tableKeys.registry },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) clusters.push({ cluster: String(item.sk), firstWatchedAt: Number(item.firstWatchedAt) });
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return clusters;
+  }
+
+  /** Two calls: the registry entry and the state together, then the gaps from the range's start until one lies past it. */
+  async watchRecord(cluster: string, range: Interval): Promise<WatchRecord> {
+    const keys = [
+      { pk: tableKeys.registry, sk: cluster },
+      { pk: tableKeys.cluster(cluster), sk: tableKeys.state },
+    ];
+    const got = await this.withTable(() =>
+      this.documents.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: keys,
+              ProjectionExpression: 'pk, sk, firstWatchedAt, #s.observedAt',
+              ExpressionAttributeNames: { '#s': 'state' },
+            },
+          },
+        }),
+      ),
+    );
+    if ((got.UnprocessedKeys?.[this.tableName]?.Keys?.length ?? 0) > 0)
+      throw new StoreError(`reading the watch record of ${cluster} was throttled: run the report again in a minute`);
+    const items = got.Responses?.[this.tableName] ?? [];
+    const registry = items.find((i) => i.pk === tableKeys.registry);
+    const state = items.find((i) => i.sk === tableKeys.state) as { state?: { observedAt?: number } } | undefined;
+    return {
+      firstWatchedAt: registry ? Number(registry.firstWatchedAt) : null,
+      lastPolledAt: state?.state?.observedAt ?? null,
+      gaps: await this.gapsOverlapping(cluster, range),
+    };
+  }
+
+  private async gapsOverlapping(cluster: string, range: Interval): Promise<Interval[]> {
+    const gaps: Interval[] = [];
+    const keys = tableKeys.gapsFrom(range.start);
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.withTable(() =>
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': keys.from, ':to': keys.to },
+            Limit: GAP_PAGE,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const gap = { start: Number(item.unwatchedFrom), end: Number(item.unwatchedUntil) };
+        // Gaps never overlap and are keyed by their end: the first one starting past the range ends the reading.
+        if (gap.start >= range.end) return gaps;
+        gaps.push(gap);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return gaps;
+  }
+
   /** Puts event items with BatchWriteItem, retrying what DynamoDB leaves unprocessed (throttling) a few times. */
   private async putBatch(cluster: string, events: readonly ClusterEvent[]): Promise<void> {
     let pending = events.map((event) => ({ PutRequest: { Item: this.eventItem(event) } }));
@@ -192,6 +308,7 @@ export class DynamoEventStore implements EventStore, NotifierStore {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': range.from, ':to': range.to },
           Limit: query.limit ?? 500,
+          ScanIndexForward: query.newestFirst !== true,
           ...(query.cursor ? { ExclusiveStartKey: decodeCursor(query.cursor) } : {}),
         }),
       ),

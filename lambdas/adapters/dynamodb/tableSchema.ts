@@ -9,10 +9,14 @@
  * | notifier      | `CLUSTER#<name>`  | `NOTIFIER`                      | -                  | -                       |
  * | event         | `CLUSTER#<name>`  | `EVENT#<observedAt ISO>#<id>`   | `DAY#<yyyy-mm-dd>` | `<observedAt ISO>#<id>` |
  * | event id guard| `CLUSTER#<name>`  | `EVENTID#<id>`                  | -                  | -                       |
+ * | watch gap     | `CLUSTER#<name>`  | `GAP#<unwatchedUntil ISO>#<id>` | -                  | -                       |
+ * | registry      | `CLUSTERS`        | `<name>`                        | -                  | -                       |
  * | idempotency   | `IDEMPOTENCY`     | Powertools' key hash            | -                  | -                       |
  *
  * One Query on pk returns a cluster's events in time order; the `byDay` index returns every cluster's events
- * of a day in time order. The table's stream (new images) feeds the notifier; its filter keeps `itemType = event`.
+ * of a day in time order. A watch gap repeats a `watch_gap` event keyed by its end, so that the gaps overlapping a
+ * period are the few read from its start on; the registry lists every cluster ever watched, with its first poll.
+ * The table's stream (new images) feeds the notifier; its filter keeps `itemType = event`.
  */
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -39,6 +43,10 @@ export const tableKeys = {
     to: until === undefined ? 'EVENT#~' : `EVENT#${iso(until)}~`,
   }),
   eventIdGuard: (id: string) => `EVENTID#${id}`,
+  gap: (unwatchedUntil: number, id: string) => `GAP#${iso(unwatchedUntil)}#${id}`,
+  /** Gaps ending at or after an instant. */
+  gapsFrom: (since: number) => ({ from: `GAP#${iso(since)}`, to: 'GAP#~' }),
+  registry: 'CLUSTERS',
   day: (observedAt: number) => `DAY#${iso(observedAt).slice(0, 10)}`,
   daySort: (observedAt: number, id: string) => `${iso(observedAt)}#${id}`,
 } as const;

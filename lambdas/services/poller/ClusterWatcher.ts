@@ -28,6 +28,19 @@ export interface WatcherOptions {
    * the background: a healthy store answers in milliseconds, a hung one must not stop the observing. @default 2000
    */
   readonly recordWaitMs?: number;
+  /**
+   * A poll this long after the previous one records the time between as unwatched (`watch_gap`); after a
+   * restart, when only the last heartbeat is known, the heartbeat interval is added. Unset: gaps are not recorded.
+   */
+  readonly unwatchedAfterMs?: number;
+}
+
+/**
+ * How long between polls is still watching: a few poll intervals, and at least 30 s, because a scheduled poller
+ * Lambda leaves about ten seconds between the last poll of one invocation and the first of the next.
+ */
+export function unwatchedAfterMs(pollIntervalMs: number): number {
+  return Math.max(4 * pollIntervalMs, 30_000);
 }
 
 export interface PollOutcome {
@@ -73,17 +86,26 @@ export class ClusterWatcher {
   private readonly maxConflictRetries: number;
   private readonly maxBacklog: number;
   private readonly recordWaitMs: number;
+  /** The state as last loaded from the store: its `observedAt` is a heartbeat's, not the last poll's. */
+  private loadedState: ClusterState | null = null;
 
   constructor(
     readonly target: ClusterTarget,
     private readonly expectation: IdentityExpectation,
     private readonly deps: WatcherDeps,
-    options: WatcherOptions = {},
+    private readonly options: WatcherOptions = {},
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 60_000;
     this.maxConflictRetries = options.maxConflictRetries ?? 3;
     this.maxBacklog = options.maxBacklog ?? 300;
     this.recordWaitMs = options.recordWaitMs ?? 2_000;
+  }
+
+  private detect(previous: ClusterState | null, observation: Observation): Detection {
+    const allowance = this.options.unwatchedAfterMs;
+    const fromStore = previous !== null && previous === this.loadedState;
+    const unwatchedAfterMs = allowance === undefined ? undefined : allowance + (fromStore ? this.heartbeatMs : 0);
+    return detect(previous, observation, this.expectation, { unwatchedAfterMs });
   }
 
   async pollOnce(): Promise<PollOutcome> {
@@ -96,7 +118,7 @@ export class ClusterWatcher {
       if (failure) return this.failedLoad(`loading the recorded state failed: ${failure}`);
     }
     const observation = await this.deps.observer.observe(this.target, this.seen && { timeline: this.seen.timeline });
-    const detection = detect(this.seen, observation, this.expectation);
+    const detection = this.detect(this.seen, observation);
     this.seen = detection.state;
     if (this.backlog.length === 0 && this.recording === null && !this.mustWrite(detection, observation)) {
       this.recorded = detection.state;
@@ -180,7 +202,7 @@ export class ClusterWatcher {
   /** One observation detected against the recorded state and committed; null when it changed nothing to write. */
   private async record(observation: Observation): Promise<ClusterEvent[] | null> {
     for (let attempt = 0; ; attempt++) {
-      const detection = detect(this.recorded, observation, this.expectation);
+      const detection = this.detect(this.recorded, observation);
       if (!this.mustWrite(detection, observation)) {
         this.recorded = detection.state;
         return null;
@@ -222,6 +244,7 @@ export class ClusterWatcher {
 
   private async reload(): Promise<void> {
     this.recorded = await this.deps.store.loadState(this.target.name);
+    this.loadedState = this.recorded;
     this.seen = this.recorded;
     this.loaded = true;
   }

@@ -1,12 +1,19 @@
-import type { ClusterEvent } from '../../domain/events.js';
-import type { EventStore, ReportSink, SummaryPublisher } from '../../domain/ports.js';
-import { renderSla } from '../../domain/reportFormats.js';
-import { incidentsFromEvents, monthPeriod, slaReport } from '../../domain/sla.js';
+import type { Clock, ReportSink, ReportStore, SummaryPublisher } from '../../domain/ports.js';
+import { renderFleet, renderSla, verdictLine } from '../../domain/reportFormats.js';
+import { duration, monthPeriod, type SloPolicy } from '../../domain/sla.js';
+import { eventsBefore, fleetSla, knownClusters } from './slaReports.js';
 
 export interface MonthlyReportDeps {
-  readonly store: Pick<EventStore, 'listAllEvents'>;
+  readonly store: ReportStore;
   readonly bucket: ReportSink;
   readonly publish: SummaryPublisher;
+  readonly clock: Clock;
+}
+
+export interface MonthlyReportScope {
+  /** The configured clusters: each gets its report, even one that was quiet or never watched in the month. */
+  readonly clusters: readonly string[];
+  readonly policy: SloPolicy;
 }
 
 export interface MonthlyReportResult {
@@ -15,9 +22,6 @@ export interface MonthlyReportResult {
   readonly summary: string;
 }
 
-/** Incidents can start before the month they are reported in. */
-const LOOKBACK_MS = 86_400_000;
-
 /** The month before `now`, as YYYY-MM in UTC. */
 export function previousMonth(now: number): string {
   const date = new Date(now);
@@ -25,34 +29,44 @@ export function previousMonth(now: number): string {
   return new Date(first).toISOString().slice(0, 7);
 }
 
+const FORMATS = ['html', 'csv', 'json'] as const;
+
 /**
- * Last month's report for every cluster and for the fleet, as HTML, CSV and JSON in the bucket, and a summary
- * with the links on the topic. Re-running for the same month writes the same keys again.
+ * A month's report for the fleet and for every cluster (configured or ever watched), as HTML, CSV and JSON in the
+ * bucket, and a summary with the verdicts and links on the topic. Re-running for the same month writes the same
+ * keys again.
  */
-export async function writeMonthlyReport(month: string, sloPercent: number, deps: MonthlyReportDeps): Promise<MonthlyReportResult> {
+export async function writeMonthlyReport(month: string, scope: MonthlyReportScope, deps: MonthlyReportDeps): Promise<MonthlyReportResult> {
   const period = monthPeriod(month);
-  const events = await deps.store.listAllEvents({ since: period.start - LOOKBACK_MS, until: period.end });
-  const clusters = [...new Set(events.map((e) => e.cluster))].sort();
+  const clusters = await knownClusters(deps.store, scope.clusters);
+  const { fleet, events } = await fleetSla(deps, clusters, period, scope.policy);
   const objects: string[] = [];
+  const fleetTitle = `Availability of all clusters, ${month}`;
+  for (const format of FORMATS)
+    objects.push(await deps.bucket.put(month, 'all-clusters', format, renderFleet(fleet, format, fleetTitle, events)));
   const lines: string[] = [];
-  const scopes: [string, ClusterEvent[]][] = [
-    ['all-clusters', events],
-    ...clusters.map((c): [string, ClusterEvent[]] => [c, events.filter((e) => e.cluster === c)]),
-  ];
-  for (const [name, scoped] of scopes) {
-    const report = slaReport(incidentsFromEvents(scoped), period, sloPercent, period.end);
-    const title = `Availability of ${name === 'all-clusters' ? 'all clusters' : name}, ${month}`;
-    for (const format of ['html', 'csv', 'json'] as const)
-      objects.push(await deps.bucket.put(month, name, format, renderSla(report, format, title, scoped)));
+  for (const { cluster, report } of fleet.clusters) {
+    const baseline = await eventsBefore(deps.store, cluster, period.start);
+    const rendering = {
+      cluster,
+      report,
+      title: `Availability of ${cluster}, ${month}`,
+      events: [...baseline, ...events.filter((e) => e.cluster === cluster)],
+    };
+    for (const format of FORMATS) objects.push(await deps.bucket.put(month, cluster, format, renderSla(rendering, format)));
     lines.push(
-      `${name}: ${report.availabilityPercent.toFixed(4)} % (${report.availabilityUnplannedPercent.toFixed(4)} % without switchovers), ` +
-        `${report.failovers} failovers, ${report.switchovers} switchovers, ${(report.downtimeMs / 1000).toFixed(1)} s down, ` +
-        `${report.errorBudgetUsedPercent.toFixed(1)} % of the ${sloPercent} % budget`,
+      `${cluster}: ${verdictLine(report)}; coverage ${(100 * report.coverage.fraction).toFixed(2)} %, ` +
+        `${report.incidents.length} incidents, ${duration(report.downtimeMs)} down`,
     );
   }
+  const fleetLine =
+    `fleet: ${fleet.availabilityPercent === null ? 'no data' : `${fleet.availabilityPercent.toFixed(4)} %`} of watched cluster-time ` +
+    `(coverage ${(100 * fleet.coverage).toFixed(2)} %); ${fleet.verdicts.met} met, ${fleet.verdicts.at_risk} at risk, ` +
+    `${fleet.verdicts.breached} breached, ${fleet.verdicts.no_data} without data`;
   const summary = [
-    `Patroni failover report for ${month}`,
+    `Patroni failover report for ${month} (SLO ${scope.policy.targetPercent} %)`,
     '',
+    fleetLine,
     ...lines,
     '',
     'Reports:',

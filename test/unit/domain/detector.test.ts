@@ -550,6 +550,31 @@ describe('Function: detect', () => {
     });
   });
 
+  describe('row 24: time nobody watched', () => {
+    it('records a gap from the last poll to the start of the one after it, first, before what that poll saw', () => {
+      // Prepare: polls at 1 s and then, after the poller was away, at 120 s, which sees a failover.
+      const baseline = detect(null, healthy(1_000, 'pg_node1', 3)).state;
+      const late = {
+        ...observation(120_500, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+        startedAt: 120_000,
+      };
+      // Act
+      const { events } = detect(baseline, late, {}, { unwatchedAfterMs: 30_000 });
+      // Assess
+      expect(events[0]).toMatchObject({ type: 'watch_gap', unwatchedFrom: 1_000, unwatchedUntil: 120_000 });
+      expect(events.slice(1).map((e) => e.type)).toContain('leader_changed');
+    });
+
+    it('records nothing within the allowance, nor when no allowance is given', () => {
+      const baseline = detect(null, healthy(1_000, 'pg_node1', 3)).state;
+      expect(detect(baseline, healthy(31_000, 'pg_node1', 3), {}, { unwatchedAfterMs: 30_000 }).events).toEqual([]);
+      expect(detect(baseline, healthy(31_001, 'pg_node1', 3), {}, { unwatchedAfterMs: 30_000 }).events.map((e) => e.type)).toEqual([
+        'watch_gap',
+      ]);
+      expect(detect(baseline, healthy(900_000, 'pg_node1', 3)).events).toEqual([]);
+    });
+  });
+
   describe('row 23: redundancy restored after a promotion', () => {
     it('waits until every other member in /cluster streams on the new timeline, or has left it', () => {
       // Prepare: pg_node1 killed; pg_node2 promoted; pg_node1 still listed (stopped), pg_node3 on the old timeline,

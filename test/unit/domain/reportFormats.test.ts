@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { incidentAnatomy, SAMPLE_HAPROXY_TIMINGS } from '../../../lambdas/domain/anatomy.js';
+import { coverageOf } from '../../../lambdas/domain/coverage.js';
 import { type ClusterEvent, makeEvent } from '../../../lambdas/domain/events.js';
-import { memberTimelines, renderIncidents, renderPhases, renderSla, toCsv } from '../../../lambdas/domain/reportFormats.js';
-import { type Incident, monthPeriod, slaReport } from '../../../lambdas/domain/sla.js';
+import {
+  renderFleet,
+  renderIncidents,
+  renderLeaders,
+  renderPhases,
+  renderSla,
+  toCsv,
+  toTable,
+} from '../../../lambdas/domain/reportFormats.js';
+import { DEFAULT_SLO, fleetReport, type Incident, monthPeriod, type SlaReport, slaReport } from '../../../lambdas/domain/sla.js';
+import { axisTicks, memberTimelines } from '../../../lambdas/domain/slaHtml.js';
 import { leaderChangedEvent } from '../../support/factories.js';
 
 const NOV = monthPeriod('2026-11');
@@ -22,7 +32,10 @@ const incident: Incident = {
   walBytesAtRisk: 80,
   anatomy: null,
 };
-const report = slaReport([incident], NOV, 99.95);
+const FULL = coverageOf({ firstWatchedAt: NOV.start - 1, lastPolledAt: NOV.end, gaps: [] }, NOV, NOV.end + 1);
+const report = slaReport([incident], FULL, DEFAULT_SLO);
+const render = (r: SlaReport, format: Parameters<typeof renderSla>[1], title = 't', events: ClusterEvent[] = []) =>
+  renderSla({ cluster: 'denemek', report: r, title, events }, format);
 const base = { cluster: 'denemek', previousObservedAt: null, happenedAt: null, reconciled: false };
 const events = [
   { ...base, id: 'a', type: 'watch_started', observedAt: NOV.start, leader: 'pg_node1', timeline: 1, members: ['pg_node1', 'pg_node2'] },
@@ -42,7 +55,7 @@ const events = [
 
 describe('Function: renderSla', () => {
   it('gives JSON whose incidents carry start, end, downtime and its bounds, and kind', () => {
-    const json = JSON.parse(renderSla(report, 'json', 't'));
+    const json = JSON.parse(render(report, 'json'));
     expect(json.incidents).toEqual([
       expect.objectContaining({
         start: '2026-11-02T00:00:00.000Z',
@@ -54,19 +67,39 @@ describe('Function: renderSla', () => {
       }),
     ]);
     expect(json.availabilityPercent).toBeCloseTo(100 * (1 - 21 / 2_592_000), 10);
+    expect(json.coverage).toBe(1);
+    expect(json.verdict).toEqual({ status: 'met', reason: expect.stringContaining('within the error budget of 21.6 min') });
+  });
+
+  it('puts the coverage, the unwatched intervals and the verdict in every format', () => {
+    const half = coverageOf({ firstWatchedAt: NOV.start + 15 * 86_400_000, lastPolledAt: NOV.end, gaps: [] }, NOV, NOV.end + 1);
+    const partial = slaReport([], half, DEFAULT_SLO);
+    const json = JSON.parse(render(partial, 'json'));
+    expect(json.coverage).toBeCloseTo(0.5, 10);
+    expect(json.unwatched).toEqual([
+      { start: '2026-11-01T00:00:00.000Z', end: '2026-11-16T00:00:00.000Z', seconds: 1_296_000, reason: 'before_first_watch' },
+    ]);
+    for (const format of ['table', 'md', 'html'] as const) {
+      const text = render(partial, format);
+      expect(text).toContain('AT RISK');
+      expect(text).toMatch(/50\.00 % watched/);
+    }
+    const csv = render(partial, 'csv').split('\n');
+    expect(csv[0]).toContain('coverage');
+    expect(csv[1]).toContain(',0.5000,');
   });
 
   it('writes one self-contained HTML file: no script and nothing fetched from the network', () => {
-    const html = renderSla(report, 'html', 'November <2026>', events);
+    const html = render(report, 'html', 'November <2026>', events);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).not.toMatch(/<script|https?:\/\/|@import|url\(/i);
+    expect(html).not.toMatch(/<script|https?:\/\/|@import|url\((?!#)/i);
     expect(html).toContain('November &lt;2026&gt;');
     expect(html).toContain('writes out');
     expect(html.match(/<rect /g)?.length).toBeGreaterThanOrEqual(4);
   });
 
   it('renders a Markdown summary with the incident table', () => {
-    const md = renderSla(report, 'md', 'November');
+    const md = render(report, 'md', 'November');
     expect(md).toContain('# November');
     expect(md).toContain('| denemek | 2026-11-02T00:00:00.000Z | 2026-11-02T00:00:21.000Z | 21.0 | 19.5 | 22.3 | failover |');
   });
@@ -77,6 +110,85 @@ describe('Function: memberTimelines', () => {
     const timelines = memberTimelines(events, NOV);
     expect(timelines.get('pg_node1')!.map((s) => s.role)).toEqual(['leader', 'down']);
     expect(timelines.get('pg_node2')!.map((s) => s.role)).toEqual(['replica', 'leader']);
+  });
+
+  it("starts each member at the period's first instant from the events before it (the second month of a cluster)", () => {
+    const DEC = monthPeriod('2026-12');
+    const timelines = memberTimelines(events, DEC);
+    expect(timelines.get('pg_node1')).toEqual([{ start: DEC.start, end: DEC.end, role: 'down' }]);
+    expect(timelines.get('pg_node2')).toEqual([{ start: DEC.start, end: DEC.end, role: 'leader' }]);
+  });
+
+  it('starts a member whose state is not known yet as unknown, from the first instant', () => {
+    const [, ...withoutBaseline] = events;
+    expect(
+      memberTimelines(withoutBaseline, NOV)
+        .get('pg_node2')!
+        .map((s) => [s.role, s.start === NOV.start]),
+    ).toEqual([
+      ['unknown', true],
+      ['leader', false],
+    ]);
+  });
+});
+
+describe('Function: axisTicks', () => {
+  it('ticks a month by the day, labelling every few, and an hour by the five minutes', () => {
+    const month = axisTicks(NOV);
+    expect(month).toHaveLength(31);
+    expect(month[0]).toEqual({ at: NOV.start, label: '11-01' });
+    const hour = axisTicks({ start: NOV.start, end: NOV.start + 3_600_000 });
+    expect(hour.map((t) => t.label).filter(Boolean)).toContain('00:30');
+  });
+});
+
+describe('Function: renderFleet', () => {
+  it('gives one row per cluster and a fleet row whose meaning is stated next to it', () => {
+    const fleet = fleetReport(
+      [
+        { cluster: 'a', report },
+        { cluster: 'b', report: slaReport([], FULL, DEFAULT_SLO) },
+      ],
+      NOV,
+    );
+    const table = renderFleet(fleet, 'table', 'November');
+    expect(table).toMatch(/\| a +\| 99\.9992 %/);
+    expect(table).toContain('FLEET (2 clusters)');
+    expect(table).toContain('worst: a');
+    expect(table).toContain('fleet availability = watched cluster-time with writes working / all watched cluster-time');
+    const json = JSON.parse(renderFleet(fleet, 'json', 'November'));
+    expect(json.fleet.definition).toContain('each cluster weighs by the time it was watched');
+    expect(json.clusters.map((c: { cluster: string; verdict: { status: string } }) => [c.cluster, c.verdict.status])).toEqual([
+      ['a', 'met'],
+      ['b', 'met'],
+    ]);
+  });
+});
+
+describe('Function: renderLeaders', () => {
+  it('lists who led when, with the evidence, and neutralises member names', () => {
+    const csv = renderLeaders(
+      [
+        {
+          start: NOV.start,
+          end: NOV.start + 60_000,
+          holder: { kind: 'member', name: 'pg\u001b[2Jnode1' },
+          evidence: { id: 'x', type: 'watch_started' },
+        },
+      ],
+      'csv',
+    );
+    expect(csv).toBe('from,to,duration,leader,evidence\n2026-11-01T00:00:00.000Z,2026-11-01T00:01:00.000Z,60.0 s,pg?[2Jnode1,x\n');
+  });
+});
+
+describe('Function: toTable', () => {
+  it('neutralises control characters in cells, so one row stays one line', () => {
+    expect(
+      toTable(['a'], [['x\ny']])
+        .trimEnd()
+        .split('\n'),
+    ).toHaveLength(5);
   });
 });
 
@@ -151,7 +263,7 @@ describe('Function: renderIncidents with the anatomy', () => {
   });
 
   it('draws each incident as a bar split by phase, to scale, in the HTML report', () => {
-    const html = renderSla(slaReport([withAnatomy], NOV, 99.95), 'html', 'November');
+    const html = render(slaReport([withAnatomy], FULL, DEFAULT_SLO), 'html', 'November');
     const widths = [...html.matchAll(/data-phase="(\w+)"/g)].map((m) => m[1]);
     expect(widths).toEqual(['detection', 'haproxy', 'vip_path', 'flapping']);
     const haproxy = /width="([\d.]+)" height="18" fill="[^"]+" data-phase="haproxy"/.exec(html)!;

@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type Coverage, coverageOf } from '../../../lambdas/domain/coverage.js';
 import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import {
   clipIntervals,
+  DEFAULT_SLO,
+  fleetReport,
   type Incident,
   type Interval,
   incidentsFromEvents,
@@ -81,16 +84,28 @@ describe('Function: clipIntervals (properties)', () => {
   });
 });
 
+/** Watched from before the period to after it: coverage 1. */
+function watchedThroughout(period: Interval, gaps: Interval[] = []): Coverage {
+  return coverageOf({ firstWatchedAt: period.start - MIN, lastPolledAt: period.end, gaps }, period, period.end + 1);
+}
+
+const FULL = watchedThroughout(NOV);
+const DAY = 86_400_000;
+
 describe('Function: slaReport', () => {
-  it('keeps availability within 0-100 % and downtime within the period, whatever the incidents (property)', () => {
+  it('keeps availability between its bounds and within 0-100 %, whatever the incidents and gaps (property)', () => {
+    const gapArb = fc
+      .record({ start: fc.integer({ min: NOV.start, max: NOV.end }), length: fc.integer({ min: 0, max: 5 * DAY }) })
+      .map(({ start, length }) => ({ start, end: start + length }));
     fc.assert(
-      fc.property(fc.array(incidentArb, { maxLength: 20 }), (incidents) => {
-        const report = slaReport(incidents, NOV, 99.95);
-        expect(report.availabilityPercent).toBeGreaterThanOrEqual(0);
-        expect(report.availabilityPercent).toBeLessThanOrEqual(100);
-        expect(report.downtimeMs).toBeLessThanOrEqual(NOV.end - NOV.start);
-        expect(report.availabilityUnplannedPercent).toBeGreaterThanOrEqual(report.availabilityPercent);
-        expect(report.availabilityBoundsPercent.best).toBeGreaterThanOrEqual(report.availabilityBoundsPercent.worst);
+      fc.property(fc.array(incidentArb, { maxLength: 20 }), fc.array(gapArb, { maxLength: 3 }), (incidents, gaps) => {
+        const report = slaReport(incidents, watchedThroughout(NOV, mergeIntervals(gaps)), DEFAULT_SLO);
+        const availability = report.availabilityPercent ?? 100;
+        expect(availability).toBeGreaterThanOrEqual(0);
+        expect(availability).toBeLessThanOrEqual(100);
+        expect(report.downtimeMs).toBeLessThanOrEqual(report.coverage.watchedMs);
+        expect(report.availabilityBoundsPercent.lower).toBeLessThanOrEqual(availability + 1e-9);
+        expect(report.availabilityBoundsPercent.upper).toBeGreaterThanOrEqual(availability - 1e-9);
       }),
       { numRuns: 500 },
     );
@@ -99,39 +114,111 @@ describe('Function: slaReport', () => {
   it('matches a hand-computed month: two failovers and a switchover in November (30 days) at 99.95 %', () => {
     // 2 min + 30 s unplanned, 6 s planned = 156 s down of 2,592,000 s.
     const incidents = [
-      incident(NOV.start + 3 * 86_400_000, 120_000),
-      incident(NOV.start + 10 * 86_400_000, 30_000),
-      incident(NOV.start + 20 * 86_400_000, 6_000, { planned: true, kind: 'switchover' }),
+      incident(NOV.start + 3 * DAY, 120_000),
+      incident(NOV.start + 10 * DAY, 30_000),
+      incident(NOV.start + 20 * DAY, 6_000, { planned: true, kind: 'switchover' }),
     ];
-    const report = slaReport(incidents, NOV, 99.95);
+    const report = slaReport(incidents, FULL, DEFAULT_SLO);
+    expect(report.coverage.fraction).toBe(1);
     expect(report.downtimeMs).toBe(156_000);
     expect(report.availabilityPercent).toBeCloseTo(100 * (1 - 156 / 2_592_000), 10);
-    expect(report.availabilityUnplannedPercent).toBeCloseTo(100 * (1 - 150 / 2_592_000), 10);
     expect(report.errorBudgetMs).toBeCloseTo(0.0005 * 2_592_000_000, 3); // 21.6 minutes
     expect(report.errorBudgetUsedPercent).toBeCloseTo((100 * 156) / 1_296, 6); // 12.04 %
+    expect(report.errorBudgetRemainingMs).toBeCloseTo(1_296_000 - 156_000, 3);
     expect([report.failovers, report.switchovers]).toEqual([2, 1]);
     expect(report.mttrMs).toBe(52_000);
     expect(report.mtbfMs).toBe((2_592_000_000 - 156_000) / 2);
+    // Upper bounds 1.2 x: 187.2 s, well inside 1,296 s.
+    expect(report.verdict.status).toBe('met');
+  });
+
+  it('leaves planned switchovers out when the policy says so, and shows their downtime as excluded', () => {
+    const incidents = [
+      incident(NOV.start + 3 * DAY, 120_000),
+      incident(NOV.start + 20 * DAY, 6_000, { planned: true, kind: 'switchover' }),
+    ];
+    const report = slaReport(incidents, FULL, { ...DEFAULT_SLO, excludePlanned: true });
+    expect(report.downtimeMs).toBe(120_000);
+    expect(report.excludedDowntimeMs).toBe(6_000);
+    expect(report.incidents.map((i) => i.excludedBy)).toEqual([null, 'planned']);
+    expect(report.switchovers).toBe(1);
+  });
+
+  it('does not count downtime inside a maintenance window, and shows it as excluded', () => {
+    const window = { start: NOV.start + 5 * DAY, end: NOV.start + 5 * DAY + 2 * MIN, reason: 'kernel upgrade' };
+    // Starts one minute before the window ends and lasts three: one minute inside, two after.
+    const report = slaReport([incident(window.end - MIN, 3 * MIN)], FULL, { ...DEFAULT_SLO, maintenance: [window] });
+    expect(report.downtimeMs).toBe(2 * MIN);
+    expect(report.excludedDowntimeMs).toBe(MIN);
+    expect(report.incidents[0]!.excludedBy).toBe('maintenance');
+  });
+
+  it('computes over watched time for a cluster first watched mid-month: coverage 0.5, bounds far apart, and says why it is at risk', () => {
+    const coverage = coverageOf({ firstWatchedAt: NOV.start + 15 * DAY, lastPolledAt: NOV.end, gaps: [] }, NOV, NOV.end + 1);
+    const report = slaReport([incident(NOV.start + 20 * DAY, 60_000)], coverage, DEFAULT_SLO);
+    expect(report.coverage.fraction).toBeCloseTo(0.5, 10);
+    expect(report.availabilityPercent).toBeCloseTo(100 * (1 - 60 / 1_296_000), 10);
+    expect(report.availabilityBoundsPercent.lower).toBeCloseTo(100 * (1 - (72 + 1_296_000) / 2_592_000), 8); // about 50 %
+    expect(report.availabilityBoundsPercent.upper).toBeCloseTo(100 * (1 - 48 / 2_592_000), 8);
+    expect(report.verdict.status).toBe('at_risk');
+    expect(report.verdict.reason).toContain('unwatched (coverage 50.0 %)');
+  });
+
+  it('takes an hour-long poller gap out of the watched time, and never counts an incident inside it', () => {
+    const gap = { start: NOV.start + 9 * DAY, end: NOV.start + 9 * DAY + 60 * MIN };
+    const report = slaReport([incident(gap.start + 10 * MIN, 5 * MIN)], watchedThroughout(NOV, [gap]), DEFAULT_SLO);
+    expect(report.coverage.watchedMs).toBe(NOV.end - NOV.start - 60 * MIN);
+    expect(report.downtimeMs).toBe(0);
+    expect(report.availabilityPercent).toBe(100);
+    // An hour unwatched is more than the 21.6 min budget: not "met", whatever was seen.
+    expect(report.verdict.status).toBe('at_risk');
+  });
+
+  it('is breached when the measured downtime alone overspends the budget, and has no data when nothing was watched', () => {
+    expect(slaReport([incident(NOV.start + DAY, 30 * MIN)], FULL, DEFAULT_SLO).verdict).toMatchObject({ status: 'breached' });
+    const never = coverageOf({ firstWatchedAt: null, lastPolledAt: null, gaps: [] }, NOV, NOV.end + 1);
+    const report = slaReport([], never, DEFAULT_SLO);
+    expect(report.availabilityPercent).toBeNull();
+    expect(report.availabilityBoundsPercent).toEqual({ lower: 0, upper: 100 });
+    expect(report.verdict.status).toBe('no_data');
   });
 
   it('counts overlapping incidents once', () => {
-    const report = slaReport([incident(NOV.start + MIN, 10 * MIN), incident(NOV.start + 5 * MIN, 10 * MIN)], NOV, 99.9);
+    const report = slaReport([incident(NOV.start + MIN, 10 * MIN), incident(NOV.start + 5 * MIN, 10 * MIN)], FULL, DEFAULT_SLO);
     expect(report.downtimeMs).toBe(14 * MIN);
   });
 
   it('clips an incident that crosses the start or the end of the period', () => {
-    const report = slaReport([incident(NOV.start - 2 * MIN, 5 * MIN), incident(NOV.end - MIN, 5 * MIN)], NOV, 99.9);
+    const report = slaReport([incident(NOV.start - 2 * MIN, 5 * MIN), incident(NOV.end - MIN, 5 * MIN)], FULL, DEFAULT_SLO);
     expect(report.downtimeMs).toBe(4 * MIN);
   });
 
   it('counts an incident still open at the end of the period to its end', () => {
-    const report = slaReport([incident(NOV.end - 7 * MIN, null)], NOV, 99.9);
+    const report = slaReport([incident(NOV.end - 7 * MIN, null)], FULL, DEFAULT_SLO);
     expect(report.downtimeMs).toBe(7 * MIN);
   });
 
-  it('refuses a period that ends before it starts, and an SLO outside (0, 100]', () => {
-    expect(() => slaReport([], { start: 2, end: 1 }, 99.9)).toThrow(RangeError);
-    expect(() => slaReport([], NOV, 100.5)).toThrow(/SLO/);
+  it('refuses an SLO outside (0, 100]', () => {
+    expect(() => slaReport([], FULL, { ...DEFAULT_SLO, targetPercent: 100.5 })).toThrow(/SLO/);
+  });
+});
+
+describe('Function: fleetReport', () => {
+  it('weighs each cluster by its watched time, bounds over all cluster-time, and names the worst cluster', () => {
+    const half = coverageOf({ firstWatchedAt: NOV.start + 15 * DAY, lastPolledAt: NOV.end, gaps: [] }, NOV, NOV.end + 1);
+    const clusters = [
+      { cluster: 'a', report: slaReport([incident(NOV.start + DAY, 60_000)], FULL, DEFAULT_SLO) },
+      { cluster: 'b', report: slaReport([incident(NOV.start + 20 * DAY, 120_000)], half, DEFAULT_SLO) },
+      { cluster: 'c', report: slaReport([], FULL, DEFAULT_SLO) },
+    ];
+    const fleet = fleetReport(clusters, NOV);
+    const month = NOV.end - NOV.start;
+    expect(fleet.watchedMs).toBe(2.5 * month);
+    expect(fleet.coverage).toBeCloseTo(2.5 / 3, 10);
+    expect(fleet.availabilityPercent).toBeCloseTo(100 * (1 - 180_000 / (2.5 * month)), 10);
+    expect(fleet.worst?.cluster).toBe('b');
+    expect(fleet.verdicts).toEqual({ met: 2, at_risk: 1, breached: 0, no_data: 0 });
+    expect(fleet.definition).toContain('watched cluster-time');
   });
 });
 

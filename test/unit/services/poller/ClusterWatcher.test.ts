@@ -71,6 +71,31 @@ describe('Class: ClusterWatcher', () => {
       expect(store.state!.observedAt).toBe(60_000);
     });
 
+    it('records a gap when polls stop for longer than the allowance, and allows a heartbeat more after a restart', async () => {
+      // Prepare: polls every second, then nothing for 40 s; a second watcher starts from the store 80 s after
+      // the last heartbeat (within heartbeat + allowance), and a third 100 s after it (past it).
+      const store = new MemoryStore();
+      const options = { unwatchedAfterMs: 30_000 };
+      const polls = [healthy(0, 'pg_node1', 3), healthy(1_000, 'pg_node1', 3), healthy(41_000, 'pg_node1', 3)];
+      const first = new ClusterWatcher(target, {}, { observer: observer(polls), store, clock: () => 0, log: silent }, options);
+      for (let i = 0; i < 3; i++) await first.pollOnce();
+      const restart = (at: number) =>
+        new ClusterWatcher(
+          target,
+          {},
+          { observer: observer([healthy(at, 'pg_node1', 3)]), store, clock: () => 0, log: silent },
+          options,
+        ).pollOnce();
+      await restart(41_000 + 80_000);
+      await restart(121_000 + 100_000);
+      // Assess
+      const gaps = store.events.filter((e) => e.type === 'watch_gap');
+      expect(gaps.map((e) => [e.unwatchedFrom, e.unwatchedUntil])).toEqual([
+        [1_000, 41_000],
+        [121_000, 221_000],
+      ]);
+    });
+
     it('keeps what it saw when the store fails, and records it on the next good poll with its own observation time', async () => {
       // Prepare
       const store = new MemoryStore();
