@@ -159,6 +159,53 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     expect(events.filter((e) => e.cluster === 'paged')).toHaveLength(31);
   });
 
+  it('keeps the watch record: the first poll in the registry, the last heartbeat, and the gaps overlapping a range', async () => {
+    // Prepare: cluster "gappy" first polled on 1 November, away twice (an hour on the 3rd, a day on the 10th).
+    const t = (day: number, hour = 0) => Date.UTC(2026, 10, day, hour);
+    const gapStore = new DynamoEventStore({ tableName: 'store-test', client });
+    let state = detect(null, { ...healthy(t(1), 'pg_node1', 3), cluster: 'gappy' }).state;
+    await gapStore.commit(0, state, detect(null, { ...healthy(t(1), 'pg_node1', 3), cluster: 'gappy' }).events);
+    for (const [from, until] of [
+      [t(3, 1), t(3, 2)],
+      [t(10), t(11)],
+    ] as const) {
+      for (const [at, allowance] of [
+        [from, undefined],
+        [until, 60_000],
+      ] as const) {
+        const next = detect(state, { ...healthy(at, 'pg_node1', 3), cluster: 'gappy' }, {}, { unwatchedAfterMs: allowance });
+        const written = { ...next.state, version: state.version + 1 };
+        await gapStore.commit(state.version, written, next.events);
+        state = written;
+      }
+    }
+    // Act
+    const record = await store.watchRecord('gappy', { start: t(5), end: t(20) });
+    const early = await store.watchRecord('gappy', { start: t(2), end: t(4) });
+    // Assess: a gap ending before the range is not read, nor one starting after it.
+    expect(record).toEqual({ firstWatchedAt: t(1), lastPolledAt: t(11), gaps: [{ start: t(10), end: t(11) }] });
+    expect(early.gaps).toEqual([{ start: t(3, 1), end: t(3, 2) }]);
+    expect((await store.listWatchedClusters()).find((c) => c.cluster === 'gappy')).toEqual({ cluster: 'gappy', firstWatchedAt: t(1) });
+    expect(await store.watchRecord('never-seen', { start: t(1), end: t(2) })).toEqual({
+      firstWatchedAt: null,
+      lastPolledAt: null,
+      gaps: [],
+    });
+    const { events } = await store.listEvents('gappy', { newestFirst: true, limit: 1 });
+    expect(events.map((e) => [e.type, e.observedAt])).toEqual([['watch_gap', t(11)]]);
+  });
+
+  it('keeps the first poll in the registry when a later process registers the cluster again', async () => {
+    const later = new DynamoEventStore({ tableName: 'store-test', client });
+    const state = (await later.loadState('gappy'))!;
+    const next = {
+      ...detect(state, { ...healthy(Date.UTC(2026, 10, 15), 'pg_node1', 3), cluster: 'gappy' }).state,
+      version: state.version + 1,
+    };
+    await later.commit(state.version, next, []);
+    expect((await later.listWatchedClusters()).find((c) => c.cluster === 'gappy')?.firstWatchedAt).toBe(Date.UTC(2026, 10, 1));
+  });
+
   it('rejects a malformed cursor with a message that says what to pass', async () => {
     await expect(store.listEvents('paged', { cursor: 'not-a-cursor' })).rejects.toThrow(/invalid cursor/);
   });
