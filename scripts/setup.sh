@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 # FAILOVER_SETUP_PACKAGES replaces the list (the tests use it to check the messages for what is missing).
-read -r -a DEBIAN_PACKAGES <<< "${FAILOVER_SETUP_PACKAGES:-patroni etcd-server haproxy postgresql-15 keepalived openssl python3-venv iproute2 procps}"
+read -r -a DEBIAN_PACKAGES <<< "${FAILOVER_SETUP_PACKAGES:-patroni etcd-server haproxy postgresql-15 keepalived openssl python3-venv iproute2 procps chromium}"
 
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }

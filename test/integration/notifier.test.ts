@@ -139,17 +139,17 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     console.info(`${profile} ${mode} anatomy: ${anatomySummary(anatomy)}`);
   });
 
-  it("`failover sla --format json` reports the kill -9 incident with bounds that contain the writer's outage", async () => {
-    // Act
-    const result = await runFailover(
-      ['sla', '--cluster', 'denemek', '--since', new Date(testStartedAt).toISOString(), '--format', 'json', '--table', table],
-      60_000,
-      { ...process.env, AWS_ENDPOINT_URL: aws.endpoint },
-    );
+  it("`failover sla --month` reports the minutes watched as coverage well under 1, and the kill -9 incident with bounds that contain the writer's outage", async () => {
+    // Act: the month of the kill, cut at now; only the minutes of this test were watched.
+    const killed = writerOutages.get('kill')!;
+    const month = new Date(killed.start).toISOString().slice(0, 7);
+    const result = await runFailover(['sla', '--cluster', 'denemek', '--month', month, '--format', 'json', '--table', table], 60_000, {
+      ...process.env,
+      AWS_ENDPOINT_URL: aws.endpoint,
+    });
     // Assess
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    const killed = writerOutages.get('kill')!;
     const incident = report.incidents.find(
       (i: { start: string; end: string }) => Date.parse(i.start) <= killed.end && Date.parse(i.end) >= killed.start,
     );
@@ -159,7 +159,13 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     expect(killed.seconds).toBeGreaterThanOrEqual(incident.downtimeMinSeconds - resolution);
     expect(killed.seconds).toBeLessThanOrEqual(incident.downtimeMaxSeconds + resolution);
     expect(report.incidents.filter((i: { kind: string }) => i.kind === 'switchover')).toHaveLength(1);
-    expect(report.availabilityUnplannedPercent).toBeGreaterThan(report.availabilityPercent);
+    const watchedSeconds = (Date.now() - testStartedAt) / 1000;
+    expect(report.coverage).toBeGreaterThan(0);
+    expect(report.coverage).toBeLessThan(0.5);
+    expect(report.watchedSeconds).toBeLessThanOrEqual(watchedSeconds);
+    expect(report.unwatched[0].reason).toBe('before_first_watch');
+    expect(report.availabilityBoundsPercent.lower).toBeLessThan(report.availabilityBoundsPercent.upper);
+    expect(report.verdict.status, report.verdict.reason).not.toBe('met');
   });
 
   it('delivered every alert once to the SQS pager and once to Slack, with the right attributes, threaded per incident', async () => {
