@@ -14,6 +14,9 @@ import { causeWords, type IncidentAnatomy } from '../lambdas/domain/anatomy.js';
 import { describeEvent } from '../lambdas/domain/describe.js';
 import { messageOf } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { percent, verdictLine } from '../lambdas/domain/reportFormats.js';
+import { DEFAULT_SLO, type SlaReport } from '../lambdas/domain/sla.js';
+import { clusterReport } from '../lambdas/services/reporter/slaReports.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { renderLabStatus } from './labCommands.js';
@@ -86,6 +89,7 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
       poll: { intervalSeconds: 1 },
     });
     say('demo', `pipeline: poller every 1 s -> DynamoDB (moto at ${aws.endpoint}) -> stream -> notifier -> SNS + write probe`);
+    const watchedFrom = Date.now();
     const pipeline = await startLocalPipeline({
       config,
       aws: { clientConfig: awsClientConfig(aws), description: 'moto', ownedEmulator: null },
@@ -118,6 +122,8 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
     process.stdout.write(`\nfailover lab status (after)\n${renderLabStatus(await labStatus(VIP_PORT))}\n`);
     await pipeline.stop();
     summarise(verified, clientResult, events.length, alerts);
+    const period = { start: watchedFrom - 5_000, end: Date.now() };
+    printSla((await clusterReport({ store: pipeline.store, clock: Date.now }, 'denemek', period, DEFAULT_SLO)).report);
   } finally {
     await aws.stop();
     say('lab', 'taking the lab down');
@@ -159,6 +165,19 @@ function summarise(
     process.stdout.write(`  writes NOT restored: ${describeEvent(verdict)}\n`);
   }
   process.stdout.write(`  recorded:          ${eventCount} events in DynamoDB, ${alerts} alerts sent to SNS\n\n`);
+}
+
+/** `failover sla` over the demo's own minutes (and the 5 s before the watch began, which nobody watched). */
+function printSla(report: SlaReport): void {
+  const bounds = report.availabilityBoundsPercent;
+  process.stdout.write('The SLA of these minutes (failover sla)\n');
+  process.stdout.write(
+    `  coverage:          ${(100 * report.coverage.fraction).toFixed(1)} % watched (${report.coverage.unwatched.length} unwatched intervals)\n`,
+  );
+  process.stdout.write(
+    `  availability:      ${percent(report.availabilityPercent)} of the watched time; bounds ${percent(bounds.lower)} - ${percent(bounds.upper)}\n`,
+  );
+  process.stdout.write(`  verdict:           ${verdictLine(report)}\n\n`);
 }
 
 /** Where the seconds went, phase by phase, and the prediction from the lab's own settings. */

@@ -1,6 +1,7 @@
 import { anatomySummary } from './anatomy.js';
 import type { ClusterEvent } from './events.js';
 import { restoreTimeOf } from './outage.js';
+import { duration } from './sla.js';
 import { neutralise } from './text.js';
 
 const tl = (t: number | null) => (t === null ? '?' : String(t));
@@ -45,7 +46,7 @@ function sentence(event: ClusterEvent): string {
     case 'dcs_membership_changed':
       return `${event.added} member keys appeared and ${event.removed} expired in the DCS at once (${event.sample.join(', ')}${event.added + event.removed > event.sample.length ? ', ...' : ''})`;
     case 'watch_gap':
-      return `not watched from ${new Date(event.unwatchedFrom).toISOString()} to ${new Date(event.unwatchedUntil).toISOString()} (${seconds(event.unwatchedUntil - event.unwatchedFrom)} s): the poller was not polling`;
+      return `not watched from ${new Date(event.unwatchedFrom).toISOString()} to ${new Date(event.unwatchedUntil).toISOString()} (${duration(event.unwatchedUntil - event.unwatchedFrom)}): the poller was not polling`;
     case 'redundancy_restored':
       return `redundancy restored: ${event.replicas.join(', ')} streaming from ${event.leader} on timeline ${event.timeline}, ${seconds(event.afterMs)} s after the timeline moved`;
     case 'no_leader':

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, probeMaxRunSeconds, probeStabilityWindowMs, validateConfig } from '../../../lambdas/config/config.js';
+import { loadConfig, probeMaxRunSeconds, probeStabilityWindowMs, sloPolicy, validateConfig } from '../../../lambdas/config/config.js';
 import { ConfigError, messageOf } from '../../../lambdas/domain/errors.js';
 import { redactCredentials } from '../../../lambdas/domain/text.js';
 
@@ -25,7 +25,31 @@ describe('Function: validateConfig', () => {
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
       notify: { snsFormat: 'json', probe: { deadlineSeconds: 90, intervalMs: 150 } },
       store: { tableName: 'failover-events', retentionDays: 396 },
+      slo: { target: 99.95, exclude: [] },
     });
+  });
+
+  it('reads the slo block into a policy: planned switchovers and maintenance windows excluded', () => {
+    const config = validateConfig({
+      ...minimal,
+      slo: {
+        target: 99.9,
+        exclude: ['planned-switchovers', { start: '2026-11-07T02:00:00Z', end: '2026-11-07T03:00:00Z', reason: 'kernel' }],
+      },
+    });
+    expect(sloPolicy(config.slo)).toEqual({
+      targetPercent: 99.9,
+      excludePlanned: true,
+      maintenance: [{ start: Date.UTC(2026, 10, 7, 2), end: Date.UTC(2026, 10, 7, 3), reason: 'kernel' }],
+    });
+  });
+
+  it.each([
+    [{ target: 101 }, 'slo.target: must be at most 100'],
+    [{ exclude: [{ start: '2026-11-07T03:00:00Z', end: '2026-11-07T02:00:00Z' }] }, 'a maintenance window must end after it starts'],
+    [{ exclude: [{ start: 'tuesday', end: '2026-11-07T02:00:00Z' }] }, 'must be an ISO-8601 time with its zone'],
+  ])('refuses a bad slo block %j, naming the key', (slo, message) => {
+    expect(() => validateConfig({ ...minimal, slo })).toThrow(message);
   });
 
   it("fills the sample HAProxy's check timings, and sizes the probe's stability window from them", () => {

@@ -87,6 +87,10 @@ const CASES: readonly [AnyPayload, string][] = [
     'redundancy restored: pg_node1, pg_node3 streaming from pg_node2 on timeline 4, 12.3 s after the timeline moved',
   ],
   [
+    { type: 'watch_gap', unwatchedFrom: Date.UTC(2026, 10, 26, 3), unwatchedUntil: Date.UTC(2026, 10, 26, 3, 2) },
+    'not watched from 2026-11-26T03:00:00.000Z to 2026-11-26T03:02:00.000Z (2.0 min): the poller was not polling',
+  ],
+  [
     { type: 'unexpected_reply', member: 'pg_node1', source: '/cluster', field: 'role', value: 'Leader' },
     'pg_node1: /cluster says role "Leader", which no Patroni version sends: not taken as an outage',
   ],
