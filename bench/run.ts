@@ -14,6 +14,7 @@ import type { ClusterTarget, EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
+import { type ReportReads, reportReads, reportReadsMarkdown } from './reports.js';
 import { memberAddress } from './simulatedPatroni.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -301,6 +302,7 @@ function markdown(results: {
   detector: ReturnType<typeof detectorThroughput>;
   writes: Awaited<ReturnType<typeof steadyStateWrites>>;
   endToEnd: EndToEndRow[];
+  reads: ReportReads | null;
   replyBytes: number;
   alertsPerFailover: number;
 }): string {
@@ -370,7 +372,7 @@ loop in the poller, so the silent one delays nobody else.
 |---|---|---|---|
 | observations through the detector per second | ${results.detector.perSecond.toFixed(0)} | ${results.detector.baselinePerSecond.toFixed(0)} (structured copy of the observation) | ${results.detector.ratio.toFixed(2)} |
 | store writes per minute, one cluster polled every second, steady | ${results.writes.writesPerMinute.toFixed(2)} (${results.writes.writes} in ${results.writes.polls} polls) | 60 (a write per poll) | ${(60 / results.writes.writesPerMinute).toFixed(0)}× fewer |
-${endToEndMarkdown(results.endToEnd)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
+${endToEndMarkdown(results.endToEnd)}${reportReadsMarkdown(results.reads)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
 }
 
 async function main(): Promise<void> {
@@ -387,10 +389,12 @@ async function main(): Promise<void> {
   const withLab = !process.argv.includes('--no-lab');
   if (withLab) process.stderr.write('end to end on the lab\n');
   const e2e = withLab ? [...(await endToEnd('fast')), ...(await endToEnd('field'))] : [];
+  // Seeding 1,000 clusters × 13 months into moto takes minutes; `npm run bench -- --no-reports` skips it.
+  const reads = process.argv.includes('--no-reports') ? null : await reportReads();
   const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'support', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
   const replyBytes = Buffer.byteLength(JSON.stringify(recorded4.patroni_primary_running));
   const alertsPerFailover = e2e.find((r) => r.mode === 'kill' && r.profile === 'fast')?.alertsSent ?? 3;
-  const results = { scale, silent, detector, writes, endToEnd: e2e, replyBytes, alertsPerFailover };
+  const results = { scale, silent, detector, writes, endToEnd: e2e, reads, replyBytes, alertsPerFailover };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench', 'results', 'latest.json'),

@@ -107,6 +107,8 @@ async function requireKnownCluster(opened: Opened, cluster: string): Promise<voi
     opened.config?.clusters.map((c) => c.name),
   );
   if (known.includes(cluster)) return;
+  // Recorded before the registry existed, and not polled since: its events still make it known.
+  if ((await opened.store.listEvents(cluster, { limit: 1 })).events.length > 0) return;
   const closest = [...known].sort((a, b) => distance(cluster, a) - distance(cluster, b));
   const list = closest.length === 0 ? 'it has none yet (has the poller run against this table?)' : `it knows ${closest.join(', ')}`;
   throw new UsageError(`no cluster "${cluster}" in the audit trail: ${list}`);

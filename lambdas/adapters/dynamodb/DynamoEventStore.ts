@@ -30,6 +30,10 @@ import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 export const MAX_EVENTS_PER_COMMIT = 97;
 /** Watch gaps read per page: they are rare, and the first one past the period ends the reading. */
 const GAP_PAGE = 25;
+/** Clusters per BatchGetItem of watch records: two keys each, of the 100 a call takes. */
+const BATCH_GET_CLUSTERS = 50;
+/** Gap queries in flight at once. */
+const PARALLEL_GAP_READS = 16;
 /** Items per BatchWriteItem call. */
 const BATCH_WRITE_MAX = 25;
 const BATCH_WRITE_ATTEMPTS = 5;
@@ -171,35 +175,61 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
     return clusters;
   }
 
-  /** Two calls: the registry entry and the state together, then the gaps from the range's start until one lies past it. */
   async watchRecord(cluster: string, range: Interval): Promise<WatchRecord> {
-    const keys = [
+    const records = await this.watchRecords([cluster], range);
+    return records.get(cluster)!;
+  }
+
+  /**
+   * The registry entries and states of up to 50 clusters a call (BatchGetItem takes 100 keys), then each cluster's
+   * gaps from the range's start until one lies past it, sixteen clusters at a time.
+   */
+  async watchRecords(clusters: readonly string[], range: Interval): Promise<Map<string, WatchRecord>> {
+    const heads = new Map<string, { firstWatchedAt: number | null; lastPolledAt: number | null }>();
+    for (let i = 0; i < clusters.length; i += BATCH_GET_CLUSTERS) {
+      for (const [cluster, head] of await this.registryAndStates(clusters.slice(i, i + BATCH_GET_CLUSTERS))) heads.set(cluster, head);
+    }
+    const records = new Map<string, WatchRecord>();
+    for (let i = 0; i < clusters.length; i += PARALLEL_GAP_READS) {
+      const batch = clusters.slice(i, i + PARALLEL_GAP_READS);
+      const gaps = await Promise.all(batch.map((cluster) => this.gapsOverlapping(cluster, range)));
+      for (const [k, cluster] of batch.entries()) records.set(cluster, { ...heads.get(cluster)!, gaps: gaps[k]! });
+    }
+    return records;
+  }
+
+  private async registryAndStates(clusters: readonly string[]) {
+    let keys: Record<string, unknown>[] = clusters.flatMap((cluster) => [
       { pk: tableKeys.registry, sk: cluster },
       { pk: tableKeys.cluster(cluster), sk: tableKeys.state },
-    ];
-    const got = await this.withTable(() =>
-      this.documents.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.tableName]: {
-              Keys: keys,
-              ProjectionExpression: 'pk, sk, firstWatchedAt, #s.observedAt',
-              ExpressionAttributeNames: { '#s': 'state' },
+    ]);
+    const items: Record<string, unknown>[] = [];
+    for (let attempt = 1; keys.length > 0; attempt++) {
+      if (attempt > BATCH_WRITE_ATTEMPTS)
+        throw new StoreError(`reading the watch records was throttled ${attempt - 1} times: run the report again in a minute`);
+      const got = await this.withTable(() =>
+        this.documents.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ProjectionExpression: 'pk, sk, firstWatchedAt, #s.observedAt',
+                ExpressionAttributeNames: { '#s': 'state' },
+              },
             },
-          },
-        }),
-      ),
-    );
-    if ((got.UnprocessedKeys?.[this.tableName]?.Keys?.length ?? 0) > 0)
-      throw new StoreError(`reading the watch record of ${cluster} was throttled: run the report again in a minute`);
-    const items = got.Responses?.[this.tableName] ?? [];
-    const registry = items.find((i) => i.pk === tableKeys.registry);
-    const state = items.find((i) => i.sk === tableKeys.state) as { state?: { observedAt?: number } } | undefined;
-    return {
-      firstWatchedAt: registry ? Number(registry.firstWatchedAt) : null,
-      lastPolledAt: state?.state?.observedAt ?? null,
-      gaps: await this.gapsOverlapping(cluster, range),
-    };
+          }),
+        ),
+      );
+      items.push(...(got.Responses?.[this.tableName] ?? []));
+      keys = got.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (keys.length > 0) await sleep(100 * 2 ** attempt);
+    }
+    return clusters.map((cluster) => {
+      const registry = items.find((i) => i.pk === tableKeys.registry && i.sk === cluster);
+      const state = items.find((i) => i.pk === tableKeys.cluster(cluster)) as { state?: { observedAt?: number } } | undefined;
+      const head = { firstWatchedAt: registry ? Number(registry.firstWatchedAt) : null, lastPolledAt: state?.state?.observedAt ?? null };
+      return [cluster, head] as const;
+    });
   }
 
   private async gapsOverlapping(cluster: string, range: Interval): Promise<Interval[]> {

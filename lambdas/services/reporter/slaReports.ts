@@ -15,8 +15,8 @@ import {
 /** Incidents can start before the period they are reported in: read this much further back. */
 export const LOOKBACK_MS = 86_400_000;
 
-/** Watch records read at once for a fleet report: enough to hide the latency, few enough not to be throttled. */
-const PARALLEL_READS = 16;
+/** Clusters whose watch records a fleet report reads between two progress reports. */
+const PROGRESS_STEP = 100;
 
 export interface ReportDeps {
   readonly store: ReportStore;
@@ -65,10 +65,15 @@ export async function eventsBefore(store: ReportStore, cluster: string, before: 
   return read.reverse();
 }
 
-/** The coverage of one cluster in a period; a period starting in the future is a usage error. */
-export async function clusterCoverage(deps: ReportDeps, cluster: string, period: Interval): Promise<Coverage> {
-  const now = deps.clock();
+/** A period that starts in the future is a usage error: nothing can have been watched in it. Returns `now`. */
+function notInTheFuture(period: Interval, now: number): number {
   if (period.start >= now) throw new UsageError(`the period starts in the future (${iso(period.start)}): nothing has been watched yet`);
+  return now;
+}
+
+/** The coverage of one cluster in a period. */
+export async function clusterCoverage(deps: ReportDeps, cluster: string, period: Interval): Promise<Coverage> {
+  const now = notInTheFuture(period, deps.clock());
   return coverageOf(await deps.store.watchRecord(cluster, period), period, now);
 }
 
@@ -79,8 +84,8 @@ export async function clusterReport(deps: ReportDeps, cluster: string, period: I
 }
 
 /**
- * Every named cluster over one period: the events of all of them through the day index in one pass, then each
- * one's watch record, a few at a time. A cluster with no event in the period still gets its row.
+ * Every named cluster over one period: the events of all of them through the day index in one pass, then their
+ * watch records in batches. A cluster with no event in the period still gets its row.
  */
 export async function fleetSla(
   deps: ReportDeps,
@@ -88,8 +93,7 @@ export async function fleetSla(
   period: Interval,
   policy: SloPolicy,
 ): Promise<{ fleet: FleetReport; events: readonly ClusterEvent[] }> {
-  const now = deps.clock();
-  if (period.start >= now) throw new UsageError(`the period starts in the future (${iso(period.start)}): nothing has been watched yet`);
+  const now = notInTheFuture(period, deps.clock());
   const reported = { start: period.start, end: Math.min(period.end, now) };
   const events = await deps.store.listAllEvents({ since: period.start - LOOKBACK_MS, until: reported.end });
   const byCluster = new Map<string, ClusterEvent[]>();
@@ -99,15 +103,13 @@ export async function fleetSla(
     byCluster.set(event.cluster, list);
   }
   const reports: ClusterSla[] = [];
-  for (let i = 0; i < clusters.length; i += PARALLEL_READS) {
-    const batch = clusters.slice(i, i + PARALLEL_READS);
-    const done = await Promise.all(
-      batch.map(async (cluster) => {
-        const coverage = coverageOf(await deps.store.watchRecord(cluster, period), period, now);
-        return { cluster, report: slaReport(incidentsFromEvents(byCluster.get(cluster) ?? []), coverage, policy) };
-      }),
-    );
-    reports.push(...done);
+  for (let i = 0; i < clusters.length; i += PROGRESS_STEP) {
+    const batch = clusters.slice(i, i + PROGRESS_STEP);
+    const records = await deps.store.watchRecords(batch, period);
+    for (const cluster of batch) {
+      const coverage = coverageOf(records.get(cluster)!, period, now);
+      reports.push({ cluster, report: slaReport(incidentsFromEvents(byCluster.get(cluster) ?? []), coverage, policy) });
+    }
     deps.progress?.(reports.length, clusters.length);
   }
   return { fleet: fleetReport(reports, reported), events };
