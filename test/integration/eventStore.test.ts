@@ -191,6 +191,12 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
       lastPolledAt: null,
       gaps: [],
     });
+    // Many at once: the same records, in batches of 50 clusters (here 120 names, most never watched).
+    const names = ['gappy', ...Array.from({ length: 119 }, (_, i) => `absent-${i}`)];
+    const many = await store.watchRecords(names, { start: t(5), end: t(20) });
+    expect(many.size).toBe(120);
+    expect(many.get('gappy')).toEqual(record);
+    expect(many.get('absent-118')).toEqual({ firstWatchedAt: null, lastPolledAt: null, gaps: [] });
     const { events } = await store.listEvents('gappy', { newestFirst: true, limit: 1 });
     expect(events.map((e) => [e.type, e.observedAt])).toEqual([['watch_gap', t(11)]]);
   });
