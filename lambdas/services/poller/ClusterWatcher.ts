@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterState } from '../../domain/clusterState.js';
+import { HEARTBEAT_MS } from '../../domain/coverage.js';
 import { type Detection, detect, type IdentityExpectation } from '../../domain/detector.js';
 import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
@@ -95,7 +96,7 @@ export class ClusterWatcher {
     private readonly deps: WatcherDeps,
     private readonly options: WatcherOptions = {},
   ) {
-    this.heartbeatMs = options.heartbeatMs ?? 60_000;
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
     this.maxConflictRetries = options.maxConflictRetries ?? 3;
     this.maxBacklog = options.maxBacklog ?? 300;
     this.recordWaitMs = options.recordWaitMs ?? 2_000;
