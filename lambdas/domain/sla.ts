@@ -17,7 +17,7 @@ export interface Incident {
   /** The id of the event that opened it. */
   readonly id: string;
   readonly kind: LeaderChangeKind;
-  /** A switchover: planned downtime, reported apart in the availability "without planned". */
+  /** A switchover: planned downtime, which an SLO policy may exclude (`excludePlanned`). */
   readonly planned: boolean;
   /** Best estimate, epoch ms: the middle of the start bounds. */
   readonly start: number;
