@@ -391,9 +391,10 @@ function verdictOf(f: VerdictFigures): SloVerdict {
   return { status: 'at_risk', reason: `the incidents' upper bounds add up to ${duration(f.worstMs)}, more than ${budget}` };
 }
 
-/** A duration for a sentence: seconds under two minutes, then minutes, hours or days. */
+/** A duration for a sentence: milliseconds under a second, seconds under two minutes, then minutes, hours or days. */
 export function duration(ms: number): string {
   const s = ms / 1000;
+  if (Math.abs(s) < 1) return `${Math.round(ms)} ms`;
   if (Math.abs(s) < 120) return `${s.toFixed(1)} s`;
   if (Math.abs(s) < 7_200) return `${(s / 60).toFixed(1)} min`;
   if (Math.abs(s) < 172_800) return `${(s / 3_600).toFixed(1)} h`;

@@ -5,6 +5,7 @@ import type { ClusterEvent } from '../../../lambdas/domain/events.js';
 import {
   clipIntervals,
   DEFAULT_SLO,
+  duration,
   fleetReport,
   type Incident,
   type Interval,
@@ -314,5 +315,17 @@ describe('Function: incidentsFromEvents, redundancy', () => {
     } as ClusterEvent;
     expect(incidentsFromEvents([change, restored])[0]!.redundancyRestoredAt).toBe(160_000);
     expect(incidentsFromEvents([change])[0]!.redundancyRestoredAt).toBeNull();
+  });
+});
+
+describe('Function: duration', () => {
+  it.each([
+    [16, '16 ms'],
+    [7_400, '7.4 s'],
+    [1_296_000, '21.6 min'],
+    [3 * 3_600_000, '3.0 h'],
+    [15 * 86_400_000, '15.0 d'],
+  ])('says %i ms as %s', (ms, words) => {
+    expect(duration(ms)).toBe(words);
   });
 });
