@@ -361,14 +361,24 @@ svg text{font-size:12px}svg .tick{font-size:10px;fill:#555}.outage-label{font-si
 .legend i{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 .verdict{font-size:16px;padding:6px 12px;background:#fafafa}`;
 
+/** A fleet report draws this many clusters in full: those with the lowest lower bound; the rest are table rows. */
+const FLEET_SECTIONS = 20;
+
+function worstFirst(clusters: readonly ClusterRendering[]): ClusterRendering[] {
+  return clusters
+    .filter((c) => c.report.incidents.length > 0 || c.report.coverage.unwatched.length > 0)
+    .sort((a, b) => a.report.availabilityBoundsPercent.lower - b.report.availabilityBoundsPercent.lower)
+    .slice(0, FLEET_SECTIONS);
+}
+
 /**
- * The whole file: a fleet's table first when given, then one section per cluster. The verdict is at the top of
- * each; a fleet report keeps the sections of clusters that had incidents or unwatched time, the rest are rows.
+ * The whole file: a fleet's table first when given, then one section per cluster, the verdict at the top of each.
+ * A fleet report draws the clusters most at risk in full (a thousand sections would be tens of megabytes).
  */
 export function slaHtml(clusters: readonly ClusterRendering[], options: { title: string; fleet: FleetReport | null }): string {
-  const sections = options.fleet
-    ? clusters.filter((c) => c.report.incidents.length > 0 || c.report.coverage.unwatched.length > 0).map((c) => clusterSection(c, 'h2'))
-    : clusters.map((c) => clusterSection(c, 'h1'));
+  const sections = options.fleet ? worstFirst(clusters).map((c) => clusterSection(c, 'h2')) : clusters.map((c) => clusterSection(c, 'h1'));
+  const omitted = options.fleet ? clusters.length - sections.length : 0;
+  const more = omitted > 0 ? `<p class="more">${omitted} more clusters are rows of the table above; each has its own report.</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(options.title)}</title>
 <style>
@@ -376,6 +386,7 @@ ${STYLE}
 </style></head><body>
 ${options.fleet ? `<h1>${escapeHtml(options.title)}</h1>\n${fleetSection(options.fleet)}` : ''}
 ${sections.join('\n')}
+${more}
 </body></html>
 `;
 }

@@ -165,6 +165,16 @@ describe('Function: renderFleet', () => {
   });
 });
 
+describe('Function: renderFleet as HTML', () => {
+  it('draws the 20 clusters most at risk in full and leaves the rest as rows', () => {
+    const clusters = Array.from({ length: 25 }, (_, i) => ({ cluster: `c${String(i).padStart(2, '0')}`, report }));
+    const html = renderFleet(fleetReport(clusters, NOV), 'html', 'November');
+    expect(html.match(/<section class="cluster"/g)).toHaveLength(20);
+    expect(html).toContain('5 more clusters are rows of the table above');
+    expect(html.match(/<tr><td>c\d\d<\/td>/g)).toHaveLength(25);
+  });
+});
+
 describe('Function: renderLeaders', () => {
   it('lists who led when, with the evidence, and neutralises member names', () => {
     const csv = renderLeaders(
