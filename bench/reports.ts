@@ -4,7 +4,7 @@
 import { BatchWriteItemCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoEventStore, ensureTable } from '../lambdas/adapters/dynamodb/DynamoEventStore.js';
-import { tableKeys } from '../lambdas/adapters/dynamodb/tableSchema.js';
+import { eventItemKeys, tableKeys } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import { type AnyPayload, type ClusterEvent, eventId, makeEvent } from '../lambdas/domain/events.js';
 import { DEFAULT_SLO, monthPeriod } from '../lambdas/domain/sla.js';
 import { clusterEvents, clusterReport, fleetSla, knownClusters } from '../lambdas/services/reporter/slaReports.js';
@@ -112,15 +112,9 @@ function failoverEvents(cluster: string, at: number, version: number): ClusterEv
   return payloads.map(([offset, payload], index) => makeEvent(envelope(offset, index), payload));
 }
 
+/** As the store writes it, without the TTL (moto does not expire items; the seed must stay whole). */
 function eventItem(event: ClusterEvent): Record<string, unknown> {
-  return {
-    ...event,
-    pk: tableKeys.cluster(event.cluster),
-    sk: tableKeys.eventSort(event.observedAt, event.id),
-    gsi1pk: tableKeys.day(event.observedAt),
-    gsi1sk: tableKeys.daySort(event.observedAt, event.id),
-    itemType: 'event',
-  };
+  return { ...event, ...eventItemKeys(event) };
 }
 
 /** Every item of one cluster's 13 months: registry, state, watch_started, three failovers a month, a gap a month. */

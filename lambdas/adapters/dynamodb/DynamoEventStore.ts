@@ -15,6 +15,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClusterState } from '../../domain/clusterState.js';
@@ -24,7 +25,7 @@ import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../domain/notifierS
 import type { EventPage, EventQuery, EventStore, NotifierStore, ReportStore, WatchedCluster, WatchRecord } from '../../domain/ports.js';
 import type { Interval } from '../../domain/sla.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
-import { TABLE_SCHEMA, tableKeys } from './tableSchema.js';
+import { eventItemKeys, TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
 /** DynamoDB allows 100 items per transaction: the state, the registry entry and a watch gap's index item leave 97. */
 export const MAX_EVENTS_PER_COMMIT = 97;
@@ -157,21 +158,9 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
 
   async listWatchedClusters(): Promise<WatchedCluster[]> {
     const clusters: WatchedCluster[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.withTable(() =>
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': tableKeys.registry },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) clusters.push({ cluster: String(item.sk), firstWatchedAt: Number(item.firstWatchedAt) });
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const query = { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': tableKeys.registry } };
+    for await (const item of this.queryItems(query))
+      clusters.push({ cluster: String(item.sk), firstWatchedAt: Number(item.firstWatchedAt) });
     return clusters;
   }
 
@@ -235,27 +224,17 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
   private async gapsOverlapping(cluster: string, range: Interval): Promise<Interval[]> {
     const gaps: Interval[] = [];
     const keys = tableKeys.gapsFrom(range.start);
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.withTable(() =>
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': keys.from, ':to': keys.to },
-            Limit: GAP_PAGE,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const gap = { start: Number(item.unwatchedFrom), end: Number(item.unwatchedUntil) };
-        // Gaps never overlap and are keyed by their end: the first one starting past the range ends the reading.
-        if (gap.start >= range.end) return gaps;
-        gaps.push(gap);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const query = {
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': tableKeys.cluster(cluster), ':from': keys.from, ':to': keys.to },
+      Limit: GAP_PAGE,
+    };
+    for await (const item of this.queryItems(query)) {
+      const gap = { start: Number(item.unwatchedFrom), end: Number(item.unwatchedUntil) };
+      // Gaps never overlap and are keyed by their end: the first one starting past the range ends the reading.
+      if (gap.start >= range.end) break;
+      gaps.push(gap);
+    }
     return gaps;
   }
 
@@ -352,24 +331,26 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
   async listAllEvents(query: EventQuery & { since: number; until: number }): Promise<ClusterEvent[]> {
     const events: ClusterEvent[] = [];
     for (const day of daysBetween(query.since, query.until)) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.withTable(() =>
-          this.documents.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              IndexName: TABLE_SCHEMA.index.name,
-              KeyConditionExpression: 'gsi1pk = :day AND gsi1sk BETWEEN :from AND :to',
-              ExpressionAttributeValues: { ':day': tableKeys.day(day), ':from': iso(query.since), ':to': `${iso(query.until)}~` },
-              ...(start ? { ExclusiveStartKey: start } : {}),
-            }),
-          ),
-        );
-        events.push(...(page.Items ?? []).map(toEvent));
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const dayQuery = {
+        IndexName: TABLE_SCHEMA.index.name,
+        KeyConditionExpression: 'gsi1pk = :day AND gsi1sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':day': tableKeys.day(day), ':from': iso(query.since), ':to': `${iso(query.until)}~` },
+      };
+      for await (const item of this.queryItems(dayQuery)) events.push(toEvent(item));
     }
     return events;
+  }
+
+  /** Every item a Query returns, page after page, fetched only as they are read: stopping early stops the reading. */
+  private async *queryItems(query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<Record<string, unknown>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.withTable(() =>
+        this.documents.send(new QueryCommand({ TableName: this.tableName, ...query, ...(start ? { ExclusiveStartKey: start } : {}) })),
+      );
+      yield* page.Items ?? [];
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   /** Runs one call; a missing table is said by name, and created again (once at a time) where that is allowed. */
@@ -388,15 +369,7 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
   }
 
   private eventItem(event: ClusterEvent): Record<string, unknown> {
-    return {
-      ...event,
-      pk: tableKeys.cluster(event.cluster),
-      sk: tableKeys.eventSort(event.observedAt, event.id),
-      gsi1pk: tableKeys.day(event.observedAt),
-      gsi1sk: tableKeys.daySort(event.observedAt, event.id),
-      itemType: 'event',
-      expiresAt: Math.floor(event.observedAt / 1000) + this.retentionSeconds,
-    };
+    return { ...event, ...eventItemKeys(event), expiresAt: Math.floor(event.observedAt / 1000) + this.retentionSeconds };
   }
 }
 

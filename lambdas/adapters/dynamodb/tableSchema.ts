@@ -50,3 +50,14 @@ export const tableKeys = {
   day: (observedAt: number) => `DAY#${iso(observedAt).slice(0, 10)}`,
   daySort: (observedAt: number, id: string) => `${iso(observedAt)}#${id}`,
 } as const;
+
+/** The keys and type of an event's item: the store writes these, and the benchmark seeds them the same way. */
+export function eventItemKeys(event: { readonly cluster: string; readonly observedAt: number; readonly id: string }) {
+  return {
+    pk: tableKeys.cluster(event.cluster),
+    sk: tableKeys.eventSort(event.observedAt, event.id),
+    gsi1pk: tableKeys.day(event.observedAt),
+    gsi1sk: tableKeys.daySort(event.observedAt, event.id),
+    itemType: 'event',
+  } as const;
+}
