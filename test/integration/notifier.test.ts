@@ -103,16 +103,17 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     if (outage) writerOutages.set(mode, outage);
     if (mode === 'stop' || mode === 'kill') await labRejoin(BASE, result.oldLeader);
     // Assess: the probe saw writes come back for good when the writer did (the writer's first write after its
-    // last failure), and its bounds hold the writer's outage.
+    // last failure), and its bounds hold the writer's outage. The probe never says so before the writer (within
+    // the writer's sampling) and may say so up to a second later: it opens two connections per attempt where the
+    // writer opens one, so it catches a last failing turn the writer's single connection was not handed.
     expect(outage, 'the independent writer saw the outage').not.toBeNull();
     const restoredAt = Date.parse(verified.restoredAt);
     const around = writer.attempts
       .filter((a) => a.at > injectedAt - 500 && a.at < restoredAt + 3_000)
       .map((a) => `${new Date(a.at).toISOString().slice(17, 23)}${a.ok ? '+' : '-'}${a.ms}`);
-    expect(
-      Math.abs(restoredAt - outage!.end),
-      `probe ${verified.restoredAt} vs writer ${new Date(outage!.end).toISOString()}: ${JSON.stringify(verified)} writer ${around.join(' ')}`,
-    ).toBeLessThanOrEqual(300);
+    const detail = `probe ${verified.restoredAt} vs writer ${new Date(outage!.end).toISOString()}: ${JSON.stringify(verified)} writer ${around.join(' ')}`;
+    expect(restoredAt - outage!.end, detail).toBeGreaterThanOrEqual(-300);
+    expect(restoredAt - outage!.end, detail).toBeLessThanOrEqual(1_000);
     console.info(
       `${profile} ${mode}: writer outage ${outage!.seconds.toFixed(2)} s, probe bounds [${verified.outage.downtimeMinMs / 1000}, ${verified.outage.downtimeMaxMs / 1000}] s, ` +
         `restoredAt - writer's restore = ${restoredAt - outage!.end} ms, flapping ${JSON.stringify(verified.flapping)}`,
