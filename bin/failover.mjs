@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `failover` command: runs the TypeScript sources through tsx, so there is no build step.
+// The `failover` command in a checkout: runs the TypeScript sources through tsx, so there is no build step.
+// The installed package runs the compiled dist/bin/failover.js instead.
 import { register } from 'tsx/esm/api';
 
-// The local CLI runs on Node 20 by design (Lambda runs 22+): the SDK's notice about future releases is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
-const { main } = await import('../cli/program.ts');
-await main(process.argv);
+await import('./failover.ts');

@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../lambdas/config/packageInfo.js';
 import { FailoverError, messageOf } from '../lambdas/domain/errors.js';
+import { addAwsOptions } from './awsOptions.js';
+import { registerConfigCommands } from './configCommands.js';
 import { registerDemoCommand } from './demo.js';
 import { registerLabCommands } from './labCommands.js';
 import { registerReportCommands } from './reportCommands.js';
@@ -12,18 +15,30 @@ Exit codes:
   2  the command was called wrongly (an unknown option or cluster, a bad time, month, format or SLO); one line says what to fix
 
 Environment:
-  FAILOVER_DEBUG=1  print the stack of an unexpected error, and debug logs`;
+  AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL
+                    what --profile, --region and --endpoint-url default to; AWS_ACCESS_KEY_ID and the
+                    other variables of the SDK's default credential chain are honoured as the AWS CLI does
+  AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE
+                    where the shared config and credentials files are (default ~/.aws/config, ~/.aws/credentials)
+  FAILOVER_LOCAL_AWS_PORT
+                    port of the local AWS emulator, used only when no AWS profile, credentials or endpoint is
+                    configured (default 4566)
+  FAILOVER_DEBUG=1  print the stack of an unexpected error, and debug logs
+  Passwords are read from the variables a configuration file names (passwordEnv), never from the command line.`;
 
 export function buildProgram(): Command {
   const program = new Command('failover')
     .description('Failover event pipeline for Patroni clusters: watch, alert, verify writes, report SLAs')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
+  addAwsOptions(program);
   registerDemoCommand(program);
   registerWatchCommands(program);
   registerReportCommands(program);
   registerLabCommands(program);
+  registerConfigCommands(program);
   return program;
 }
 

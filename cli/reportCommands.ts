@@ -33,7 +33,9 @@ import {
   LOOKBACK_MS,
 } from '../lambdas/services/reporter/slaReports.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
+import { readStackDiscovery } from '../lambdas/adapters/ssm/stackDiscovery.js';
 import { resolveAws } from '../local/aws.js';
+import { awsChoice } from './awsOptions.js';
 import { parseTime } from './time.js';
 
 function format<T extends Format>(allowed: readonly T[]) {
@@ -81,6 +83,7 @@ function exclusion(value: string, previous: ExclusionRule[] | undefined): Exclus
 interface StoreOptions {
   readonly config?: string;
   readonly table?: string;
+  readonly stack?: string;
 }
 
 interface Opened {
@@ -88,11 +91,16 @@ interface Opened {
   readonly config: PipelineConfig | null;
 }
 
-async function openStore(opts: StoreOptions): Promise<Opened> {
+/**
+ * The audit trail the command reads: `--table`, else the table of the deployed stack (`--stack`, or the
+ * configuration's `store.stack`) found through its discovery parameter, else the configuration's table name.
+ */
+async function openStore(opts: StoreOptions, command: Command): Promise<Opened> {
   const config = opts.config ? loadConfig(opts.config) : null;
-  const tableName = opts.table ?? config?.store.tableName ?? 'failover-events';
-  const aws = await resolveAws({ start: false });
-  return { store: new AwsClients(aws.clientConfig).eventStore(tableName), config };
+  const aws = await resolveAws({ start: false, choice: awsChoice(command), onNote: (note) => process.stderr.write(`failover: ${note}\n`) });
+  const stack = opts.stack ?? config?.store.stack;
+  const tableName = opts.table ?? (stack ? (await readStackDiscovery(aws.clientConfig, stack)).tableName : undefined);
+  return { store: new AwsClients(aws.clientConfig).eventStore(tableName ?? config?.store.tableName ?? 'failover-events'), config };
 }
 
 function requireScope(opts: { cluster?: string; allClusters?: boolean }): void {
@@ -130,7 +138,8 @@ async function readEvents(
 function storeOptions(command: Command): Command {
   return command
     .option('--config <file>', 'configuration file: its store.tableName, clusters and slo block')
-    .option('--table <name>', "DynamoDB table (default: the configuration's, or failover-events)");
+    .option('--table <name>', "DynamoDB table (default: the --stack's, else the configuration's, else failover-events)")
+    .option('--stack <name>', "the deployed stateful stack whose table to read (default: the configuration's store.stack)");
 }
 
 /** `--cluster` or `--all-clusters`, and the time range: the same on every reading command. */
@@ -200,9 +209,9 @@ function registerHistory(program: Command): void {
         format(['table', 'json', 'csv'] as const),
       )
       .option('--json', 'same as --format json: one JSON object per line per event'),
-  ).action(async (opts) => {
+  ).action(async (opts, command: Command) => {
     requireScope(opts);
-    const opened = await openStore(opts);
+    const opened = await openStore(opts, command);
     if (opts.cluster) await requireKnownCluster(opened, opts.cluster);
     const events = (await readEvents(opened.store, opts, opts)).filter((e) => !opts.type || opts.type.includes(e.type));
     const chosen = opts.json ? 'json' : (opts.format ?? (process.stdout.isTTY ? 'table' : 'json'));
@@ -219,9 +228,9 @@ function registerIncidents(program: Command): void {
     )
       .option('--format <format>', 'table | json | csv | md', format(['table', 'json', 'csv', 'md'] as const), 'table')
       .option('--phases', 'one line per phase of each incident (table, csv, md) instead of one per incident'),
-  ).action(async (opts) => {
+  ).action(async (opts, command: Command) => {
     requireScope(opts);
-    const opened = await openStore(opts);
+    const opened = await openStore(opts, command);
     if (opts.cluster) await requireKnownCluster(opened, opts.cluster);
     const since = opts.since ?? 0;
     const events = await readEvents(opened.store, opts, { since: Math.max(0, since - LOOKBACK_MS), until: opts.until });
@@ -249,10 +258,10 @@ function registerSla(program: Command): void {
       )
       .option('--format <format>', 'table | md | json | csv | html', format(['table', 'md', 'json', 'csv', 'html'] as const), 'table')
       .option('--out <file>', 'write the report to a file instead of the terminal'),
-  ).action(async (opts) => {
+  ).action(async (opts, command: Command) => {
     requireScope(opts);
     const period = reportPeriod(opts);
-    const opened = await openStore(opts);
+    const opened = await openStore(opts, command);
     const policy = policyOf(opened.config, opts);
     const deps = { store: opened.store, clock: Date.now, progress: progressOnStderr() };
     const words = periodWords(opts, period);
@@ -287,9 +296,9 @@ function registerLeaders(program: Command): void {
       .requiredOption('--since <time>', 'ISO-8601 time, or a duration ago such as 2h, 30m or 7d', (v) => parseTime(v))
       .option('--until <time>', 'ISO-8601 time, or a duration ago (default now)', (v) => parseTime(v))
       .option('--format <format>', 'table | json | csv', format(['table', 'json', 'csv'] as const), 'table'),
-  ).action(async (opts) => {
+  ).action(async (opts, command: Command) => {
     const range = reportPeriod(opts);
-    const opened = await openStore(opts);
+    const opened = await openStore(opts, command);
     await requireKnownCluster(opened, opts.cluster);
     const coverage = await clusterCoverage({ store: opened.store, clock: Date.now }, opts.cluster, range);
     const baseline = await eventsBefore(opened.store, opts.cluster, range.start);

@@ -5,6 +5,7 @@ import { describeEvent } from '../lambdas/domain/describe.js';
 import { ConfigError, StoreError, UsageError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
+import { awsChoice } from './awsOptions.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { positiveNumber } from './labCommands.js';
@@ -58,14 +59,14 @@ export function registerWatchCommands(program: Command): void {
     .option('--interval <s>', 'seconds between polls of a cluster (overrides poll.intervalSeconds)', positiveNumber('--interval'))
     .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration'))
     .option('--json', 'one JSON object per line per event')
-    .action(async (opts) => {
+    .action(async (opts, command: Command) => {
       const config = loadConfig(opts.config);
       const intervalSeconds = opts.interval ?? config.poll.intervalSeconds;
       if (intervalSeconds < 1) throw new UsageError(`--interval must be at least 1 s (got ${intervalSeconds})`);
       assertWatchable(config.clusters.length, opts.config);
       const log = stderrLog();
       const json = Boolean(opts.json);
-      const aws = await resolveAws({ start: true });
+      const aws = await resolveAws({ start: true, choice: awsChoice(command) });
       try {
         log.info(`recording to ${aws.description}, table ${config.store.tableName}`);
         const pipeline = await startLocalPipeline({

@@ -1,47 +1,70 @@
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
-import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { type ISecurityGroup, type IVpc, SecurityGroup, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { type ISecurityGroup, type IVpc, SecurityGroup, type SubnetSelection, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type CfnFunction, type Function as LambdaFunction, Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
-import { type AwsConfig, type ClusterConfig, type PipelineConfig, probeMaxRunSeconds } from '../lambdas/config/config.js';
-import { pipelineAlarms } from './pipeline/alarms.js';
+import {
+  type AwsConfig,
+  type ClusterConfig,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  probeMaxRunSeconds,
+  validateConfig,
+} from '../lambdas/config/config.js';
+import { ConfigError } from '../lambdas/domain/errors.js';
+import { type PipelineAlarms, pipelineAlarms } from './pipeline/alarms.js';
 import { fleetDashboard } from './pipeline/dashboard.js';
-import { type FunctionDefaults, type FunctionSpec, grantPasswordSecrets, pipelineFunction, shard } from './pipeline/functions.js';
+import {
+  type FunctionDefaults,
+  type FunctionSpec,
+  grantPasswordSecrets,
+  type PipelineFunctionProps,
+  pipelineFunction,
+  shard,
+} from './pipeline/functions.js';
 import { consumeEventStream } from './pipeline/streamConsumer.js';
 
 export interface FailoverPipelineProps {
-  /** The validated configuration: clusters, polling, notification settings. */
-  readonly config: PipelineConfig;
-  /** Where the pollers and the prober run: the VPC that reaches the members' REST APIs and the VIPs. */
-  readonly vpc: NonNullable<AwsConfig['vpc']>;
+  /**
+   * The configuration: clusters, polling, notification settings, as the YAML file has them (defaults optional).
+   * Validated here; a problem throws a ConfigError naming the key.
+   */
+  readonly config: PipelineConfigInput;
+  /** Where the pollers and the prober run: the VPC that reaches the members' REST APIs and the VIPs. Give this or `vpcIds`. */
+  readonly vpc?: IVpc;
+  /** Subnets of `vpc` the functions use. @default the VPC's private subnets */
+  readonly vpcSubnets?: SubnetSelection;
+  /** Security groups of the functions in the VPC. @default one new group with all outbound traffic allowed (CDK's default) */
+  readonly securityGroups?: ISecurityGroup[];
+  /** The VPC by ids (the config file's `aws.vpc`), when there is no IVpc at hand. Ignored when `vpc` is given. */
+  readonly vpcIds?: VpcIds;
   /** The audit trail table; its stream (new images) feeds the notifier. */
   readonly table: ITableV2;
   /** The alert topic. */
   readonly topic: ITopic;
   /** The key that encrypts the table, topic and secrets. */
   readonly encryptionKey: IKey;
-  /** Bucket for the monthly reports. @default no monthly report */
+  /**
+   * Bucket for the monthly reports. @default no reporter function (FailoverServiceStack always passes
+   * FailoverStorage's bucket)
+   */
   readonly reportBucket?: IBucket;
   /** Secret holding the Slack webhook URL or bot token. @default no Slack messages from the notifier */
   readonly slackSecret?: ISecret;
   /** Clusters per poller function; the clusters are split into shards of this size. @default 100 */
   readonly clustersPerPoller?: number;
-  /** Memory of every function, in MB. @default 512 */
-  readonly memorySize?: number;
-  /** How long function logs are kept. @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: RetentionDays;
+  /** Memory, architecture, log retention and tracing of every function. @default see PipelineFunctionProps */
+  readonly functionProps?: PipelineFunctionProps;
   /** Stream batch size of the notifier (small: alerts should not wait for a full batch). @default 10 */
   readonly notifierBatchSize?: number;
   /** Retries of a failing stream batch before its records go to the on-failure queue. @default 10 */
@@ -50,6 +73,9 @@ export interface FailoverPipelineProps {
   readonly notifierMaxRecordAge?: Duration;
 }
 
+/** A VPC by its ids: the shape of the config file's `aws.vpc`. */
+export type VpcIds = NonNullable<AwsConfig['vpc']>;
+
 /**
  * The stateless part of the pipeline: poller functions on a one-minute schedule (one per shard of clusters, one
  * invocation at a time), the notifier on the table's stream, the prober it starts, the on-failure queues,
@@ -57,42 +83,33 @@ export interface FailoverPipelineProps {
  * builders in `lib/pipeline/`.
  */
 export class FailoverPipeline extends Construct {
-  public readonly pollers: NodejsFunction[];
-  public readonly notifier: NodejsFunction;
-  public readonly prober: NodejsFunction;
+  public readonly pollers: LambdaFunction[];
+  public readonly notifier: LambdaFunction;
+  public readonly prober: LambdaFunction;
   /** Writes last month's report on the 1st; absent without a report bucket. */
-  public readonly reporter: NodejsFunction | undefined;
+  public readonly reporter: LambdaFunction | undefined;
   /** Stream records the notifier gave up on (the event source mapping's on-failure destination). */
   public readonly deadLetterQueue: Queue;
   /** Failed asynchronous invocations: schedule ticks the poller could not run, probes that could not start. */
   public readonly invocationFailures: Queue;
-  public readonly alarms: Alarm[];
+  /** The pipeline's own alarms, by name, each notifying the alert topic; add actions of your own to any of them. */
+  public readonly alarms: PipelineAlarms;
   public readonly dashboard: Dashboard;
+  /** The configuration after validation, defaults filled in. */
+  public readonly config: PipelineConfig;
 
   private readonly vpc: IVpc;
   private readonly defaults: FunctionDefaults;
+  private readonly props: FailoverPipelineProps;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    private readonly props: FailoverPipelineProps,
-  ) {
+  constructor(scope: Construct, id: string, props: FailoverPipelineProps) {
     super(scope, id);
-    validateProps(props);
-    this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: props.vpc.vpcId,
-      availabilityZones: props.vpc.availabilityZones,
-      privateSubnetIds: props.vpc.privateSubnetIds,
-    });
-    const securityGroups: ISecurityGroup[] = props.vpc.securityGroupIds.map((sgId, i) =>
-      SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sgId),
-    );
-    this.defaults = {
-      tableName: props.table.tableName,
-      memorySize: props.memorySize ?? 512,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      placement: { vpc: this.vpc, securityGroups },
-    };
+    this.props = props;
+    this.config = validateConfig(props.config, `${this.node.path} config`);
+    validateProps(props, this.config);
+    const placement = this.placement();
+    this.vpc = placement.vpc;
+    this.defaults = { tableName: props.table.tableName, functionProps: props.functionProps ?? {}, placement };
     // SQS-managed encryption: EventBridge and Lambda's async machinery write here without a key policy.
     this.invocationFailures = new Queue(this, 'InvocationFailures', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -105,7 +122,7 @@ export class FailoverPipeline extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const shards = shard(props.config.clusters, props.clustersPerPoller ?? 100);
+    const shards = shard(this.config.clusters, props.clustersPerPoller ?? 100);
     this.pollers = shards.map((clusters, index) => this.poller(clusters, shards.length === 1 ? 'Poller' : `Poller${index + 1}`));
     this.prober = this.writeProber();
     this.notifier = this.streamNotifier();
@@ -120,17 +137,35 @@ export class FailoverPipeline extends Construct {
     this.acknowledgeDesignDecisions();
   }
 
-  private function(spec: FunctionSpec): NodejsFunction {
+  /** The VPC, subnets and security groups: the user's own, or imported from the ids of `vpcIds`. */
+  private placement(): FunctionDefaults['placement'] {
+    const { vpc, vpcIds, vpcSubnets, securityGroups } = this.props;
+    if (vpc) return { vpc, vpcSubnets: vpcSubnets ?? { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, securityGroups };
+    if (!vpcIds) throw new ConfigError(`${this.node.path}: give \`vpc\` (an IVpc) or \`vpcIds\`: the pollers and the prober must reach the clusters`);
+    const imported = Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: vpcIds.vpcId,
+      availabilityZones: vpcIds.availabilityZones,
+      privateSubnetIds: vpcIds.privateSubnetIds,
+    });
+    return {
+      vpc: imported,
+      vpcSubnets: vpcSubnets ?? { subnets: imported.privateSubnets },
+      securityGroups:
+        securityGroups ?? vpcIds.securityGroupIds.map((sgId, i) => SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, sgId)),
+    };
+  }
+
+  private function(spec: FunctionSpec): LambdaFunction {
     return pipelineFunction(this, spec, this.defaults);
   }
 
   /** One shard's poller: started every minute, it polls every `intervalSeconds` inside the invocation. */
-  private poller(clusters: ClusterConfig[], name: string): NodejsFunction {
-    const { props } = this;
+  private poller(clusters: ClusterConfig[], name: string): LambdaFunction {
+    const { props, config } = this;
     const fn = this.function({
       name,
-      handlerFile: 'poller.ts',
-      config: { ...props.config, clusters },
+      handler: 'poller',
+      config: { ...config, clusters },
       // The schedule fires once a minute; the loop stops two seconds before this.
       timeout: Duration.seconds(58),
       inVpc: true,
@@ -145,21 +180,21 @@ export class FailoverPipeline extends Construct {
       fn,
     );
     new Rule(this, `${name}Schedule`, {
-      description: `Starts ${name} every minute; it polls ${clusters.length} clusters every ${props.config.poll.intervalSeconds} s inside the invocation`,
+      description: `Starts ${name} every minute; it polls ${clusters.length} clusters every ${config.poll.intervalSeconds} s inside the invocation`,
       schedule: Schedule.rate(Duration.minutes(1)),
-      targets: [new LambdaFunction(fn, { retryAttempts: 0, deadLetterQueue: this.invocationFailures })],
+      targets: [new LambdaTarget(fn, { retryAttempts: 0, deadLetterQueue: this.invocationFailures })],
     });
     return fn;
   }
 
   /** The write probe, started by the notifier; and, when configured, the standing canary on a schedule. */
-  private writeProber(): NodejsFunction {
-    const { props } = this;
+  private writeProber(): LambdaFunction {
+    const { props, config } = this;
     const fn = this.function({
       name: 'Prober',
-      handlerFile: 'prober.ts',
-      config: props.config,
-      timeout: Duration.seconds(Math.ceil(probeMaxRunSeconds(props.config)) + 30),
+      handler: 'prober',
+      config,
+      timeout: Duration.seconds(Math.ceil(probeMaxRunSeconds(config)) + 30),
       inVpc: true,
       deadLetterQueue: this.invocationFailures,
     });
@@ -167,16 +202,16 @@ export class FailoverPipeline extends Construct {
     props.table.grantReadWriteData(fn);
     grantPasswordSecrets(
       this,
-      props.config.clusters.flatMap((c) => [c.vip?.passwordSecret, c.patroni?.passwordSecret]),
+      config.clusters.flatMap((c) => [c.vip?.passwordSecret, c.patroni?.passwordSecret]),
       fn,
     );
-    const canaryMinutes = props.config.notify.probe.canaryMinutes;
+    const canaryMinutes = config.notify.probe.canaryMinutes;
     if (canaryMinutes) {
       new Rule(this, 'CanarySchedule', {
         description: `One write through every VIP every ${canaryMinutes} min; a failure is recorded and alerted`,
         schedule: Schedule.rate(Duration.minutes(canaryMinutes)),
         targets: [
-          new LambdaFunction(fn, {
+          new LambdaTarget(fn, {
             event: RuleTargetInput.fromObject({ canary: true }),
             retryAttempts: 0,
             deadLetterQueue: this.invocationFailures,
@@ -188,12 +223,12 @@ export class FailoverPipeline extends Construct {
   }
 
   /** The notifier, on the table's stream: alerts through the topic (and Slack), probes started through the prober. */
-  private streamNotifier(): NodejsFunction {
-    const { props } = this;
+  private streamNotifier(): LambdaFunction {
+    const { props, config } = this;
     const fn = this.function({
       name: 'Notifier',
-      handlerFile: 'notifier.ts',
-      config: props.config,
+      handler: 'notifier',
+      config,
       timeout: Duration.seconds(60),
       inVpc: false,
       environment: {
@@ -218,12 +253,12 @@ export class FailoverPipeline extends Construct {
   }
 
   /** Last month's reports to the bucket at 06:00 UTC on the 1st, and a summary to the topic. */
-  private monthlyReporter(bucket: IBucket): NodejsFunction {
-    const { props } = this;
+  private monthlyReporter(bucket: IBucket): LambdaFunction {
+    const { props, config } = this;
     const fn = this.function({
       name: 'Reporter',
-      handlerFile: 'reporter.ts',
-      config: props.config,
+      handler: 'reporter',
+      config,
       timeout: Duration.minutes(5),
       inVpc: false,
       environment: {
@@ -244,7 +279,7 @@ export class FailoverPipeline extends Construct {
     new Rule(this, 'ReporterSchedule', {
       description: "Writes last month's availability report at 06:00 UTC on the 1st",
       schedule: Schedule.cron({ minute: '0', hour: '6', day: '1' }),
-      targets: [new LambdaFunction(fn, { retryAttempts: 2, deadLetterQueue: this.invocationFailures })],
+      targets: [new LambdaTarget(fn, { retryAttempts: 2, deadLetterQueue: this.invocationFailures })],
     });
     return fn;
   }
@@ -269,7 +304,16 @@ export class FailoverPipeline extends Construct {
           id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
           reason: 'Granted by grant* on the one pipeline key only (encrypt/decrypt grant).',
         },
-        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource other than *.' },
+      );
+      const tracing = this.defaults.functionProps.tracing ?? Tracing.DISABLED;
+      Validations.of(fn).acknowledge(
+        tracing === Tracing.DISABLED
+          ? {
+              id: 'Serverless-LambdaTracing',
+              reason:
+                'Off by default: nothing inside the functions is instrumented, so X-Ray would repeat the duration metrics at a cost; functionProps.tracing turns it on.',
+            }
+          : { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource other than *.' },
       );
     }
     if (this.reporter) {
@@ -306,12 +350,12 @@ export class FailoverPipeline extends Construct {
 }
 
 /** Options that contradict the schedule or the sharding are refused before anything is built. */
-function validateProps(props: FailoverPipelineProps): void {
+function validateProps(props: FailoverPipelineProps, config: PipelineConfig): void {
   const clustersPerPoller = props.clustersPerPoller ?? 100;
   if (!Number.isInteger(clustersPerPoller) || clustersPerPoller < 1) {
-    throw new Error(`clustersPerPoller must be a positive integer (got ${clustersPerPoller})`);
+    throw new ConfigError(`clustersPerPoller must be a positive integer (got ${clustersPerPoller})`);
   }
-  if (props.config.poll.intervalSeconds < 1 || props.config.poll.intervalSeconds > 60) {
-    throw new Error(`poll.intervalSeconds must lie between 1 and 60, the schedule's period (got ${props.config.poll.intervalSeconds})`);
+  if (config.poll.intervalSeconds < 1 || config.poll.intervalSeconds > 60) {
+    throw new ConfigError(`poll.intervalSeconds must lie between 1 and 60, the schedule's period (got ${config.poll.intervalSeconds})`);
   }
 }

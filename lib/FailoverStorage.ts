@@ -8,9 +8,11 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SmsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/dynamodb/tableSchema.js';
 import type { AwsConfig } from '../lambdas/config/config.js';
+import { discoveryParameterName, type StackDiscovery } from '../lambdas/config/discovery.js';
 
 export interface FailoverStorageProps {
   /** Subscriptions to the alert topic, each filtered by severity. @default none */
@@ -36,6 +38,11 @@ export class FailoverStorage extends Construct {
   public readonly reports: Bucket;
   /** Alerts SNS could not deliver to an email or SMS subscriber. */
   public readonly undeliveredAlerts: Queue | undefined;
+  /**
+   * `/patroni-failover/<stack>/config`: the table, stream, topic and bucket as one JSON document, which the CLI's
+   * `--stack NAME` reads. One FailoverStorage per stack.
+   */
+  public readonly discovery: StringParameter;
 
   constructor(scope: Construct, id: string, props: FailoverStorageProps = {}) {
     super(scope, id);
@@ -120,6 +127,7 @@ export class FailoverStorage extends Construct {
       reason:
         'One function writes this bucket; S3 access logs would need a second bucket that itself has no logs. CloudTrail data events cover audits.',
     });
+    this.discovery = this.discoveryParameter();
     this.acknowledgeDesignDecisions(subscriptions);
     this.slackSecret = props.slackSecret
       ? new Secret(this, 'SlackSecret', {
@@ -134,6 +142,23 @@ export class FailoverStorage extends Construct {
         reason: 'A Slack webhook URL or bot token is issued by Slack; Secrets Manager cannot rotate it.',
       });
     }
+  }
+
+  private discoveryParameter(): StringParameter {
+    const stack = Stack.of(this);
+    const record: StackDiscovery = {
+      version: 1,
+      tableName: this.table.tableName,
+      tableStreamArn: this.table.tableStreamArn ?? '',
+      topicArn: this.topic.topicArn,
+      reportBucket: this.reports.bucketName,
+      region: stack.region,
+    };
+    return new StringParameter(this, 'Discovery', {
+      parameterName: discoveryParameterName(stack.stackName),
+      description: 'Patroni failover pipeline: where its table, stream, topic and report bucket are (read by failover --stack)',
+      stringValue: stack.toJsonString(record),
+    });
   }
 
   private acknowledgeDesignDecisions(subscriptions: NonNullable<FailoverStorageProps['subscriptions']>): void {

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -29,6 +29,14 @@ export class FailoverStatefulStack extends Stack {
       slackSecret: props.config.aws.slackSecret,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    const outputs = {
+      TableName: [this.storage.table.tableName, 'The audit trail: failover history --table NAME (or --stack with this stack)'],
+      TableStreamArn: [this.storage.table.tableStreamArn ?? '', "The audit trail's stream, which feeds the notifier"],
+      TopicArn: [this.storage.topic.topicArn, 'The alert topic'],
+      ReportBucket: [this.storage.reports.bucketName, 'Monthly availability reports (reports/YYYY-MM/...)'],
+      DiscoveryParameter: [this.storage.discovery.parameterName, 'What failover --stack reads: the names above as one JSON document'],
+    } as const;
+    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
   }
 }
 
@@ -49,7 +57,7 @@ export class FailoverServiceStack extends Stack {
     const encryptionKey = Key.fromKeyArn(this, 'Key', storage.key.keyArn);
     this.pipeline = new FailoverPipeline(this, 'Pipeline', {
       config: props.config,
-      vpc: props.config.aws.vpc,
+      vpcIds: props.config.aws.vpc,
       table: TableV2.fromTableAttributes(this, 'Events', {
         tableArn: storage.table.tableArn,
         tableStreamArn: storage.table.tableStreamArn,

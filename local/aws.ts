@@ -1,4 +1,5 @@
 import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
+import { sharedProfiles } from '../lambdas/adapters/awsProfiles.js';
 import { emulatorAnswers, type LocalAws, startLocalAws } from './emulator.js';
 import { AwsTargetError } from './errors.js';
 
@@ -9,41 +10,89 @@ export interface AwsTarget {
   readonly ownedEmulator: LocalAws | null;
 }
 
+/** What the user chose on the command line (`--profile`, `--region`, `--endpoint-url`); each wins over its variable. */
+export interface AwsChoice {
+  readonly profile?: string;
+  readonly region?: string;
+  readonly endpointUrl?: string;
+}
+
 /** The local emulator's well-known port, so `watch`, `history` and `failover emulator` find each other. */
 export const LOCAL_AWS_PORT = Number(process.env.FAILOVER_LOCAL_AWS_PORT ?? 4566);
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-function hasRealAwsCredentials(env: NodeJS.ProcessEnv): boolean {
-  const credentials = env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
-  return Boolean(credentials && (env.AWS_REGION || env.AWS_DEFAULT_REGION));
+/** Where credentials come from, in the words a person would use; undefined when nothing is configured at all. */
+async function credentialSource(profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (env.AWS_ACCESS_KEY_ID) return 'AWS_ACCESS_KEY_ID';
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE) return 'AWS_WEB_IDENTITY_TOKEN_FILE';
+  if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) return 'the container credentials endpoint';
+  const profiles = await sharedProfiles();
+  if (profile) {
+    if (!profiles.has(profile)) {
+      const known = profiles.size > 0 ? `it has ${[...profiles.keys()].join(', ')}` : 'there are none';
+      throw new AwsTargetError(`no AWS profile "${profile}" in the shared config files (~/.aws/config, ~/.aws/credentials): ${known}`);
+    }
+    return `profile ${profile}`;
+  }
+  return profiles.has('default') ? 'the default profile' : undefined;
+}
+
+/** The region: the flag, AWS_REGION, AWS_DEFAULT_REGION, then the profile's own. */
+async function regionOf(choice: AwsChoice, profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const explicit = choice.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (explicit) return explicit;
+  return (await sharedProfiles()).get(profile ?? 'default')?.region;
 }
 
 /**
- * AWS_ENDPOINT_URL wins; then real AWS when credentials and a region are set; otherwise the local emulator on
- * 127.0.0.1:4566, reused when one runs, started (and owned by this process) when `start` allows it.
+ * `--endpoint-url` or AWS_ENDPOINT_URL wins; then real AWS through the SDK's default credential chain whenever
+ * anything is configured (`--profile`, AWS_PROFILE, credential variables, a default profile in ~/.aws); only when
+ * nothing at all is, the local emulator on 127.0.0.1:4566, reused when one runs, started (and owned by this
+ * process) when `start` allows it. `onNote` hears which one was taken when it was not asked for explicitly.
  */
-export async function resolveAws(options: { start: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<AwsTarget> {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  if (env.AWS_ENDPOINT_URL) {
-    const credentials = env.AWS_ACCESS_KEY_ID ? undefined : DUMMY_CREDENTIALS;
+export async function resolveAws(
+  options: { start: boolean; choice?: AwsChoice; onNote?: (note: string) => void },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AwsTarget> {
+  const choice = options.choice ?? {};
+  const profile = choice.profile ?? env.AWS_PROFILE;
+  const source = await credentialSource(profile, env);
+  const region = await regionOf(choice, profile, env);
+  const endpoint = choice.endpointUrl ?? env.AWS_ENDPOINT_URL;
+  const fromChain = { ...AWS_CALL_TIMEOUTS, ...(profile ? { profile } : {}) };
+  if (endpoint) {
     return {
-      clientConfig: { ...AWS_CALL_TIMEOUTS, endpoint: env.AWS_ENDPOINT_URL, region, ...(credentials ? { credentials } : {}) },
-      description: `AWS endpoint ${env.AWS_ENDPOINT_URL}`,
+      clientConfig: { ...fromChain, endpoint, region: region ?? 'us-east-1', ...(source ? {} : { credentials: DUMMY_CREDENTIALS }) },
+      description: `AWS endpoint ${endpoint}`,
       ownedEmulator: null,
     };
   }
-  if (hasRealAwsCredentials(env))
-    return { clientConfig: { ...AWS_CALL_TIMEOUTS, region }, description: `AWS region ${region}`, ownedEmulator: null };
+  if (source) {
+    if (!region) {
+      throw new AwsTargetError(
+        `AWS credentials come from ${source}, but no region is set: give --region, set AWS_REGION, or add region to the profile in ~/.aws/config`,
+      );
+    }
+    return { clientConfig: { ...fromChain, region }, description: `AWS region ${region} (${source})`, ownedEmulator: null };
+  }
+  return localEmulator(options, region ?? 'us-east-1');
+}
+
+async function localEmulator(options: { start: boolean; onNote?: (note: string) => void }, region: string): Promise<AwsTarget> {
   const endpoint = `http://127.0.0.1:${LOCAL_AWS_PORT}`;
   const local = { ...AWS_CALL_TIMEOUTS, endpoint, region, credentials: DUMMY_CREDENTIALS };
-  if (await emulatorAnswers(endpoint))
+  const unconfigured = 'no AWS profile, credentials or endpoint is configured';
+  if (await emulatorAnswers(endpoint)) {
+    options.onNote?.(`${unconfigured}: using the local AWS emulator at ${endpoint}`);
     return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
+  }
   if (!options.start) {
     throw new AwsTargetError(
-      `no AWS endpoint is configured and no local emulator answers at ${endpoint}: ` +
-        'run `failover emulator` (or `failover watch`, which starts one), or set AWS_ENDPOINT_URL, or AWS credentials and AWS_REGION',
+      `${unconfigured}, and no local emulator answers at ${endpoint}: ` +
+        'give --profile (or set AWS_PROFILE), --endpoint-url, or AWS credentials; or run `failover emulator` for local use',
     );
   }
   const emulator = await startLocalAws({ port: LOCAL_AWS_PORT });
+  options.onNote?.(`${unconfigured}: started the local AWS emulator at ${endpoint}`);
   return { clientConfig: local, description: `local AWS emulator started at ${endpoint}`, ownedEmulator: emulator };
 }

@@ -21,5 +21,7 @@ export const AWS_CALL_TIMEOUTS: AwsCallLimits = {
 export interface AwsSettings extends AwsCallLimits {
   readonly endpoint?: string;
   readonly region?: string;
+  /** A profile of the shared config files (~/.aws/config, ~/.aws/credentials): credentials and, unless given, region. */
+  readonly profile?: string;
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }

@@ -239,6 +239,11 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9_.-]{3,255}$/)
           .default('failover-events'),
         retentionDays: z.number().int().min(1).max(3_650).default(DEFAULT_RETENTION_DAYS),
+        /** The deployed stateful stack whose table the CLI reads (its discovery parameter names it); wins over tableName. */
+        stack: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a CloudFormation stack name (letters, digits, hyphens)')
+          .optional(),
       })
       .prefault({}),
   })
@@ -265,6 +270,8 @@ export const configSchema = z
   });
 
 export type PipelineConfig = z.infer<typeof configSchema>;
+/** The configuration as written (defaults optional): what `validateConfig` and the CDK constructs accept. */
+export type PipelineConfigInput = z.input<typeof configSchema>;
 export type ClusterConfig = PipelineConfig['clusters'][number];
 export type VipConfig = NonNullable<ClusterConfig['vip']>;
 export type HaproxyConfig = NonNullable<ClusterConfig['haproxy']>;

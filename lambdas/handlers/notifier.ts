@@ -3,9 +3,10 @@ import { requiredEnv } from '../config/env.js';
 import { pipelineConfig } from '../config/pipelineConfig.js';
 import { AwsClients } from '../wiring/clients.js';
 import { composeNotifier, lambdaProbeLauncher, type NotifierPipeline, slackFromSecret } from '../wiring/notifier.js';
-import { powertools } from './powertools.js';
+import { lambdaHandler, powertools } from './powertools.js';
 
-const { logger, metrics } = powertools('failover-notifier');
+const tools = powertools('failover-notifier');
+const { logger, metrics } = tools;
 
 const config = pipelineConfig();
 const tableName = requiredEnv('TABLE_NAME');
@@ -30,11 +31,9 @@ async function notifierPipeline(): Promise<NotifierPipeline> {
 }
 
 /** DynamoDB stream batch in, partial batch failures out (the event source mapping reports them). */
-export async function handler(event: DynamoDBStreamEvent, context: Context) {
+export const handler = lambdaHandler(tools, async (event: DynamoDBStreamEvent, context: Context) => {
   pipeline ??= notifierPipeline();
   const notifier = await pipeline;
   notifier.registerContext(context);
-  const result = await notifier.handleBatch(event.Records);
-  metrics.publishStoredMetrics();
-  return result;
-}
+  return notifier.handleBatch(event.Records);
+});

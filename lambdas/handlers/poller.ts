@@ -5,9 +5,10 @@ import { pipelineConfig } from '../config/pipelineConfig.js';
 import { runPollLoop } from '../services/poller/pollLoop.js';
 import { AwsClients } from '../wiring/clients.js';
 import { composePoller, type Poller } from '../wiring/poller.js';
-import { powertools } from './powertools.js';
+import { lambdaHandler, powertools } from './powertools.js';
 
-const { logger, metrics } = powertools('failover-poller');
+const tools = powertools('failover-poller');
+const { logger, metrics } = tools;
 
 // Validated once per container; watchers live as long as the container, so a warm start keeps each
 // cluster's state in memory and skips the reload.
@@ -22,7 +23,7 @@ const SAFETY_MARGIN_MS = 2_000;
  * Scheduled once a minute; polls every `poll.intervalSeconds` inside the invocation, because a schedule cannot
  * fire more often, and returns before the Lambda timeout.
  */
-export async function handler(_event: unknown, context: Context) {
+export const handler = lambdaHandler(tools, async (_event: unknown, context: Context) => {
   const started = Date.now();
   // Built on first use: Patroni API passwords are read from Secrets Manager at run time, never from the environment.
   poller ??= composePoller(config, { store, log: logger });
@@ -45,7 +46,6 @@ export async function handler(_event: unknown, context: Context) {
   metrics.addMetric('polls', MetricUnit.Count, summary.polls);
   metrics.addMetric('failed_polls', MetricUnit.Count, summary.failedPolls);
   metrics.addMetric('loop_duration', MetricUnit.Milliseconds, Date.now() - started);
-  metrics.publishStoredMetrics();
   logger.info('poll loop finished', { ...summary });
   return summary;
-}
+});

@@ -5,9 +5,10 @@ import { pipelineConfig } from '../config/pipelineConfig.js';
 import type { ProbeRequest } from '../domain/ports.js';
 import { AwsClients } from '../wiring/clients.js';
 import { composeProber } from '../wiring/prober.js';
-import { powertools } from './powertools.js';
+import { lambdaHandler, powertools } from './powertools.js';
 
-const { logger, metrics } = powertools('failover-prober');
+const tools = powertools('failover-prober');
+const { logger, metrics } = tools;
 
 const config = pipelineConfig();
 const store = AwsClients.forLambda().eventStore(requiredEnv('TABLE_NAME'), config.store.retentionDays);
@@ -21,7 +22,6 @@ interface CanaryRequest {
 async function canary(): Promise<void> {
   const { checked, failed } = await prober.canary();
   metrics.addMetric('canary_failed', MetricUnit.Count, failed.length);
-  metrics.publishStoredMetrics();
   logger.info('canary done', { checked, failed: failed.length });
 }
 
@@ -32,7 +32,7 @@ const SAFETY_MARGIN_MS = 3_000;
  * Invoked asynchronously by the notifier: write through the cluster's VIP until it works, record the verdict.
  * Or, on its schedule, one canary write through every VIP.
  */
-export async function handler(request: ProbeRequest | CanaryRequest, context: Context) {
+export const handler = lambdaHandler(tools, async (request: ProbeRequest | CanaryRequest, context: Context) => {
   if ('canary' in request) return canary();
   const verdict = await prober.probe(request, Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
   if (verdict?.type === 'write_verified') {
@@ -40,5 +40,4 @@ export async function handler(request: ProbeRequest | CanaryRequest, context: Co
   } else if (verdict?.type === 'write_unavailable') {
     metrics.addMetric('write_unavailable', MetricUnit.Count, 1);
   }
-  metrics.publishStoredMetrics();
-}
+});

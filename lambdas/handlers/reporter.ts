@@ -3,9 +3,10 @@ import { pipelineConfig } from '../config/pipelineConfig.js';
 import { previousMonth } from '../services/reporter/monthlyReport.js';
 import { AwsClients } from '../wiring/clients.js';
 import { composeReporter } from '../wiring/reporter.js';
-import { powertools } from './powertools.js';
+import { lambdaHandler, powertools } from './powertools.js';
 
-const { logger } = powertools('failover-reporter');
+const tools = powertools('failover-reporter');
+const { logger } = tools;
 const report = composeReporter({
   clients: AwsClients.forLambda(),
   config: pipelineConfig(),
@@ -15,9 +16,10 @@ const report = composeReporter({
 });
 
 /** Scheduled on the 1st of each month; `{"month": "YYYY-MM"}` re-runs a given month. */
-export async function handler(event: { month?: string } = {}) {
-  const month = event.month ?? previousMonth(Date.now());
+export const handler = lambdaHandler(tools, async (event: { month?: string } | null) => {
+  const month = event?.month ?? previousMonth(Date.now());
   const result = await report(month);
   logger.info('monthly report written', { month, objects: result.objects.length });
+  tools.metrics.addMetric('report_objects', 'Count', result.objects.length);
   return { month, objects: result.objects };
-}
+});

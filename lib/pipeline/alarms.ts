@@ -15,8 +15,22 @@ export interface AlarmSources {
   readonly topic: ITopic;
 }
 
+/** The pipeline's alarms, by what they watch. */
+export interface PipelineAlarms {
+  /** A poller invocation failed. */
+  readonly pollerErrors: Alarm;
+  /** No poll for 3 minutes: the watcher itself is down. */
+  readonly noPollHeartbeat: Alarm;
+  /** Stream records the notifier gave up on. */
+  readonly notifierDeadLetters: Alarm;
+  /** A poller run or a write probe could not be started. */
+  readonly failedInvocations: Alarm;
+  /** Writes through a VIP still failed at the probe deadline. */
+  readonly writeUnavailable: Alarm;
+}
+
 /** Alarms on the pipeline itself: a poller failing or silent, alerts given up on, probes that could not start or restore writes. */
-export function pipelineAlarms(scope: Construct, sources: AlarmSources): Alarm[] {
+export function pipelineAlarms(scope: Construct, sources: AlarmSources): PipelineAlarms {
   const action = new SnsAction(sources.topic);
   const alarm = (id: string, metric: IMetric, description: string, when: 'atLeastOne' | 'none' = 'atLeastOne') => {
     const created = new Alarm(scope, id, {
@@ -38,28 +52,28 @@ export function pipelineAlarms(scope: Construct, sources: AlarmSources): Alarm[]
     label: 'poller errors',
     period: Duration.minutes(1),
   });
-  return [
-    alarm('PollerErrors', pollerErrors, 'A poller invocation failed: clusters may be unwatched'),
-    alarm(
+  return {
+    pollerErrors: alarm('PollerErrors', pollerErrors, 'A poller invocation failed: clusters may be unwatched'),
+    noPollHeartbeat: alarm(
       'NoPollHeartbeat',
       serviceMetric('failover-poller', 'polls', 'Sum', Duration.minutes(3)),
       'No poll for 3 minutes: the watcher itself is down',
       'none',
     ),
-    alarm(
+    notifierDeadLetters: alarm(
       'NotifierDeadLetters',
       sources.notifierFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
       'Stream records the notifier gave up on: alerts were not sent',
     ),
-    alarm(
+    failedInvocations: alarm(
       'FailedInvocations',
       sources.invocationFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
       'A poller run or a write probe could not be started',
     ),
-    alarm(
+    writeUnavailable: alarm(
       'WriteUnavailable',
       serviceMetric('failover-prober', 'write_unavailable'),
       'Writes through a VIP still failed at the probe deadline',
     ),
-  ];
+  };
 }

@@ -1,30 +1,43 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
-import type { ISecurityGroup, IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { Architecture, Code, Function as LambdaFunction, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../../lambdas/config/config.js';
+import { packageRoot } from '../../lambdas/config/packageInfo.js';
+import { BUNDLED_CONFIG_FILE } from '../../lambdas/config/pipelineConfig.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+/** Settings of every function that a user may change (`FailoverPipelineProps.functionProps`). */
+export interface PipelineFunctionProps {
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** The bundles are plain JavaScript and run on either. @default Architecture.ARM_64 */
+  readonly architecture?: Architecture;
+  /** How long function logs are kept. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default Tracing.DISABLED: nothing in the functions is instrumented for X-Ray; metrics and logs carry the figures. */
+  readonly tracing?: Tracing;
+}
 
 /** Settings every function of the pipeline shares. */
 export interface FunctionDefaults {
   readonly tableName: string;
-  readonly memorySize: number;
-  readonly logRetention: RetentionDays;
-  /** Where functions that reach the clusters run; absent for the others. */
-  readonly placement: { readonly vpc: IVpc; readonly securityGroups: ISecurityGroup[] };
+  readonly functionProps: PipelineFunctionProps;
+  /** Where functions that reach the clusters run. */
+  readonly placement: { readonly vpc: IVpc; readonly vpcSubnets: SubnetSelection; readonly securityGroups?: ISecurityGroup[] };
 }
 
 /** One function: its handler, its slice of the configuration, and what it needs beyond the defaults. */
 export interface FunctionSpec {
   readonly name: string;
-  /** File in `lambdas/handlers/`. */
-  readonly handlerFile: string;
+  /** A handler of `lambdas/handlers/`, bundled to `dist/lambda/<handler>/` by `npm run build`. */
+  readonly handler: 'poller' | 'notifier' | 'prober' | 'reporter';
   readonly config: PipelineConfig;
   readonly timeout: Duration;
   /** Runs in the VPC: the pollers and the prober reach the members and the VIPs. */
@@ -34,38 +47,51 @@ export interface FunctionSpec {
   readonly deadLetterQueue?: IQueue;
 }
 
-/** A function bundled by esbuild, with its slice of the configuration compiled in (no secret is in it). */
-export function pipelineFunction(scope: Construct, spec: FunctionSpec, defaults: FunctionDefaults): NodejsFunction {
-  const logGroup = new LogGroup(scope, `${spec.name}Logs`, { retention: defaults.logRetention });
-  const { vpc, securityGroups } = defaults.placement;
-  return new NodejsFunction(scope, spec.name, {
-    entry: join(ROOT, 'lambdas', 'handlers', spec.handlerFile),
-    handler: 'handler',
-    projectRoot: ROOT,
-    depsLockFilePath: join(ROOT, 'package-lock.json'),
+/** A function from the package's prebuilt bundle, with its slice of the configuration beside it (no secret is in it). */
+export function pipelineFunction(scope: Construct, spec: FunctionSpec, defaults: FunctionDefaults): LambdaFunction {
+  const settings = defaults.functionProps;
+  const logGroup = new LogGroup(scope, `${spec.name}Logs`, { retention: settings.logRetention ?? RetentionDays.ONE_MONTH });
+  const { vpc, vpcSubnets, securityGroups } = defaults.placement;
+  return new LambdaFunction(scope, spec.name, {
+    code: Code.fromAsset(stagedBundle(spec.handler, spec.config)),
+    handler: 'index.handler',
     runtime: Runtime.NODEJS_24_X,
-    architecture: Architecture.ARM_64,
-    memorySize: defaults.memorySize,
+    architecture: settings.architecture ?? Architecture.ARM_64,
+    memorySize: settings.memorySize ?? 512,
     timeout: spec.timeout,
     logGroup,
     reservedConcurrentExecutions: spec.reservedConcurrentExecutions,
     deadLetterQueue: spec.deadLetterQueue,
-    tracing: Tracing.ACTIVE,
-    ...(spec.inVpc ? { vpc, vpcSubnets: { subnets: vpc.privateSubnets }, securityGroups } : {}),
-    environment: { TABLE_NAME: defaults.tableName, POWERTOOLS_LOG_LEVEL: 'INFO', ...spec.environment },
-    bundling: {
-      format: OutputFormat.ESM,
-      target: 'node24',
-      minify: true,
-      // Minified, yet errors keep their class names in the logs (FailoverError subclasses name themselves).
-      keepNames: true,
-      sourceMap: true,
-      // `pg` requires Node built-ins dynamically; ESM bundles need a require of their own.
-      banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-      define: { 'process.env.PIPELINE_CONFIG': JSON.stringify(JSON.stringify(spec.config)) },
-      externalModules: ['@aws-sdk/*', 'pg-native'],
+    tracing: settings.tracing ?? Tracing.DISABLED,
+    ...(spec.inVpc ? { vpc, vpcSubnets, securityGroups } : {}),
+    environment: {
+      TABLE_NAME: defaults.tableName,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...spec.environment,
     },
   });
+}
+
+/**
+ * A directory holding the handler's bundle and the configuration file it reads: named by a hash of both, so the
+ * same inputs give the same asset, and built from the package's own files wherever it is installed.
+ */
+function stagedBundle(handler: FunctionSpec['handler'], config: PipelineConfig): string {
+  const bundleDir = join(packageRoot(), 'dist', 'lambda', handler);
+  const bundle = join(bundleDir, 'index.mjs');
+  if (!existsSync(bundle)) {
+    throw new Error(`${bundle} is missing: run \`npm run build\` in the patroni-failover-pipeline checkout (an installed package ships it)`);
+  }
+  const configJson = JSON.stringify(config);
+  const hash = createHash('sha256').update(readFileSync(bundle)).update(configJson).digest('hex').slice(0, 16);
+  const staged = join(tmpdir(), 'patroni-failover-assets', `${handler}-${hash}`);
+  if (!existsSync(join(staged, BUNDLED_CONFIG_FILE))) {
+    mkdirSync(staged, { recursive: true });
+    for (const file of ['index.mjs', 'index.mjs.map']) copyFileSync(join(bundleDir, file), join(staged, file));
+    writeFileSync(join(staged, BUNDLED_CONFIG_FILE), configJson);
+  }
+  return staged;
 }
 
 /** Read access to the Secrets Manager secrets the configuration names, one grant per distinct secret. */

@@ -3,7 +3,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoEventStore, ensureTable } from '../../lambdas/adapters/dynamodb/DynamoEventStore.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 
@@ -46,8 +46,19 @@ describe('Lambda handlers (against the moto emulator)', () => {
 
   it('poller: polls within the invocation, records the cluster, and returns before the Lambda deadline', async () => {
     const { handler } = await import('../../lambdas/handlers/poller.js');
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return write(chunk);
+    });
     const started = Date.now();
-    const summary = await handler({}, context(6_000));
+    const summary = await handler({}, context(6_000)).finally(() => spy.mockRestore());
+    // Logs carry the invocation (Powertools' injectLambdaContext); the metrics were flushed as EMF.
+    const lines = printed.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{'));
+    const finished = lines.map((line) => JSON.parse(line)).find((entry) => entry.message === 'poll loop finished');
+    expect(finished).toMatchObject({ function_request_id: 'r', function_name: 'test' });
+    expect(lines.some((line) => line.includes('"_aws"') && line.includes('"polls"'))).toBe(true);
     expect(Date.now() - started).toBeLessThan(6_000);
     expect(summary.polls).toBeGreaterThanOrEqual(2);
     expect((await store.listEvents('gone')).events.map((e) => e.type)).toEqual(['watch_started', 'cluster_unreachable']);
