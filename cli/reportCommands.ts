@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { distance } from 'fastest-levenshtein';
+import { readStackDiscovery } from '../lambdas/adapters/ssm/stackDiscovery.js';
 import { loadConfig, type PipelineConfig, sloPolicy } from '../lambdas/config/config.js';
 import { UsageError } from '../lambdas/domain/errors.js';
 import { type ClusterEvent, EVENT_TYPES, type EventType } from '../lambdas/domain/events.js';
@@ -33,7 +34,6 @@ import {
   LOOKBACK_MS,
 } from '../lambdas/services/reporter/slaReports.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
-import { readStackDiscovery } from '../lambdas/adapters/ssm/stackDiscovery.js';
 import { resolveAws } from '../local/aws.js';
 import { awsChoice } from './awsOptions.js';
 import { parseTime } from './time.js';

@@ -5,9 +5,9 @@ import { describeEvent } from '../lambdas/domain/describe.js';
 import { ConfigError, StoreError, UsageError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
-import { awsChoice } from './awsOptions.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
+import { awsChoice } from './awsOptions.js';
 import { positiveNumber } from './labCommands.js';
 import { stderrLog } from './log.js';
 

@@ -1,6 +1,6 @@
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
-import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type ISecurityGroup, type IVpc, SecurityGroup, type SubnetSelection, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
@@ -101,6 +101,8 @@ export class FailoverPipeline extends Construct {
   private readonly vpc: IVpc;
   private readonly defaults: FunctionDefaults;
   private readonly props: FailoverPipelineProps;
+  /** The table by reference, without its indexes: grants land on the functions' roles and never cover index/*. */
+  private readonly table: ITableV2;
 
   constructor(scope: Construct, id: string, props: FailoverPipelineProps) {
     super(scope, id);
@@ -109,6 +111,12 @@ export class FailoverPipeline extends Construct {
     validateProps(props, this.config);
     const placement = this.placement();
     this.vpc = placement.vpc;
+    this.table = TableV2.fromTableAttributes(this, 'Events', {
+      tableArn: props.table.tableArn,
+      tableStreamArn: props.table.tableStreamArn,
+      encryptionKey: props.encryptionKey,
+      grantIndexPermissions: false,
+    });
     this.defaults = { tableName: props.table.tableName, functionProps: props.functionProps ?? {}, placement };
     // SQS-managed encryption: EventBridge and Lambda's async machinery write here without a key policy.
     this.invocationFailures = new Queue(this, 'InvocationFailures', {
@@ -141,7 +149,8 @@ export class FailoverPipeline extends Construct {
   private placement(): FunctionDefaults['placement'] {
     const { vpc, vpcIds, vpcSubnets, securityGroups } = this.props;
     if (vpc) return { vpc, vpcSubnets: vpcSubnets ?? { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, securityGroups };
-    if (!vpcIds) throw new ConfigError(`${this.node.path}: give \`vpc\` (an IVpc) or \`vpcIds\`: the pollers and the prober must reach the clusters`);
+    if (!vpcIds)
+      throw new ConfigError(`${this.node.path}: give \`vpc\` (an IVpc) or \`vpcIds\`: the pollers and the prober must reach the clusters`);
     const imported = Vpc.fromVpcAttributes(this, 'Vpc', {
       vpcId: vpcIds.vpcId,
       availabilityZones: vpcIds.availabilityZones,
@@ -173,7 +182,7 @@ export class FailoverPipeline extends Construct {
       reservedConcurrentExecutions: 1,
       deadLetterQueue: this.invocationFailures,
     });
-    props.table.grantReadWriteData(fn);
+    this.table.grantReadWriteData(fn);
     grantPasswordSecrets(
       this,
       clusters.map((c) => c.patroni?.passwordSecret),
@@ -199,7 +208,7 @@ export class FailoverPipeline extends Construct {
       deadLetterQueue: this.invocationFailures,
     });
     // It reads the incident's events for the anatomy, and the members' /config and /cluster.
-    props.table.grantReadWriteData(fn);
+    this.table.grantReadWriteData(fn);
     grantPasswordSecrets(
       this,
       config.clusters.flatMap((c) => [c.vip?.passwordSecret, c.patroni?.passwordSecret]),
@@ -237,13 +246,13 @@ export class FailoverPipeline extends Construct {
         ...(props.slackSecret ? { SLACK_SECRET_ARN: props.slackSecret.secretArn } : {}),
       },
     });
-    props.table.grantReadWriteData(fn);
-    props.table.grantStreamRead(fn);
+    this.table.grantReadWriteData(fn);
+    this.table.grantStreamRead(fn);
     props.topic.grantPublish(fn);
     props.encryptionKey.grantEncryptDecrypt(fn);
     props.slackSecret?.grantRead(fn);
     this.prober.grantInvoke(fn);
-    consumeEventStream(fn, props.table, {
+    consumeEventStream(fn, this.table, {
       batchSize: props.notifierBatchSize ?? 10,
       retryAttempts: props.notifierRetryAttempts ?? 10,
       maxRecordAge: props.notifierMaxRecordAge ?? Duration.hours(6),
@@ -267,10 +276,10 @@ export class FailoverPipeline extends Construct {
       },
       deadLetterQueue: this.invocationFailures,
     });
-    props.table.grantReadData(fn);
+    this.table.grantReadData(fn);
     // The report reads every cluster's month through the byDay index, and nothing else of it.
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TABLE_SCHEMA.index.name}`] }),
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${TABLE_SCHEMA.index.name}`] }),
     );
     // Only new report objects under reports/: no read, no delete, no other prefix.
     fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('reports/*')] }));
@@ -316,12 +325,10 @@ export class FailoverPipeline extends Construct {
           : { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource other than *.' },
       );
     }
-    if (this.reporter) {
-      const stack = Stack.of(this);
-      const render = (value: string) =>
-        Token.isUnresolved(value) ? (value === stack.account ? '<AWS::AccountId>' : '<AWS::Region>') : value;
+    if (this.reporter && this.props.reportBucket) {
+      const objects = nagResource(Stack.of(this).resolve(this.props.reportBucket.arnForObjects('reports/*')));
       Validations.of(this.reporter).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::failover-reports-${render(stack.account)}-${render(stack.region)}/reports/*]`,
+        id: `AwsSolutions-IAM5[Resource::${objects}]`,
         reason: 'Report objects are keyed by month under reports/; the policy allows PutObject there and nowhere else.',
       });
     }
@@ -347,6 +354,20 @@ export class FailoverPipeline extends Construct {
       reason: "The functions need subnet ids only; the user's route tables are not ours to reference.",
     });
   }
+}
+
+/**
+ * A resolved ARN as cdk-nag names it in a finding: literals as they are, `{Ref: X}` as `<X>`, `{Fn::GetAtt: [A, B]}`
+ * as `<A.B>`, and `Fn::Join` of those concatenated; so the acknowledgement matches whether the bucket is the user's,
+ * FailoverStorage's in the same stack, or one imported by name.
+ */
+function nagResource(resolved: unknown): string {
+  if (typeof resolved === 'string') return resolved;
+  const node = resolved as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+  if (node.Ref) return `<${node.Ref}>`;
+  if (node['Fn::GetAtt']) return `<${node['Fn::GetAtt'].join('.')}>`;
+  if (node['Fn::Join']) return node['Fn::Join'][1].map(nagResource).join(node['Fn::Join'][0]);
+  throw new Error(`cannot name ${JSON.stringify(resolved)} as cdk-nag does`);
 }
 
 /** Options that contradict the schedule or the sharding are refused before anything is built. */

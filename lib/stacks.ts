@@ -6,6 +6,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { validateForDeployment } from '../lambdas/config/config.js';
+import { discoveryParameterName } from '../lambdas/config/discovery.js';
 import { FailoverPipeline } from './FailoverPipeline.js';
 import { FailoverStorage, reportBucketName } from './FailoverStorage.js';
 
@@ -34,7 +35,7 @@ export class FailoverStatefulStack extends Stack {
       TableStreamArn: [this.storage.table.tableStreamArn ?? '', "The audit trail's stream, which feeds the notifier"],
       TopicArn: [this.storage.topic.topicArn, 'The alert topic'],
       ReportBucket: [this.storage.reports.bucketName, 'Monthly availability reports (reports/YYYY-MM/...)'],
-      DiscoveryParameter: [this.storage.discovery.parameterName, 'What failover --stack reads: the names above as one JSON document'],
+      DiscoveryParameter: [discoveryParameterName(this.stackName), 'What failover --stack reads: the names above as one JSON document'],
     } as const;
     for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
   }

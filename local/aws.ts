@@ -1,5 +1,6 @@
 import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
 import { sharedProfiles } from '../lambdas/adapters/awsProfiles.js';
+import { UsageError } from '../lambdas/domain/errors.js';
 import { emulatorAnswers, type LocalAws, startLocalAws } from './emulator.js';
 import { AwsTargetError } from './errors.js';
 
@@ -21,27 +22,30 @@ export interface AwsChoice {
 export const LOCAL_AWS_PORT = Number(process.env.FAILOVER_LOCAL_AWS_PORT ?? 4566);
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+type Profiles = Awaited<ReturnType<typeof sharedProfiles>>;
+
 /** Where credentials come from, in the words a person would use; undefined when nothing is configured at all. */
-async function credentialSource(profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+function credentialSource(profile: string | undefined, env: NodeJS.ProcessEnv, profiles: Profiles): string | undefined {
   if (env.AWS_ACCESS_KEY_ID) return 'AWS_ACCESS_KEY_ID';
   if (env.AWS_WEB_IDENTITY_TOKEN_FILE) return 'AWS_WEB_IDENTITY_TOKEN_FILE';
   if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) return 'the container credentials endpoint';
-  const profiles = await sharedProfiles();
   if (profile) {
     if (!profiles.has(profile)) {
       const known = profiles.size > 0 ? `it has ${[...profiles.keys()].join(', ')}` : 'there are none';
-      throw new AwsTargetError(`no AWS profile "${profile}" in the shared config files (~/.aws/config, ~/.aws/credentials): ${known}`);
+      throw new UsageError(`no AWS profile "${profile}" in the shared config files (~/.aws/config, ~/.aws/credentials): ${known}`);
     }
     return `profile ${profile}`;
   }
   return profiles.has('default') ? 'the default profile' : undefined;
 }
 
-/** The region: the flag, AWS_REGION, AWS_DEFAULT_REGION, then the profile's own. */
-async function regionOf(choice: AwsChoice, profile: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const explicit = choice.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (explicit) return explicit;
-  return (await sharedProfiles()).get(profile ?? 'default')?.region;
+/** Region and endpoint: the flag, then its variable (AWS_REGION, AWS_DEFAULT_REGION; AWS_ENDPOINT_URL), then the profile's own. */
+function placeOf(choice: AwsChoice, profile: string | undefined, env: NodeJS.ProcessEnv, profiles: Profiles) {
+  const shared = profiles.get(profile ?? 'default');
+  return {
+    region: choice.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? shared?.region,
+    endpoint: choice.endpointUrl ?? env.AWS_ENDPOINT_URL ?? shared?.endpointUrl,
+  };
 }
 
 /**
@@ -56,9 +60,9 @@ export async function resolveAws(
 ): Promise<AwsTarget> {
   const choice = options.choice ?? {};
   const profile = choice.profile ?? env.AWS_PROFILE;
-  const source = await credentialSource(profile, env);
-  const region = await regionOf(choice, profile, env);
-  const endpoint = choice.endpointUrl ?? env.AWS_ENDPOINT_URL;
+  const profiles = await sharedProfiles();
+  const source = credentialSource(profile, env, profiles);
+  const { region, endpoint } = placeOf(choice, profile, env, profiles);
   const fromChain = { ...AWS_CALL_TIMEOUTS, ...(profile ? { profile } : {}) };
   if (endpoint) {
     return {
@@ -69,7 +73,7 @@ export async function resolveAws(
   }
   if (source) {
     if (!region) {
-      throw new AwsTargetError(
+      throw new UsageError(
         `AWS credentials come from ${source}, but no region is set: give --region, set AWS_REGION, or add region to the profile in ~/.aws/config`,
       );
     }

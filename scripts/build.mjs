@@ -5,7 +5,7 @@
 //   node scripts/build.mjs            everything (npm run build, and npm pack through prepack)
 //   node scripts/build.mjs --lambdas  only the Lambda bundles (what `cdk synth` in this checkout needs)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -16,10 +16,9 @@ const RUNTIME_FILES = ['lambdas/adapters/postgres/probe-role.sql', 'local/moto_s
 
 async function lambdaBundles() {
   const handlers = readdirSync(join(ROOT, 'lambdas', 'handlers')).filter((f) => f.endsWith('.ts') && f !== 'powertools.ts');
-  rmSync(join(DIST, 'lambda'), { recursive: true, force: true });
   for (const file of handlers) {
     const name = file.replace(/\.ts$/, '');
-    await build({
+    const { outputFiles } = await build({
       entryPoints: [join(ROOT, 'lambdas', 'handlers', file)],
       outfile: join(DIST, 'lambda', name, 'index.mjs'),
       bundle: true,
@@ -35,7 +34,14 @@ async function lambdaBundles() {
       // The Lambda runtime provides the AWS SDK v3; pg-native is an optional peer of pg that is never used.
       external: ['@aws-sdk/*', 'pg-native'],
       logLevel: 'warning',
+      write: false,
     });
+    // Each file replaced in one rename: a synth reading the bundles meanwhile sees the old one or the new one, never half.
+    for (const output of outputFiles) {
+      mkdirSync(dirname(output.path), { recursive: true });
+      writeFileSync(`${output.path}.tmp`, output.contents);
+      renameSync(`${output.path}.tmp`, output.path);
+    }
   }
   return handlers.length;
 }

@@ -4,6 +4,8 @@ import { loadSharedConfigFiles } from '@smithy/core/config';
 export interface SharedProfile {
   readonly name: string;
   readonly region: string | undefined;
+  /** The profile's `endpoint_url`: the SDK honours it only for the AWS_PROFILE profile, the CLI for `--profile` too. */
+  readonly endpointUrl: string | undefined;
 }
 
 /**
@@ -14,6 +16,9 @@ export async function sharedProfiles(): Promise<Map<string, SharedProfile>> {
   const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
   const names = new Set([...Object.keys(configFile), ...Object.keys(credentialsFile)]);
   return new Map(
-    [...names].map((name) => [name, { name, region: configFile[name]?.region ?? credentialsFile[name]?.region }] as const),
+    [...names].map((name) => {
+      const settings = { ...credentialsFile[name], ...configFile[name] };
+      return [name, { name, region: settings.region, endpointUrl: settings.endpoint_url }] as const;
+    }),
   );
 }

@@ -27,7 +27,9 @@ export function parseDiscovery(value: string, parameterName: string): StackDisco
   try {
     document = JSON.parse(value);
   } catch {
-    throw new ConfigError(`${parameterName}: is not JSON; it is written by the FailoverStorage construct, redeploy the stack to restore it`);
+    throw new ConfigError(
+      `${parameterName}: is not JSON; it is written by the FailoverStorage construct, redeploy the stack to restore it`,
+    );
   }
   const parsed = discoverySchema.safeParse(document);
   if (parsed.success) return parsed.data;

@@ -15,7 +15,9 @@ export function pipelineConfig(): PipelineConfig {
   if (raw) return validateConfig(JSON.parse(raw), 'PIPELINE_CONFIG');
   const file = new URL(`./${BUNDLED_CONFIG_FILE}`, import.meta.url);
   if (!existsSync(file)) {
-    throw new EnvironmentError(`no configuration: ${file.pathname} is missing and PIPELINE_CONFIG is not set (the deployment writes the file)`);
+    throw new EnvironmentError(
+      `no configuration: ${file.pathname} is missing and PIPELINE_CONFIG is not set (the deployment writes the file)`,
+    );
   }
   return validateConfig(JSON.parse(readFileSync(file, 'utf8')), BUNDLED_CONFIG_FILE);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, Code, Function as LambdaFunction, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, type IFunction, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -81,7 +81,9 @@ function stagedBundle(handler: FunctionSpec['handler'], config: PipelineConfig):
   const bundleDir = join(packageRoot(), 'dist', 'lambda', handler);
   const bundle = join(bundleDir, 'index.mjs');
   if (!existsSync(bundle)) {
-    throw new Error(`${bundle} is missing: run \`npm run build\` in the patroni-failover-pipeline checkout (an installed package ships it)`);
+    throw new Error(
+      `${bundle} is missing: run \`npm run build\` in the patroni-failover-pipeline checkout (an installed package ships it)`,
+    );
   }
   const configJson = JSON.stringify(config);
   const hash = createHash('sha256').update(readFileSync(bundle)).update(configJson).digest('hex').slice(0, 16);

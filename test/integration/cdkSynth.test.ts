@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** `cdk synth` as a user runs it: offline, with real esbuild bundling, then cfn-lint on what it wrote. */
+/** `cdk synth` as a user of this checkout runs it: offline, bundles built by the app command, then cfn-lint on what it wrote. */
 describe('CDK app: synth of examples/aws.yaml', () => {
   const out = mkdtempSync(join(tmpdir(), 'cdk-out-'));
 
-  it('synthesizes both stacks offline with real bundling, cdk-nag clean', async () => {
+  it('synthesizes both stacks offline, cdk-nag clean', async () => {
     const { stderr } = await run('npx', ['cdk', 'synth', '--quiet', '--output', out, '--context', 'config=examples/aws.yaml'], {
       cwd: ROOT,
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
@@ -24,14 +24,20 @@ describe('CDK app: synth of examples/aws.yaml', () => {
     expect(report.pluginReports).toEqual([]);
   });
 
-  it('bundles each function with its configuration compiled in, and no password in it', () => {
-    const bundles = readdirSync(out)
+  it("ships each function as the package's prebuilt bundle with its configuration beside it, and no password in either", () => {
+    const assets = readdirSync(out)
       .filter((d) => d.startsWith('asset.'))
-      .map((d) => readFileSync(join(out, d, 'index.mjs'), 'utf8'));
-    expect(bundles).toHaveLength(4); // poller, notifier, prober, reporter
+      .map((d) => ({
+        bundle: readFileSync(join(out, d, 'index.mjs'), 'utf8'),
+        config: readFileSync(join(out, d, 'pipeline-config.json'), 'utf8'),
+      }));
+    expect(assets).toHaveLength(4); // poller, notifier, prober, reporter
     // Every function reads the configuration: the reporter for the clusters to report on and the slo block.
-    expect(bundles.filter((b) => b.includes('orders-db') && b.includes('failover/orders-db/probe'))).toHaveLength(4);
-    for (const bundle of bundles) expect(bundle).not.toMatch(/"password"\s*:\s*"/);
+    expect(assets.filter((a) => a.config.includes('orders-db') && a.config.includes('failover/orders-db/probe'))).toHaveLength(4);
+    for (const { bundle, config } of assets) {
+      expect(bundle).toContain('pipeline-config.json');
+      expect(`${bundle}${config}`).not.toMatch(/"password"\s*:\s*"/);
+    }
   });
 
   it('passes cfn-lint', async () => {

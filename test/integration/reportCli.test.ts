@@ -5,7 +5,7 @@ import type { ClusterState } from '../../lambdas/domain/clusterState.js';
 import { detect } from '../../lambdas/domain/detector.js';
 import type { Observation } from '../../lambdas/domain/model.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
-import { runFailover } from '../support/cli.js';
+import { runFailover, unconfiguredAws } from '../support/cli.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
 
 describe('CLI: failover sla / incidents / history / leaders, bad input', () => {
@@ -35,11 +35,12 @@ describe('CLI: failover sla / incidents / history / leaders, bad input', () => {
   });
 
   it('says how to reach the store when no AWS endpoint is configured and no emulator runs', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FAILOVER_LOCAL_AWS_PORT: '9' };
-    for (const key of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_PROFILE']) delete env[key];
+    const env = unconfiguredAws({ FAILOVER_LOCAL_AWS_PORT: '9' });
     const result = await runFailover(['incidents', '--cluster', 'a'], 60_000, env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('no local emulator answers at http://127.0.0.1:9: run `failover emulator`');
+    expect(result.stderr).toContain(
+      'no AWS profile, credentials or endpoint is configured, and no local emulator answers at http://127.0.0.1:9: give --profile',
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

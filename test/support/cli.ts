@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { captureLog } from './logCapture.js';
 
@@ -19,4 +21,15 @@ export function runFailover(args: readonly string[], timeoutMs = 180_000, env: N
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * An environment with no AWS configuration at all: no AWS_* variable, and a HOME without ~/.aws, so the machine's
+ * own profiles never decide where a test's calls go.
+ */
+export function unconfiguredAws(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: mkdtempSync(join(tmpdir(), 'home-')) };
+  for (const key of Object.keys(env))
+    if (key.startsWith('AWS_') && key !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[key];
+  return { ...env, ...extra };
 }

@@ -45,7 +45,10 @@ describe('lambdaHandler: Powertools around every handler', () => {
     const log = lines.find((l) => l.message === 'about to fail');
     expect(log).toMatchObject({ function_request_id: 'req-42', function_name: 'failover-test', cold_start: true });
     const emf = lines.filter((l) => '_aws' in l);
-    expect(emf.find((l) => 'polls' in l), JSON.stringify(lines)).toMatchObject({ polls: 3, service: 'failover-test' });
+    expect(
+      emf.find((l) => 'polls' in l),
+      JSON.stringify(lines),
+    ).toMatchObject({ polls: 3, service: 'failover-test' });
     expect(emf.find((l) => 'ColdStart' in l)).toMatchObject({ ColdStart: 1, function_name: 'failover-test' });
   });
 
