@@ -170,7 +170,7 @@ export class FailoverPipeline extends Construct {
 
   /** One shard's poller: started every minute, it polls every `intervalSeconds` inside the invocation. */
   private poller(clusters: ClusterConfig[], name: string): LambdaFunction {
-    const { props, config } = this;
+    const { config } = this;
     const fn = this.function({
       name,
       handler: 'poller',
@@ -198,7 +198,7 @@ export class FailoverPipeline extends Construct {
 
   /** The write probe, started by the notifier; and, when configured, the standing canary on a schedule. */
   private writeProber(): LambdaFunction {
-    const { props, config } = this;
+    const { config } = this;
     const fn = this.function({
       name: 'Prober',
       handler: 'prober',
