@@ -67,7 +67,8 @@ export const LAYER_RULES: readonly ImportRule[] = [
     name: 'lambdas/handlers are thin: they call the wiring, never an adapter or an I/O package',
     files: ['lambdas/handlers'],
     allowsPath: under('lambdas/domain', 'lambdas/config', 'lambdas/services', 'lambdas/wiring', 'lambdas/handlers'),
-    allowsPackage: (name) => name.startsWith('@aws-lambda-powertools/') || name === 'aws-lambda',
+    // Middy is the middleware engine Powertools plugs into (injectLambdaContext, logMetrics): no I/O of its own.
+    allowsPackage: (name) => name.startsWith('@aws-lambda-powertools/') || name === 'aws-lambda' || name === '@middy/core',
   },
   {
     name: 'the CLI and local mode reach AWS, Patroni and PostgreSQL through the wiring and the adapters only',
@@ -93,7 +94,7 @@ const SOURCE = /\.(ts|mjs)$/;
 function sourceFiles(root: string, dir = ''): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(join(root, dir))) {
-    if (entry === 'node_modules' || entry.startsWith('.') || entry === 'cdk.out') continue;
+    if (entry === 'node_modules' || entry.startsWith('.') || entry === 'cdk.out' || entry === 'dist') continue;
     const path = dir ? `${dir}/${entry}` : entry;
     if (statSync(join(root, path)).isDirectory()) out.push(...sourceFiles(root, path));
     else if (SOURCE.test(entry) && !entry.endsWith('.d.ts')) out.push(path);
