@@ -52,6 +52,11 @@ export interface FailoverPipelineProps {
   readonly table: ITableV2;
   /** The alert topic. */
   readonly topic: ITopic;
+  /**
+   * Where the alarms notify, alarm and OK. CloudWatch's notifications carry no message attributes, so give a topic
+   * whose subscriptions do not filter on them (FailoverStorage's `alarmTopic`). @default `topic`
+   */
+  readonly alarmTopic?: ITopic;
   /** The key that encrypts the table, topic and secrets. */
   readonly encryptionKey: IKey;
   /**
@@ -137,12 +142,20 @@ export class FailoverPipeline extends Construct {
     this.reporter = props.reportBucket ? this.monthlyReporter(props.reportBucket) : undefined;
     this.alarms = pipelineAlarms(this, {
       pollers: this.pollers,
+      functions: Object.fromEntries(this.functions().map((fn) => [fn.node.id, fn])),
+      notifier: this.notifier,
       notifierFailures: this.deadLetterQueue,
       invocationFailures: this.invocationFailures,
-      topic: props.topic,
+      topic: props.alarmTopic ?? props.topic,
+      runbookBaseUrl: this.config.notify.runbookBaseUrl,
     });
     this.dashboard = fleetDashboard(this);
     this.acknowledgeDesignDecisions();
+  }
+
+  /** Every function of the pipeline. */
+  private functions(): LambdaFunction[] {
+    return [...this.pollers, this.notifier, this.prober, ...(this.reporter ? [this.reporter] : [])];
   }
 
   /** The VPC, subnets and security groups: the user's own, or imported from the ids of `vpcIds`. */
@@ -295,7 +308,7 @@ export class FailoverPipeline extends Construct {
 
   /** cdk-nag findings this design accepts, each with the reason, next to the resources they concern. */
   private acknowledgeDesignDecisions(): void {
-    for (const fn of [...this.pollers, this.notifier, this.prober, ...(this.reporter ? [this.reporter] : [])]) {
+    for (const fn of this.functions()) {
       Validations.of(fn).acknowledge(
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { LoggingLevel, SlackChannelConfiguration } from 'aws-cdk-lib/aws-chatbot';
 import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -33,6 +33,12 @@ export class FailoverStorage extends Construct {
   public readonly key: Key;
   public readonly table: TableV2;
   public readonly topic: Topic;
+  /**
+   * Where the pipeline's CloudWatch alarms notify, alarm and OK. CloudWatch's notifications carry no message
+   * attributes, so the severity filters of the alert topic's subscriptions would drop every one of them: this topic
+   * has the same people subscribed without a filter (and the Chatbot channel, which formats alarms natively).
+   */
+  public readonly alarmTopic: Topic;
   public readonly slackSecret: Secret | undefined;
   /** Monthly availability reports (HTML, CSV, JSON). */
   public readonly reports: Bucket;
@@ -71,6 +77,9 @@ export class FailoverStorage extends Construct {
       removalPolicy,
     });
     this.topic = new Topic(this, 'Alerts', { displayName: 'Patroni failover alerts', masterKey: this.key, enforceSSL: true });
+    this.alarmTopic = new Topic(this, 'Alarms', { displayName: 'Patroni failover pipeline alarms', masterKey: this.key, enforceSSL: true });
+    // CloudWatch publishes alarm notifications to the encrypted topic itself; without the key it fails silently.
+    this.key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     const subscriptions = props.subscriptions ?? [];
     this.undeliveredAlerts =
       subscriptions.length > 0
@@ -81,22 +90,25 @@ export class FailoverStorage extends Construct {
           })
         : undefined;
     for (const subscription of subscriptions) {
-      const options = {
+      const filtered = {
         filterPolicy: { severity: SubscriptionFilter.stringFilter({ allowlist: [...subscription.severities] }) },
         deadLetterQueue: this.undeliveredAlerts,
       };
-      this.topic.addSubscription(
+      // Alarms are about the watcher itself: whoever receives any alert receives all of them.
+      const unfiltered = { deadLetterQueue: this.undeliveredAlerts };
+      const human = (options: typeof unfiltered) =>
         subscription.protocol === 'email'
           ? new EmailSubscription(subscription.endpoint, options)
-          : new SmsSubscription(subscription.endpoint, options),
-      );
+          : new SmsSubscription(subscription.endpoint, options);
+      this.topic.addSubscription(human(filtered));
+      this.alarmTopic.addSubscription(human(unfiltered));
     }
     if (props.chatbot) {
       new SlackChannelConfiguration(this, 'Chatbot', {
         slackChannelConfigurationName: `${id}-alerts`.slice(0, 128),
         slackWorkspaceId: props.chatbot.slackWorkspaceId,
         slackChannelId: props.chatbot.slackChannelId,
-        notificationTopics: [this.topic],
+        notificationTopics: [this.topic, this.alarmTopic],
         loggingLevel: LoggingLevel.ERROR,
         // The channel may read alerts; it may not change anything in the account.
         guardrailPolicies: [ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')],
@@ -169,10 +181,12 @@ export class FailoverStorage extends Construct {
       );
     }
     if (subscriptions.some((s) => s.protocol === 'sms')) {
-      Validations.of(this.topic).acknowledge({
-        id: 'Serverless-SNSRedrivePolicy',
-        reason: "CDK's SMS subscription takes no dead-letter queue; SMS delivery failures are in SNS delivery status logs.",
-      });
+      for (const topic of [this.topic, this.alarmTopic]) {
+        Validations.of(topic).acknowledge({
+          id: 'Serverless-SNSRedrivePolicy',
+          reason: "CDK's SMS subscription takes no dead-letter queue; SMS delivery failures are in SNS delivery status logs.",
+        });
+      }
     }
   }
 }

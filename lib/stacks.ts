@@ -34,6 +34,7 @@ export class FailoverStatefulStack extends Stack {
       TableName: [this.storage.table.tableName, 'The audit trail: failover history --table NAME (or --stack with this stack)'],
       TableStreamArn: [this.storage.table.tableStreamArn ?? '', "The audit trail's stream, which feeds the notifier"],
       TopicArn: [this.storage.topic.topicArn, 'The alert topic'],
+      AlarmTopicArn: [this.storage.alarmTopic.topicArn, "The alarm topic: the pipeline's own alarms, to the same people"],
       ReportBucket: [this.storage.reports.bucketName, 'Monthly availability reports (reports/YYYY-MM/...)'],
       DiscoveryParameter: [discoveryParameterName(this.stackName), 'What failover --stack reads: the names above as one JSON document'],
     } as const;
@@ -67,6 +68,7 @@ export class FailoverServiceStack extends Stack {
         grantIndexPermissions: false,
       }),
       topic: Topic.fromTopicAttributes(this, 'Alerts', { topicArn: storage.topic.topicArn, keyArn: storage.key.keyArn }),
+      alarmTopic: Topic.fromTopicAttributes(this, 'Alarms', { topicArn: storage.alarmTopic.topicArn, keyArn: storage.key.keyArn }),
       encryptionKey,
       slackSecret: storage.slackSecret
         ? Secret.fromSecretAttributes(this, 'SlackSecret', { secretCompleteArn: storage.slackSecret.secretArn, encryptionKey })

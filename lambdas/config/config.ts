@@ -131,6 +131,11 @@ const slackSchema = z.union([
 const notifySchema = z.strictObject({
   /** `chatbot`: SNS messages in AWS Chatbot's custom notification format, for SNS → Chatbot → Slack. */
   snsFormat: z.enum(['json', 'chatbot']).default('json'),
+  /**
+   * Where the runbooks are served (the team's copy of docs/runbooks/), so every alert and alarm links its own:
+   * `<runbookBaseUrl>/<event>.md`. @default the path docs/runbooks/ of the package
+   */
+  runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://wiki.example.com/runbooks' }).optional(),
   slack: slackSchema.optional(),
   probe: z
     .strictObject({

@@ -1,6 +1,7 @@
 import { describeEvent } from './describe.js';
 import type { ClusterEvent, EventType } from './events.js';
 import { leaderPostgresLost } from './model.js';
+import { runbookLink } from './runbooks.js';
 import { neutralise, slackEscape } from './text.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -28,6 +29,13 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   write_verified: 'info',
 };
 
+/** Every event type that can be sent to people: each has a runbook (docs/runbooks/<type>.md). */
+export const ALERTABLE_EVENT_TYPES: readonly EventType[] = [
+  ...Object.keys(SEVERITY),
+  'leader_changed',
+  'member_state_changed',
+] as EventType[];
+
 /**
  * Null for audit-only events. A switchover is planned (info); any other leader change is not (warning). The
  * leader's PostgreSQL crashing is critical on its own: in maintenance mode Patroni does nothing about it, and
@@ -48,13 +56,15 @@ export interface Alert {
   readonly subject: string;
   readonly text: string;
   readonly occurredAt: string;
+  /** What to do about it: the event's runbook (`docs/runbooks/<type>.md` under `notify.runbookBaseUrl`). */
+  readonly runbook: string;
   readonly event: ClusterEvent;
 }
 
 const SNS_SUBJECT_MAX = 100;
 
 /** The alert for an event, or null when the event is audit-only. */
-export function buildAlert(event: ClusterEvent): Alert | null {
+export function buildAlert(event: ClusterEvent, options: { runbookBaseUrl?: string | undefined } = {}): Alert | null {
   const severity = severityOf(event);
   if (!severity) return null;
   const text = describeEvent(event);
@@ -66,6 +76,7 @@ export function buildAlert(event: ClusterEvent): Alert | null {
     subject: snsSubject(`[${severity.toUpperCase()}] ${event.cluster}: ${text}`),
     text,
     occurredAt: new Date(event.observedAt).toISOString(),
+    runbook: runbookLink({ event: event.type }, options.runbookBaseUrl),
     event,
   };
 }
@@ -116,7 +127,7 @@ export function chatbotMessage(alert: Alert, incidentKey: string): string {
     content: {
       textType: 'client-markdown',
       title: `${icon} ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`,
-      description: alert.text.slice(0, 3_000),
+      description: `${alert.text.slice(0, 2_800)}\nRunbook: ${alert.runbook}`,
       keywords: [alert.cluster, alert.severity, alert.type],
     },
     metadata: { threadId: incidentKey, summary: alert.subject, eventType: alert.type, additionalContext: { eventId: alert.eventId } },
@@ -138,7 +149,15 @@ export function slackBlocks(alert: Alert): { text: string; blocks: unknown[] } {
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: headline } },
       { type: 'section', text: { type: 'mrkdwn', text: body } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `event \`${alert.eventId}\` observed ${alert.occurredAt}` }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `event \`${alert.eventId}\` observed ${alert.occurredAt} · ${slackRunbook(alert.runbook)}` }],
+      },
     ],
   };
+}
+
+/** A link where the runbook has a URL; its path in the package otherwise. */
+function slackRunbook(runbook: string): string {
+  return /^https?:\/\//.test(runbook) ? `<${runbook}|runbook>` : `runbook \`${runbook}\``;
 }

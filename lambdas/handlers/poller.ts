@@ -46,6 +46,10 @@ export const handler = lambdaHandler(tools, async (_event: unknown, context: Con
   metrics.addMetric('polls', MetricUnit.Count, summary.polls);
   metrics.addMetric('failed_polls', MetricUnit.Count, summary.failedPolls);
   metrics.addMetric('loop_duration', MetricUnit.Milliseconds, Date.now() - started);
+  // The same heartbeat per shard (its own dimension), so one silent shard among many still raises its alarm.
+  const shard = metrics.singleMetric();
+  shard.addDimension('shard', context.functionName);
+  shard.addMetric('shard_polls', MetricUnit.Count, summary.polls);
   logger.info('poll loop finished', { ...summary });
   return summary;
 });

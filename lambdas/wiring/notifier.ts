@@ -46,6 +46,7 @@ export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): Not
     probes: deps.probes,
     clock: Date.now,
     log: deps.log,
+    runbookBaseUrl: config.notify.runbookBaseUrl,
     onAlert: deps.onAlert,
   });
   return {

@@ -1,12 +1,16 @@
 import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type Alert, chatbotMessage, snsAttributes, snsMessage } from '../../domain/alerts.js';
+import { type Alert, chatbotMessage, snsAttributes } from '../../domain/alerts.js';
 import { DeliveryError, messageOf } from '../../domain/errors.js';
 import type { AlertChannels, SummaryPublisher } from '../../domain/ports.js';
+import { alertJson, snsStructuredMessage } from '../../domain/snsMessages.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 
 export type SnsFormat = 'json' | 'chatbot';
 
-/** Publishes alerts to the topic: a short subject, the JSON alert, and attributes subscribers filter on. */
+/**
+ * Publishes alerts to the topic: a short subject, a message per kind of subscriber (SMS, email, and the JSON alert
+ * or Chatbot's format for the rest), and the attributes subscribers filter on.
+ */
 export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
   private readonly client: SNSClient;
 
@@ -24,7 +28,13 @@ export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
         new PublishCommand({
           TopicArn: this.topicArn,
           Subject: alert.subject,
-          Message: this.format === 'chatbot' ? chatbotMessage(alert, incidentKey) : snsMessage(alert),
+          // Each protocol gets its own text: SMS one short part, email a readable page, machines the JSON.
+          MessageStructure: 'json',
+          Message: snsStructuredMessage(
+            alert,
+            incidentKey,
+            this.format === 'chatbot' ? () => chatbotMessage(alert, incidentKey) : alertJson(alert),
+          ),
           MessageAttributes: snsAttributes(alert),
         }),
       );

@@ -14,6 +14,8 @@ export interface NotifierDeps {
   readonly log: Log;
   /** A probe silent for this long is taken as dead (its Lambda timed out) and may be started again. @default 180000 */
   readonly probeStaleAfterMs?: number;
+  /** Where the runbooks are served (`notify.runbookBaseUrl`); each alert links its own. */
+  readonly runbookBaseUrl?: string | undefined;
   /** Called once per alert, after the call that delivered it (the CLI prints them); never for a redelivery. */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
 }
@@ -40,7 +42,7 @@ export class Notifier {
       await this.deps.store.saveNotifierState(event.cluster, state);
       saved = state;
     }
-    const alert = buildAlert(event);
+    const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
     if (alert) state = await this.deliver(alert, incidentKey, state);
     if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
   }

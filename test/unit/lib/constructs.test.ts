@@ -29,7 +29,8 @@ function userStack(pipelineProps: Record<string, unknown> = {}) {
   return { stack, vpc, databases, storage, pipeline, template: Template.fromStack(stack) };
 }
 
-describe('FailoverPipeline in a user stack', () => {
+// Each test synthesizes a whole stack with a new VPC and stages four bundles: seconds, not milliseconds.
+describe('FailoverPipeline in a user stack', { timeout: 30_000 }, () => {
   it("runs the pollers in the user's VPC and security group, with the function settings of functionProps", () => {
     const { template, stack, databases } = userStack({
       functionProps: { memorySize: 1024, architecture: Architecture.X86_64, logRetention: RetentionDays.ONE_WEEK },
@@ -48,12 +49,18 @@ describe('FailoverPipeline in a user stack', () => {
     const { pipeline } = userStack();
     expect(Object.keys(pipeline.alarms).sort()).toEqual([
       'failedInvocations',
+      'functionErrors',
       'noPollHeartbeat',
       'notifierDeadLetters',
+      'notifierIteratorAge',
       'pollerErrors',
+      'shardHeartbeats',
+      'throttles',
       'writeUnavailable',
     ]);
     expect(pipeline.alarms.noPollHeartbeat.alarmArn).toBeDefined();
+    expect(Object.keys(pipeline.alarms.shardHeartbeats)).toEqual(['Poller']);
+    expect(Object.keys(pipeline.alarms.throttles).sort()).toEqual(['Notifier', 'Poller', 'Prober']);
   });
 
   it('validates the configuration object and names the key', () => {
@@ -66,7 +73,7 @@ describe('FailoverPipeline in a user stack', () => {
   });
 });
 
-describe('FailoverStorage discovery', () => {
+describe('FailoverStorage discovery', { timeout: 30_000 }, () => {
   it('publishes /patroni-failover/<stack>/config with the table, stream, topic and bucket', () => {
     const { template } = userStack();
     const parameter = Object.values(template.findResources('AWS::SSM::Parameter'))[0]!;
@@ -83,7 +90,7 @@ describe('FailoverStorage discovery', () => {
       Object.keys(outputs)
         .filter((id) => !id.startsWith('ExportsOutput'))
         .sort(),
-    ).toEqual(['DiscoveryParameter', 'ReportBucket', 'TableName', 'TableStreamArn', 'TopicArn']);
+    ).toEqual(['AlarmTopicArn', 'DiscoveryParameter', 'ReportBucket', 'TableName', 'TableStreamArn', 'TopicArn']);
     expect(outputs.DiscoveryParameter!.Value).toBe('/patroni-failover/FailoverState/config');
     Template.fromStack(stateful).hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/patroni-failover/FailoverState/config',

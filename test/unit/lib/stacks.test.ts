@@ -158,24 +158,65 @@ describe('Stack: FailoverService', () => {
       expect(policies).toContain(`secret:${name}`);
   });
 
-  it('alarms to the topic on poller errors, a missing heartbeat, dead letters, failed invocations and unavailable writes', () => {
+  it('alarms on poller errors and heartbeats (one per shard), dead letters, a late notifier, failed invocations, unavailable writes, every function failing or throttled', () => {
     const alarms = Object.values(pipeline.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms.map((a) => a.Properties.AlarmDescription).sort()).toEqual(
-      [
+    const descriptions = alarms.map((a) => String(a.Properties.AlarmDescription).replace(/\. Runbook: .*$/, ''));
+    expect(descriptions).toEqual(
+      expect.arrayContaining([
         'A poller invocation failed: clusters may be unwatched',
         'A poller run or a write probe could not be started',
         'No poll for 3 minutes: the watcher itself is down',
+        'No poll from Poller1 for 3 minutes: the clusters of its shard are unwatched',
+        'No poll from Poller2 for 3 minutes: the clusters of its shard are unwatched',
         'Stream records the notifier gave up on: alerts were not sent',
+        'The notifier is more than 60 s behind the event stream: alerts are late',
         'Writes through a VIP still failed at the probe deadline',
-      ].sort(),
+        'Notifier invocations failed',
+        'Prober invocations failed',
+        'Reporter invocations failed',
+        'Notifier invocations were throttled: work is delayed or dropped',
+        'Poller1 invocations were throttled: work is delayed or dropped',
+      ]),
     );
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    // 2 pollers, notifier, prober, reporter: 5 throttle alarms, 3 error alarms besides the pollers' sum, 2 shard heartbeats, 6 others.
+    expect(alarms).toHaveLength(16);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: docs\/runbooks\/alarm-[a-z-]+\.md$/);
     pipeline.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'polls',
       TreatMissingData: 'breaching',
       ComparisonOperator: 'LessThanThreshold',
     });
     pipeline.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('sends every alarm, when it fires and when it clears, to a topic where every person is subscribed without a filter', () => {
+    // Prepare: the alarm topic each action names, followed across the stacks to its subscriptions.
+    const exportValue = (importName: string) =>
+      Object.values(state.toJSON().Outputs as Record<string, { Value: { Ref: string }; Export?: { Name: string } }>).find(
+        (o) => o.Export?.Name === importName,
+      )?.Value.Ref;
+    const alarms = Object.values(pipeline.findResources('AWS::CloudWatch::Alarm'));
+    const topics = new Set<string | undefined>();
+    for (const alarm of alarms) {
+      expect(alarm.Properties.OKActions).toEqual(alarm.Properties.AlarmActions);
+      expect(alarm.Properties.AlarmActions).toHaveLength(1);
+      topics.add(exportValue(alarm.Properties.AlarmActions[0]['Fn::ImportValue']));
+    }
+    // Assess: one topic, not the alert topic, and both people on it, unfiltered (CloudWatch sends no attributes).
+    expect(topics.size).toBe(1);
+    const [alarmTopic] = [...topics];
+    expect(alarmTopic).toMatch(/^StorageAlarms/);
+    const subscriptions = Object.values(state.findResources('AWS::SNS::Subscription')).filter(
+      (s) => s.Properties.TopicArn.Ref === alarmTopic,
+    );
+    expect(subscriptions.map((s) => [s.Properties.Protocol, s.Properties.Endpoint]).sort()).toEqual([
+      ['email', 'dba@example.com'],
+      ['sms', '+15555550100'],
+    ]);
+    for (const subscription of subscriptions) expect(subscription.Properties.FilterPolicy).toBeUndefined();
+    // CloudWatch may use the key of the encrypted topic; without it the notifications fail silently.
+    const keyPolicy = JSON.stringify(Object.values(state.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy);
+    expect(keyPolicy).toContain('cloudwatch.amazonaws.com');
   });
 });
 
