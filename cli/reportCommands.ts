@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { distance } from 'fastest-levenshtein';
-import { readStackDiscovery } from '../lambdas/adapters/ssm/stackDiscovery.js';
 import { loadConfig, type PipelineConfig, sloPolicy } from '../lambdas/config/config.js';
 import { UsageError } from '../lambdas/domain/errors.js';
 import { type ClusterEvent, EVENT_TYPES, type EventType } from '../lambdas/domain/events.js';
@@ -99,7 +98,12 @@ async function openStore(opts: StoreOptions, command: Command): Promise<Opened> 
   const config = opts.config ? loadConfig(opts.config) : null;
   const aws = await resolveAws({ start: false, choice: awsChoice(command), onNote: (note) => process.stderr.write(`failover: ${note}\n`) });
   const stack = opts.stack ?? config?.store.stack;
-  const tableName = opts.table ?? (stack ? (await readStackDiscovery(aws.clientConfig, stack)).tableName : undefined);
+  // The SSM client loads only when a stack is asked for: every other command starts without it.
+  const discovered =
+    !opts.table && stack
+      ? await (await import('../lambdas/adapters/ssm/stackDiscovery.js')).readStackDiscovery(aws.clientConfig, stack)
+      : null;
+  const tableName = opts.table ?? discovered?.tableName;
   return { store: new AwsClients(aws.clientConfig).eventStore(tableName ?? config?.store.tableName ?? 'failover-events'), config };
 }
 

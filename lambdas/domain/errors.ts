@@ -40,7 +40,7 @@ export class StateConflictError extends StoreError {
 /** An alert could not be delivered (after the adapter's own retries): the stream record must be retried. */
 export class DeliveryError extends FailoverError {
   constructor(
-    readonly channel: 'sns' | 'slack',
+    readonly channel: 'sns' | 'slack' | 'pagerduty',
     message: string,
     options?: ErrorOptions,
   ) {

@@ -1,4 +1,5 @@
 import type { Alert } from './alerts.js';
+import type { PagerDutyRequest } from './pagerduty.js';
 import type { HaproxyRouting, Observed, PatroniSettings } from './anatomy.js';
 import type { ClusterState } from './clusterState.js';
 import type { ClusterEvent, WriteErrorClass } from './events.js';
@@ -195,6 +196,8 @@ export interface PostedMessage {
 export interface AlertChannels {
   readonly sns?: { publish(alert: Alert, incidentKey: string): Promise<string> } | undefined;
   readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
+  /** PagerDuty's Events API v2: one trigger and one resolve per incident, change events for planned changes. */
+  readonly pagerduty?: { send(request: PagerDutyRequest): Promise<{ attempts: number }> } | undefined;
 }
 
 /** Runs `fn` once per key, returning the first run's result on a redelivery (Powertools idempotency on AWS). */

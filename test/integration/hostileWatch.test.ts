@@ -102,7 +102,10 @@ describe('failover watch against hostile and failing peers (issue 17)', () => {
 
   it('item 1: a forged member name is refused, and no forged line reaches the terminal', async () => {
     const w = await watching(false);
-    await sleep(3_000);
+    // The member turns hostile only once the watch has its baseline (a cold start can take seconds).
+    const started = Date.now() + 60_000;
+    while (!w.lines.some((l) => l.includes('watch_started')) && Date.now() < started) await sleep(200);
+    await sleep(1_500);
     cluster.cues[2]!.patroni = (body) => ({
       ...body,
       patroni: {

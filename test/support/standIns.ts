@@ -43,3 +43,107 @@ export class SlackStandIn {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
+
+/** One request the PagerDuty stand-in accepted. */
+export interface PagerDutyReceived {
+  readonly path: '/v2/enqueue' | '/v2/change/enqueue';
+  readonly body: {
+    routing_key: string;
+    event_action?: 'trigger' | 'acknowledge' | 'resolve';
+    dedup_key?: string;
+    payload?: {
+      summary: string;
+      source: string;
+      severity?: string;
+      class?: string;
+      group?: string;
+      custom_details?: Record<string, unknown>;
+    };
+    links?: { href: string; text?: string }[];
+  };
+}
+
+/**
+ * A loopback server speaking PagerDuty's Events API v2: `POST /v2/enqueue` (trigger, acknowledge, resolve) and
+ * `POST /v2/change/enqueue`, answering 202 `{"status":"success","message":"Event processed","dedup_key"}` the way
+ * PagerDuty does, 400 `{"status":"invalid event","errors":[...]}` for a routing key it does not know or a malformed
+ * event, and scripted 429 / 5xx answers first when told to.
+ */
+export class PagerDutyStandIn {
+  readonly accepted: PagerDutyReceived[] = [];
+  /** Status codes to answer with, in order, before accepting (e.g. [429, 502]). */
+  failures: number[] = [];
+  /** Retry-After of a scripted 429, in seconds. */
+  retryAfterSeconds = 1;
+  private server: Server | null = null;
+
+  constructor(readonly routingKey: string) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk) => (raw += chunk));
+      req.on('end', () => {
+        const { status, body, headers } = this.answer(req, raw);
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/v2/enqueue`;
+  }
+
+  private answer(req: IncomingMessage, raw: string): { status: number; body: unknown; headers?: Record<string, string> } {
+    const scripted = this.failures.shift();
+    if (scripted === 429) {
+      const body = { status: 'throttle event', message: 'Requests for this service are arriving too quickly.' };
+      return { status: 429, body, headers: { 'retry-after': String(this.retryAfterSeconds) } };
+    }
+    if (scripted) return { status: scripted, body: { status: 'error' } };
+    const path = req.url;
+    if (req.method !== 'POST' || (path !== '/v2/enqueue' && path !== '/v2/change/enqueue'))
+      return { status: 404, body: { status: 'not found' } };
+    let body: PagerDutyReceived['body'];
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors: ['Malformed JSON'] } };
+    }
+    const errors = this.problems(path, body);
+    if (errors.length > 0) return { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors } };
+    this.accepted.push({ path, body });
+    return {
+      status: 202,
+      body: { status: 'success', message: 'Event processed', ...(body.dedup_key ? { dedup_key: body.dedup_key } : {}) },
+    };
+  }
+
+  private problems(path: string, body: PagerDutyReceived['body']): string[] {
+    const errors: string[] = [];
+    if (body.routing_key !== this.routingKey) errors.push("'routing_key' is invalid");
+    if (path === '/v2/change/enqueue') {
+      if (!body.payload?.summary) errors.push("'payload.summary' is missing or blank");
+      return errors;
+    }
+    if (!['trigger', 'acknowledge', 'resolve'].includes(body.event_action ?? '')) errors.push("'event_action' is invalid");
+    if (body.event_action === 'trigger') {
+      if (!body.payload?.summary || body.payload.summary.length > 1024) errors.push("'payload.summary' is missing or over 1024 characters");
+      if (!body.payload?.source) errors.push("'payload.source' is missing or blank");
+      if (!['critical', 'error', 'warning', 'info'].includes(body.payload?.severity ?? '')) errors.push("'payload.severity' is invalid");
+    } else if (!body.dedup_key) {
+      errors.push("'dedup_key' is required for acknowledge and resolve");
+    }
+    return errors;
+  }
+
+  /** Trigger and resolve requests, as `action dedup_key` lines. */
+  actions(): string[] {
+    return this.accepted.map((r) =>
+      r.path === '/v2/change/enqueue' ? `change ${r.body.payload?.source}` : `${r.body.event_action} ${r.body.dedup_key}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,6 +1,7 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { retryAfterMs, SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
+import { retryAfterMs } from '../../../../lambdas/adapters/httpDelivery.js';
+import { SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
 import { buildAlert } from '../../../../lambdas/domain/alerts.js';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import { DeliveryError } from '../../../../lambdas/domain/errors.js';
