@@ -1,4 +1,4 @@
-import { severityOf, type Severity } from './alerts.js';
+import { type Severity, severityOf } from './alerts.js';
 import { describeEvent } from './describe.js';
 import type { ClusterEvent } from './events.js';
 
@@ -64,7 +64,9 @@ function breaksPlan(event: ClusterEvent): boolean {
 }
 
 function isPlannedChange(event: ClusterEvent): boolean {
-  return (event.type === 'leader_changed' && event.kind === 'switchover') || event.type === 'cluster_paused' || event.type === 'cluster_resumed';
+  return (
+    (event.type === 'leader_changed' && event.kind === 'switchover') || event.type === 'cluster_paused' || event.type === 'cluster_resumed'
+  );
 }
 
 /**
@@ -78,7 +80,8 @@ export function advanceIncident(current: PageIncident | null, event: ClusterEven
     return { incident: { ...folded, status: 'escalated', severity: 'critical', paged: true }, action: current.paged ? 'escalate' : 'open' };
   }
   if (folded.planned && breaksPlan(event)) return { incident: { ...folded, planned: false, paged: true }, action: 'open' };
-  if (isResolved(folded, event, options)) return { incident: { ...folded, status: 'resolved', resolvedAt: event.observedAt }, action: 'resolve' };
+  if (isResolved(folded, event, options))
+    return { incident: { ...folded, status: 'resolved', resolvedAt: event.observedAt }, action: 'resolve' };
   // Audit-only events (roles, timelines) still add their facts, but nobody is told about them.
   return { incident: folded, action: severityOf(event) === null ? null : 'update' };
 }

@@ -36,7 +36,12 @@ export interface AlertEventBody {
 }
 
 export interface ChangeEventBody {
-  readonly payload: { readonly summary: string; readonly source: string; readonly timestamp: string; readonly custom_details: Record<string, unknown> };
+  readonly payload: {
+    readonly summary: string;
+    readonly source: string;
+    readonly timestamp: string;
+    readonly custom_details: Record<string, unknown>;
+  };
   readonly links?: readonly Link[];
 }
 
@@ -56,7 +61,12 @@ export function pagerDutyRequest(step: { action: PageAction; incident: PageIncid
       return {
         endpoint: 'change',
         body: {
-          payload: { summary: summary(alert, incident), source: alert.cluster, timestamp: alert.occurredAt, custom_details: details(alert, incident) },
+          payload: {
+            summary: summary(alert, incident),
+            source: alert.cluster,
+            timestamp: alert.occurredAt,
+            custom_details: details(alert, incident),
+          },
           ...links(alert),
         },
       };
@@ -95,7 +105,14 @@ function summary(alert: Alert, incident: PageIncident | null): string {
 function details(alert: Alert, incident: PageIncident | null): Record<string, unknown> {
   const full = { event: alert.event, incident, runbook: alert.runbook };
   if (Buffer.byteLength(JSON.stringify(full)) <= DETAILS_MAX_BYTES) return full;
-  return { eventId: alert.eventId, type: alert.type, text: alert.text.slice(0, 2_000), incident, runbook: alert.runbook, truncated: 'read the event from the audit trail by eventId' };
+  return {
+    eventId: alert.eventId,
+    type: alert.type,
+    text: alert.text.slice(0, 2_000),
+    incident,
+    runbook: alert.runbook,
+    truncated: 'read the event from the audit trail by eventId',
+  };
 }
 
 /** PagerDuty links need a URL; a runbook that is a path in the package stays in the details. */

@@ -1,10 +1,10 @@
 import type { Alert } from './alerts.js';
-import type { PagerDutyRequest } from './pagerduty.js';
 import type { HaproxyRouting, Observed, PatroniSettings } from './anatomy.js';
 import type { ClusterState } from './clusterState.js';
 import type { ClusterEvent, WriteErrorClass } from './events.js';
 import type { Observation } from './model.js';
 import type { NotifierState } from './notifierState.js';
+import type { PagerDutyRequest } from './pagerduty.js';
 import type { Interval } from './sla.js';
 
 /**
