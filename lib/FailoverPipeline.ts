@@ -264,6 +264,8 @@ export class FailoverPipeline extends Construct {
     props.topic.grantPublish(fn);
     props.encryptionKey.grantEncryptDecrypt(fn);
     props.slackSecret?.grantRead(fn);
+    const pagerduty = config.notify.pagerduty;
+    if (pagerduty && 'routingKeySecret' in pagerduty) grantPasswordSecrets(this, [pagerduty.routingKeySecret], fn);
     this.prober.grantInvoke(fn);
     consumeEventStream(fn, this.table, {
       batchSize: props.notifierBatchSize ?? 10,

@@ -9,7 +9,7 @@ import { unwatchedAfterMs } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { ensureLocalResources, localEventStore, localStreamRunner } from '../lambdas/wiring/local.js';
-import { composeNotifier, slackFromEnv } from '../lambdas/wiring/notifier.js';
+import { composeNotifier, pagerDutyFromConfig, slackFromEnv } from '../lambdas/wiring/notifier.js';
 import { composePoller } from '../lambdas/wiring/poller.js';
 import { composeProber } from '../lambdas/wiring/prober.js';
 import type { AwsTarget } from './aws.js';
@@ -98,6 +98,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     tableName,
     topicArn,
     slack: slackFromEnv(config),
+    pagerduty: await pagerDutyFromConfig(config),
     probes: config.clusters.some((c) => c.vip)
       ? { launch: async (trigger, key) => (prober.covers(trigger.cluster) ? probes.launch(trigger, key) : undefined) }
       : null,

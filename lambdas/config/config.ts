@@ -128,6 +128,18 @@ const slackSchema = z.union([
   }),
 ]);
 
+const pagerDutyUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://events.pagerduty.com/v2/enqueue' });
+
+/** PagerDuty Events API v2: the routing key (integration key) from the environment locally, from a secret on AWS. */
+const pagerDutySchema = z.union([
+  z.strictObject({ routingKeyEnv: envName, eventsUrl: pagerDutyUrl.optional() }),
+  z.strictObject({
+    /** A Secrets Manager secret holding `{"routingKey": "..."}` (or the bare key). */
+    routingKeySecret: z.string().min(1).max(512),
+    eventsUrl: pagerDutyUrl.optional(),
+  }),
+]);
+
 const notifySchema = z.strictObject({
   /** `chatbot`: SNS messages in AWS Chatbot's custom notification format, for SNS → Chatbot → Slack. */
   snsFormat: z.enum(['json', 'chatbot']).default('json'),
@@ -137,6 +149,8 @@ const notifySchema = z.strictObject({
    */
   runbookBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://wiki.example.com/runbooks' }).optional(),
   slack: slackSchema.optional(),
+  /** Pages through PagerDuty: one trigger and one resolve per incident (dedup_key = the incident), change events for planned switchovers. */
+  pagerduty: pagerDutySchema.optional(),
   probe: z
     .strictObject({
       deadlineSeconds: z.number().min(5).max(600).default(90),
@@ -282,6 +296,7 @@ export type VipConfig = NonNullable<ClusterConfig['vip']>;
 export type HaproxyConfig = NonNullable<ClusterConfig['haproxy']>;
 export type AwsConfig = z.infer<typeof awsSchema>;
 export type SloConfig = z.infer<typeof sloSchema>;
+export type PagerDutyConfig = z.infer<typeof pagerDutySchema>;
 
 /**
  * What deploying needs beyond what the CLI needs: the `aws.vpc` placement, and every password as a
@@ -309,6 +324,9 @@ export function validateForDeployment(
       }
     }
   });
+  if (config.notify.pagerduty && 'routingKeyEnv' in config.notify.pagerduty) {
+    problems.push('notify.pagerduty: use routingKeySecret (a Secrets Manager secret name) to deploy; routingKeyEnv is for local runs only');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid ${source} for deployment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config as PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } };
 }

@@ -1,3 +1,5 @@
+import type { PageIncident } from './pageLifecycle.js';
+
 /** What the notifier remembers per cluster between stream batches. */
 export interface NotifierState {
   /** The incident open now: keyed by the event that opened it. */
@@ -8,6 +10,8 @@ export interface NotifierState {
   readonly lastVerifiedAt: number | null;
   /** Epoch ms a probe was started and has not reported yet. */
   readonly probeStartedAt: number | null;
+  /** The incident as paged (its lifecycle); absent in states saved before pages had one. */
+  readonly page?: PageIncident | null;
 }
 
 export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };

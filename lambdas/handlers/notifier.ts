@@ -2,7 +2,7 @@ import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { requiredEnv } from '../config/env.js';
 import { pipelineConfig } from '../config/pipelineConfig.js';
 import { AwsClients } from '../wiring/clients.js';
-import { composeNotifier, lambdaProbeLauncher, type NotifierPipeline, slackFromSecret } from '../wiring/notifier.js';
+import { composeNotifier, lambdaProbeLauncher, type NotifierPipeline, pagerDutyFromConfig, slackFromSecret } from '../wiring/notifier.js';
 import { lambdaHandler, powertools } from './powertools.js';
 
 const tools = powertools('failover-notifier');
@@ -24,6 +24,7 @@ async function notifierPipeline(): Promise<NotifierPipeline> {
     tableName,
     topicArn,
     slack: slackSecret ? await slackFromSecret(slackSecret) : undefined,
+    pagerduty: await pagerDutyFromConfig(config),
     probes: proberFunction ? lambdaProbeLauncher(proberFunction, clients) : null,
     log: logger,
     onAlert: (alert) => metrics.addMetric(`alert_${alert.severity}`, 'Count', 1),

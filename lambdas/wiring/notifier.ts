@@ -3,6 +3,8 @@ import type { DynamoEventStore } from '../adapters/dynamodb/DynamoEventStore.js'
 import { dynamoIdempotency } from '../adapters/dynamodb/idempotency.js';
 import { type BatchResult, processStreamBatch } from '../adapters/dynamodb/streamBatch.js';
 import { LambdaProbeLauncher } from '../adapters/lambda/LambdaProbeLauncher.js';
+import { PagerDutyEvents, type PagerDutyTarget } from '../adapters/pagerduty/PagerDutyEvents.js';
+import { pagerDutyTarget } from '../adapters/pagerduty/routingKey.js';
 import { SlackAlerts, type SlackTarget } from '../adapters/slack/SlackAlerts.js';
 import { slackTargetFromSecret } from '../adapters/slack/slackSecret.js';
 import { SnsAlerts } from '../adapters/sns/SnsAlerts.js';
@@ -19,6 +21,7 @@ export interface NotifierDeps {
   readonly tableName: string;
   readonly topicArn: string;
   readonly slack: SlackTarget | undefined;
+  readonly pagerduty?: PagerDutyTarget | undefined;
   readonly probes: ProbeLauncher | null;
   readonly log: Log;
   /** Once per alert, after the call that delivered it. */
@@ -36,12 +39,15 @@ export interface NotifierPipeline {
 /** The notifier of the stream-triggered Lambda and of local mode: SNS, Slack, idempotency, probe launcher. */
 export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): NotifierPipeline {
   const idempotency = dynamoIdempotency(deps.tableName, deps.clients.dynamo);
+  const probed = new Set(config.clusters.filter((c) => c.vip).map((c) => c.name));
   const notifier = new Notifier({
     store: deps.store,
     channels: {
       sns: new SnsAlerts(deps.topicArn, config.notify.snsFormat, deps.clients.sns),
       slack: deps.slack ? new SlackAlerts(deps.slack) : undefined,
+      pagerduty: deps.pagerduty ? new PagerDutyEvents(deps.pagerduty) : undefined,
     },
+    verifiesWrites: (cluster) => probed.has(cluster),
     idempotent: idempotency.run,
     probes: deps.probes,
     clock: Date.now,
@@ -59,6 +65,11 @@ export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): Not
 /** On AWS the probe runs in its own function, started asynchronously so that alerts never wait for it. */
 export function lambdaProbeLauncher(functionName: string, clients: AwsClients): ProbeLauncher {
   return new LambdaProbeLauncher(functionName, clients.lambda);
+}
+
+/** The PagerDuty routing key as configured (environment locally, Secrets Manager on AWS); none without `notify.pagerduty`. */
+export async function pagerDutyFromConfig(config: PipelineConfig): Promise<PagerDutyTarget | undefined> {
+  return config.notify.pagerduty ? pagerDutyTarget(config.notify.pagerduty) : undefined;
 }
 
 /** On AWS the Slack target is a Secrets Manager secret, read at run time and cached. */

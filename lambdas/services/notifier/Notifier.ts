@@ -2,6 +2,8 @@ import { type Alert, buildAlert } from '../../domain/alerts.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
+import { advanceIncident, type LifecycleStep } from '../../domain/pageLifecycle.js';
+import { pagerDutyRequest } from '../../domain/pagerduty.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
 import { isWriteLossEvidence } from '../../domain/writeLoss.js';
 
@@ -14,6 +16,8 @@ export interface NotifierDeps {
   readonly log: Log;
   /** A probe silent for this long is taken as dead (its Lambda timed out) and may be started again. @default 180000 */
   readonly probeStaleAfterMs?: number;
+  /** Whether the probe can verify writes of a cluster (it has a VIP). @default every cluster */
+  readonly verifiesWrites?: (cluster: string) => boolean;
   /** Where the runbooks are served (`notify.runbookBaseUrl`); each alert links its own. */
   readonly runbookBaseUrl?: string | undefined;
   /** Called once per alert, after the call that delivered it (the CLI prints them); never for a redelivery. */
@@ -42,13 +46,21 @@ export class Notifier {
       await this.deps.store.saveNotifierState(event.cluster, state);
       saved = state;
     }
+    const step = advanceIncident(state.page ?? null, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
+    if (step.incident !== (state.page ?? null)) state = { ...state, page: step.incident };
     const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
-    if (alert) state = await this.deliver(alert, incidentKey, state);
+    if (alert) state = await this.deliver(alert, incidentKey, state, step);
     if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
   }
 
-  private async deliver(alert: Alert, incidentKey: string, state: NotifierState): Promise<NotifierState> {
-    const { sns, slack } = this.deps.channels;
+  /** A probe is measuring the cluster's open incident: the page resolves on its verdict, not before. */
+  private awaitingVerdict(state: NotifierState, event: ClusterEvent): boolean {
+    const verifies = this.deps.probes !== null && (this.deps.verifiesWrites?.(event.cluster) ?? true);
+    return verifies && state.openIncident !== null;
+  }
+
+  private async deliver(alert: Alert, incidentKey: string, state: NotifierState, step: LifecycleStep): Promise<NotifierState> {
+    const { sns, slack, pagerduty } = this.deps.channels;
     // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
     let sent = false;
     const sending =
@@ -71,6 +83,12 @@ export class Notifier {
       );
       if (posted.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
     }
+    const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: step.incident }, alert) : null;
+    if (pagerduty && page)
+      await this.deps.idempotent(
+        `pagerduty:${alert.eventId}`,
+        sending(() => pagerduty.send(page)),
+      );
     if (sent) this.deps.onAlert?.(alert, incidentKey);
     return next;
   }

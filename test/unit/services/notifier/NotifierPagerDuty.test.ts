@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { detect } from '../../../../lambdas/domain/detector.js';
+import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
+import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
+import type { PagerDutyRequest } from '../../../../lambdas/domain/pagerduty.js';
+import type { Idempotent } from '../../../../lambdas/domain/ports.js';
+import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
+import { failed, healthy, observation, ok, primary, replica, view } from '../../../support/factories.js';
+
+/** The poller's events for a leader lost and replaced (failover), or handed over (switchover: it was seen stopping). */
+function detected(kind: 'failover' | 'switchover'): readonly ClusterEvent[] {
+  const start = detect(null, healthy(1_000, 'pg_node1', 3));
+  if (kind === 'failover') {
+    return detect(
+      start.state,
+      observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
+    ).events;
+  }
+  const stopping = primary('pg_node1', 3, { state: 'stopping', timeline: null });
+  const going = detect(start.state, observation(2_000, [stopping, replica('pg_node2', 3), replica('pg_node3', 3)], view('pg_node1', 3)));
+  const demoted = ok('pg_node1', { role: 'demoted', state: 'stopped', timeline: null });
+  const done = detect(going.state, observation(3_000, [demoted, primary('pg_node2', 4), replica('pg_node3', 3)], view('pg_node2', 4)));
+  return [...going.events, ...done.events];
+}
+
+function verdict(type: 'write_verified' | 'write_unavailable', incident: string, at: number): ClusterEvent {
+  const outage = {
+    startedAfter: 1_000,
+    startedBefore: 2_000,
+    endedAfter: 5_000,
+    endedBefore: 5_200,
+    downtimeMinMs: 3_000,
+    downtimeMaxMs: 4_200,
+  };
+  const common = { trigger: { id: incident, type: 'leader_changed' }, incident, attempts: 40, errors: {}, outage };
+  const envelope = { id: `${incident}/probe`, cluster: 'denemek', observedAt: at, previousObservedAt: 3_000 };
+  return type === 'write_verified'
+    ? makeEvent(envelope, {
+        type,
+        ...common,
+        restoredAt: new Date(5_200).toISOString(),
+        servedBy: { address: '10.0.0.2', port: 5432, timeline: 4 },
+      })
+    : makeEvent(envelope, { type, ...common, lastError: 'connection timed out', deadlineSeconds: 90 });
+}
+
+/** A notifier with PagerDuty only, its state and idempotency in memory; every record is delivered twice. */
+function pagerNotifier() {
+  const states = new Map<string, NotifierState>();
+  const done = new Map<string, unknown>();
+  const idempotent: Idempotent = async (key, fn) => {
+    if (!done.has(key)) done.set(key, await fn());
+    return done.get(key) as never;
+  };
+  const sent: PagerDutyRequest[] = [];
+  const notifier = new Notifier({
+    store: {
+      recordEvent: async () => true,
+      loadNotifierState: async (cluster) => states.get(cluster) ?? EMPTY_NOTIFIER_STATE,
+      saveNotifierState: async (cluster, state) => void states.set(cluster, state),
+    },
+    channels: {
+      pagerduty: {
+        send: async (request) => {
+          sent.push(request);
+          return { attempts: 1 };
+        },
+      },
+    },
+    idempotent,
+    probes: { launch: async () => {} },
+    clock: () => 3_000,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+  const handle = async (events: readonly ClusterEvent[]) => {
+    for (const event of events) for (let delivery = 0; delivery < 2; delivery++) await notifier.handle(event);
+  };
+  const actions = () => sent.map((r) => (r.endpoint === 'change' ? 'change' : `${r.body.event_action} ${r.body.dedup_key}`));
+  return { handle, sent, actions, incident: () => states.get('denemek')?.page ?? null };
+}
+
+describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () => {
+  it('a failover triggers once and resolves once on the same dedup_key, when writes are verified for good', async () => {
+    const pager = pagerNotifier();
+    const events = detected('failover');
+    await pager.handle(events);
+    const key = pager.incident()!.key;
+    expect(pager.actions()).toEqual([`trigger ${key}`]);
+    await pager.handle([verdict('write_verified', key, 9_000)]);
+    expect(pager.actions()).toEqual([`trigger ${key}`, `resolve ${key}`]);
+    const trigger = pager.sent[0]!;
+    expect(trigger.endpoint === 'enqueue' && trigger.body.payload).toMatchObject({ source: 'denemek', group: 'denemek' });
+  });
+
+  it('a switchover is one change event and no trigger, even when its writes are verified', async () => {
+    const pager = pagerNotifier();
+    const events = detected('switchover');
+    expect(events.find((e) => e.type === 'leader_changed')).toMatchObject({ kind: 'switchover' });
+    await pager.handle(events);
+    await pager.handle([verdict('write_verified', pager.incident()!.key, 9_000)]);
+    expect(pager.actions()).toEqual(['change']);
+    expect(pager.incident()).toMatchObject({ planned: true, status: 'resolved' });
+  });
+
+  it('writes still failing at the deadline leave the trigger open with the critical severity', async () => {
+    const pager = pagerNotifier();
+    await pager.handle(detected('failover'));
+    const key = pager.incident()!.key;
+    await pager.handle([verdict('write_unavailable', key, 95_000)]);
+    expect(pager.actions()).toEqual([`trigger ${key}`, `trigger ${key}`]);
+    const escalation = pager.sent[1]!;
+    expect(escalation.endpoint === 'enqueue' && escalation.body.payload?.severity).toBe('critical');
+    expect(pager.incident()!.status).toBe('escalated');
+  });
+});
