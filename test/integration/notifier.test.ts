@@ -17,7 +17,7 @@ import { runFailover } from '../support/cli.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
 import { TEST_SECRETS } from '../support/secrets.js';
-import { SlackStandIn } from '../support/standIns.js';
+import { PagerDutyStandIn, SlackStandIn } from '../support/standIns.js';
 
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
@@ -33,6 +33,7 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
   let aws: LocalAws;
   let pipeline: LocalPipeline;
   const slack = new SlackStandIn();
+  const pagerduty = new PagerDutyStandIn(TEST_SECRETS.pagerDutyRoutingKey);
   const writer = new IndependentWriter(BASE);
   const recorded: ClusterEvent[] = [];
   const alerts: Alert[] = [];
@@ -43,6 +44,8 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
   beforeAll(async () => {
     aws = await startLocalAws();
     const slackUrl = await slack.start();
+    const pagerDutyUrl = await pagerduty.start();
+    process.env.NOTIFIER_TEST_PD_KEY = TEST_SECRETS.pagerDutyRoutingKey;
     process.env.NOTIFIER_TEST_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
     process.env.NOTIFIER_TEST_SLACK_TOKEN = TEST_SECRETS.slackBotToken;
     // The pager's queue, subscribed to the alert topic before the pipeline starts.
@@ -66,7 +69,10 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
         },
       ],
       poll: { intervalSeconds: 1 },
-      notify: { slack: { botTokenEnv: 'NOTIFIER_TEST_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl } },
+      notify: {
+        slack: { botTokenEnv: 'NOTIFIER_TEST_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl },
+        pagerduty: { routingKeyEnv: 'NOTIFIER_TEST_PD_KEY', eventsUrl: pagerDutyUrl },
+      },
       store: { tableName: table },
     });
     pipeline = await startLocalPipeline({
@@ -85,6 +91,7 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     await pipeline?.stop();
     if (labStateExists(BASE)) await labDown(BASE);
     await slack.stop();
+    await pagerduty.stop();
     await aws?.stop();
   });
 
@@ -138,6 +145,24 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
         `waiting for the leader key to expire (ttl ${options.timings.ttl})`,
       );
     console.info(`${profile} ${mode} anatomy: ${anatomySummary(anatomy)}`);
+    // PagerDuty: a failure is one trigger and one resolve on the incident's key, the resolve once writes are back for
+    // good; a switchover is one change event and no trigger.
+    await waitFor(`PagerDuty's last request after ${mode}`, 10_000, 250, () =>
+      pagerduty.accepted.some(
+        (r) => r.at >= injectedAt && (mode === 'switchover' ? r.path === '/v2/change/enqueue' : r.body.event_action === 'resolve'),
+      )
+        ? true
+        : undefined,
+    );
+    const paged = pagerduty.accepted.filter((r) => r.at >= injectedAt);
+    if (mode === 'switchover') {
+      expect(pagerduty.actions().slice(-paged.length), JSON.stringify(paged)).toEqual(['change denemek']);
+    } else {
+      const ours = paged.filter((r) => r.body.dedup_key === verified.incident).map((r) => r.body.event_action);
+      expect(ours, JSON.stringify(paged)).toEqual(['trigger', 'resolve']);
+      expect(paged.filter((r) => r.body.event_action === 'trigger')).toHaveLength(1);
+      expect(paged.find((r) => r.body.event_action === 'resolve')!.at).toBeGreaterThanOrEqual(restoredAt);
+    }
   });
 
   it("`failover sla --month` reports the minutes watched as coverage well under 1, and the kill -9 incident with bounds that contain the writer's outage", async () => {

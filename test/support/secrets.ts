@@ -4,6 +4,7 @@ import { LAB_CREDENTIALS } from '../../lab/templates.js';
 export const TEST_SECRETS = {
   slackBotToken: 'xoxb-4711-test-bot-token-d3adb33f',
   scenarioSlackBotToken: 'xoxb-4712-scenario-bot-token-c0ffee',
+  pagerDutyRoutingKey: 'PDTESTR0UT1NGKEYd3adb33f0123abcd',
 } as const;
 
 /** Every secret a test run configures, and the basic-auth header forms of the lab's REST API credentials. */

@@ -47,6 +47,8 @@ export class SlackStandIn {
 /** One request the PagerDuty stand-in accepted. */
 export interface PagerDutyReceived {
   readonly path: '/v2/enqueue' | '/v2/change/enqueue';
+  /** Epoch ms the stand-in accepted it. */
+  readonly at: number;
   readonly body: {
     routing_key: string;
     event_action?: 'trigger' | 'acknowledge' | 'resolve';
@@ -111,7 +113,7 @@ export class PagerDutyStandIn {
     }
     const errors = this.problems(path, body);
     if (errors.length > 0) return { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors } };
-    this.accepted.push({ path, body });
+    this.accepted.push({ path, at: Date.now(), body });
     return {
       status: 202,
       body: { status: 'success', message: 'Event processed', ...(body.dedup_key ? { dedup_key: body.dedup_key } : {}) },
