@@ -1,4 +1,4 @@
-import type { PageIncident } from './pageLifecycle.js';
+import type { PageAction, PageIncident } from './pageLifecycle.js';
 
 /** What the notifier remembers per cluster between stream batches. */
 export interface NotifierState {
@@ -12,6 +12,11 @@ export interface NotifierState {
   readonly probeStartedAt: number | null;
   /** The incident as paged (its lifecycle); absent in states saved before pages had one. */
   readonly page?: PageIncident | null;
+  /**
+   * The last event applied to `page`, and what it meant: a redelivered record reuses it instead of applying the
+   * event twice, so a channel that failed the first time still gets the same page.
+   */
+  readonly pageStep?: { readonly eventId: string; readonly action: PageAction | null } | null;
 }
 
 export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };

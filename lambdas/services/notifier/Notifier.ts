@@ -1,4 +1,5 @@
 import { type Alert, buildAlert } from '../../domain/alerts.js';
+import { messageOf } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
@@ -46,11 +47,22 @@ export class Notifier {
       await this.deps.store.saveNotifierState(event.cluster, state);
       saved = state;
     }
-    const step = advanceIncident(state.page ?? null, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
-    if (step.incident !== (state.page ?? null)) state = { ...state, page: step.incident };
+    const step = this.pageStep(state, event, incidentKey);
+    if (step.incident !== (state.page ?? null))
+      state = { ...state, page: step.incident, pageStep: { eventId: event.id, action: step.action } };
     const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
-    if (alert) state = await this.deliver(alert, incidentKey, state, step);
-    if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
+    try {
+      if (alert) state = await this.deliver(alert, incidentKey, state, step);
+    } finally {
+      // Saved even when a channel failed: the redelivery finds the step it must repeat, not a second one.
+      if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
+    }
+  }
+
+  /** The page lifecycle's step for the event; for a redelivered record, the step it had the first time. */
+  private pageStep(state: NotifierState, event: ClusterEvent, incidentKey: string): LifecycleStep {
+    if (state.pageStep?.eventId === event.id) return { incident: state.page ?? null, action: state.pageStep.action };
+    return advanceIncident(state.page ?? null, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
   }
 
   /** A probe is measuring the cluster's open incident: the page resolves on its verdict, not before. */
@@ -59,37 +71,40 @@ export class Notifier {
     return verifies && state.openIncident !== null;
   }
 
+  /**
+   * Sends the alert on every channel, each under its own idempotency key. A channel that fails does not keep the
+   * others from delivering: its error is logged, and the first one is thrown at the end so the record is retried,
+   * which sends again only what failed.
+   */
   private async deliver(alert: Alert, incidentKey: string, state: NotifierState, step: LifecycleStep): Promise<NotifierState> {
     const { sns, slack, pagerduty } = this.deps.channels;
     // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
     let sent = false;
-    const sending =
-      <T>(send: () => Promise<T>) =>
-      () => {
-        sent = true;
-        return send();
-      };
-    if (sns)
-      await this.deps.idempotent(
-        `sns:${alert.eventId}`,
-        sending(() => sns.publish(alert, incidentKey)),
-      );
+    const failures: unknown[] = [];
+    const once = async <T>(key: string, send: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await this.deps.idempotent(key, async () => {
+          const result = await send();
+          sent = true;
+          return result;
+        });
+      } catch (error) {
+        failures.push(error);
+        this.deps.log.error('alert not delivered on one channel; the others go on', { key, error: messageOf(error) });
+        return undefined;
+      }
+    };
+    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey));
     let next = state;
     if (slack) {
       const threadTs = state.threads[incidentKey] ?? null;
-      const posted = await this.deps.idempotent(
-        `slack:${alert.eventId}`,
-        sending(() => slack.post(alert, threadTs)),
-      );
-      if (posted.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
+      const posted = await once(`slack:${alert.eventId}`, () => slack.post(alert, threadTs));
+      if (posted?.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
     }
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: step.incident }, alert) : null;
-    if (pagerduty && page)
-      await this.deps.idempotent(
-        `pagerduty:${alert.eventId}`,
-        sending(() => pagerduty.send(page)),
-      );
+    if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     if (sent) this.deps.onAlert?.(alert, incidentKey);
+    if (failures.length > 0) throw failures[0];
     return next;
   }
 

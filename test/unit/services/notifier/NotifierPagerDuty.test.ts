@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../../../lambdas/domain/detector.js';
+import { DeliveryError } from '../../../../lambdas/domain/errors.js';
 import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
 import type { PagerDutyRequest } from '../../../../lambdas/domain/pagerduty.js';
-import type { Idempotent } from '../../../../lambdas/domain/ports.js';
+import type { AlertChannels, Idempotent } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, ok, primary, replica, view } from '../../../support/factories.js';
 
@@ -44,8 +45,8 @@ function verdict(type: 'write_verified' | 'write_unavailable', incident: string,
     : makeEvent(envelope, { type, ...common, lastError: 'connection timed out', deadlineSeconds: 90 });
 }
 
-/** A notifier with PagerDuty only, its state and idempotency in memory; every record is delivered twice. */
-function pagerNotifier() {
+/** A notifier with PagerDuty (and SNS, Slack when given), its state and idempotency in memory; every record is delivered twice. */
+function pagerNotifier(others: Pick<AlertChannels, 'sns' | 'slack'> = {}) {
   const states = new Map<string, NotifierState>();
   const done = new Map<string, unknown>();
   const idempotent: Idempotent = async (key, fn) => {
@@ -60,6 +61,7 @@ function pagerNotifier() {
       saveNotifierState: async (cluster, state) => void states.set(cluster, state),
     },
     channels: {
+      ...others,
       pagerduty: {
         send: async (request) => {
           sent.push(request);
@@ -75,8 +77,23 @@ function pagerNotifier() {
   const handle = async (events: readonly ClusterEvent[]) => {
     for (const event of events) for (let delivery = 0; delivery < 2; delivery++) await notifier.handle(event);
   };
+  /** Each delivery as the stream makes it: a failure is an outcome, and the record comes again. */
+  const deliverEach = async (events: readonly ClusterEvent[]) => {
+    const outcomes: string[] = [];
+    for (const event of events) {
+      for (let delivery = 0; delivery < 2; delivery++) {
+        outcomes.push(
+          await notifier.handle(event).then(
+            () => 'ok',
+            (error: Error) => error.message,
+          ),
+        );
+      }
+    }
+    return outcomes;
+  };
   const actions = () => sent.map((r) => (r.endpoint === 'change' ? 'change' : `${r.body.event_action} ${r.body.dedup_key}`));
-  return { handle, sent, actions, incident: () => states.get('denemek')?.page ?? null };
+  return { handle, deliverEach, sent, actions, incident: () => states.get('denemek')?.page ?? null };
 }
 
 describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () => {
@@ -111,5 +128,24 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     const escalation = pager.sent[1]!;
     expect(escalation.endpoint === 'enqueue' && escalation.body.payload?.severity).toBe('critical');
     expect(pager.incident()!.status).toBe('escalated');
+  });
+
+  it('a revoked Slack token does not keep SNS or PagerDuty from delivering; the record is retried for Slack alone', async () => {
+    const published: string[] = [];
+    const pager = pagerNotifier({
+      sns: {
+        publish: async (alert) => {
+          published.push(alert.eventId);
+          return 'message-id';
+        },
+      },
+      slack: { post: async () => Promise.reject(new DeliveryError('slack', 'chat.postMessage refused alert: token_revoked')) },
+    });
+    const events = detected('failover');
+    const outcomes = await pager.deliverEach(events);
+    expect(outcomes.filter((o) => o !== 'ok').every((o) => o.includes('token_revoked'))).toBe(true);
+    expect(pager.actions()).toEqual([`trigger ${pager.incident()?.key ?? events[0]!.id}`]);
+    expect(new Set(published).size).toBe(published.length);
+    expect(published.length).toBeGreaterThan(0);
   });
 });
