@@ -91,7 +91,12 @@ export class FailoverStorage extends Construct {
         : undefined;
     for (const subscription of subscriptions) {
       const filtered = {
-        filterPolicy: { severity: SubscriptionFilter.stringFilter({ allowlist: [...subscription.severities] }) },
+        // People get an incident's opening, escalation and resolution (and planned changes), at their severities:
+        // two messages per incident, not one per event (machine subscribers take them all).
+        filterPolicy: {
+          pageSeverity: SubscriptionFilter.stringFilter({ allowlist: [...subscription.severities] }),
+          page: SubscriptionFilter.stringFilter({ allowlist: ['open', 'escalate', 'resolve', 'change'] }),
+        },
         deadLetterQueue: this.undeliveredAlerts,
       };
       // Alarms are about the watcher itself: whoever receives any alert receives all of them.

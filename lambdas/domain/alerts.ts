@@ -105,12 +105,21 @@ export function snsMessage(alert: Alert, maxBytes = SNS_MESSAGE_MAX_BYTES): stri
   });
 }
 
-/** SNS message attributes subscribers filter on (pager: critical only; email: everything). */
-export function snsAttributes(alert: Alert): Record<string, { DataType: 'String'; StringValue: string }> {
+/**
+ * SNS message attributes subscribers filter on: the event's `cluster`, `type` and `severity`, and its place in the
+ * incident, `page` (open, update, escalate, resolve, change, none) with the incident's `pageSeverity`. People's
+ * subscriptions take open, escalate, resolve and change at the severities they chose: two messages per incident.
+ */
+export function snsAttributes(
+  alert: Alert,
+  page?: { action: string; severity: Severity },
+): Record<string, { DataType: 'String'; StringValue: string }> {
   return {
     cluster: { DataType: 'String', StringValue: alert.cluster },
     type: { DataType: 'String', StringValue: alert.type },
     severity: { DataType: 'String', StringValue: alert.severity },
+    page: { DataType: 'String', StringValue: page?.action ?? 'none' },
+    pageSeverity: { DataType: 'String', StringValue: page?.severity ?? alert.severity },
   };
 }
 

@@ -40,6 +40,17 @@ export interface PageIncident {
   readonly resolvedAt: number | null;
 }
 
+/** An alert's place in its incident, as channels mark it: the action, and the incident's severity (the event's when it has none). */
+export interface PageMark {
+  readonly action: PageAction | 'none';
+  readonly severity: Severity;
+}
+
+/** The mark of a step for an alert of `alertSeverity`. */
+export function pageMark(step: LifecycleStep, alertSeverity: Severity): PageMark {
+  return { action: step.action ?? 'none', severity: step.incident?.severity ?? alertSeverity };
+}
+
 export interface LifecycleOptions {
   /**
    * A write probe is measuring this incident (the cluster has a VIP and writes may be lost): the incident resolves

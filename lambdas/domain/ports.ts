@@ -4,6 +4,7 @@ import type { ClusterState } from './clusterState.js';
 import type { ClusterEvent, WriteErrorClass } from './events.js';
 import type { Observation } from './model.js';
 import type { NotifierState } from './notifierState.js';
+import type { PageMark } from './pageLifecycle.js';
 import type { PagerDutyRequest } from './pagerduty.js';
 import type { Interval } from './sla.js';
 
@@ -194,7 +195,8 @@ export interface PostedMessage {
 
 /** Each channel throws DeliveryError when it could not deliver after its own retries. */
 export interface AlertChannels {
-  readonly sns?: { publish(alert: Alert, incidentKey: string): Promise<string> } | undefined;
+  /** `page`: what the alert means for its incident, for the texts people read and the attributes their subscriptions filter on. */
+  readonly sns?: { publish(alert: Alert, incidentKey: string, page?: PageMark): Promise<string> } | undefined;
   readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
   /** PagerDuty's Events API v2: one trigger and one resolve per incident, change events for planned changes. */
   readonly pagerduty?: { send(request: PagerDutyRequest): Promise<{ attempts: number }> } | undefined;

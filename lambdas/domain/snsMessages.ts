@@ -1,6 +1,7 @@
 import { type Alert, SNS_MESSAGE_MAX_BYTES, snsMessage } from './alerts.js';
 import { anatomySummary } from './anatomy.js';
 import type { ClusterEvent } from './events.js';
+import type { PageMark } from './pageLifecycle.js';
 import { neutralise } from './text.js';
 
 /** One SMS part in GSM-7: longer texts, or any character outside it, cost more parts per page. */
@@ -47,8 +48,10 @@ function smsWhat(event: ClusterEvent): string {
  * characters (one part).
  * @example "CRITICAL orders-db: NO LEADER (last pg_node1), writes failing"
  */
-export function smsText(alert: Alert): string {
-  const text = ascii(`${alert.severity.toUpperCase()} ${alert.cluster}: ${smsWhat(alert.event)}`);
+export function smsText(alert: Alert, page?: PageMark): string {
+  const head =
+    page?.action === 'resolve' ? 'RESOLVED' : page?.action === 'change' ? 'CHANGE' : (page?.severity ?? alert.severity).toUpperCase();
+  const text = ascii(`${head} ${alert.cluster}: ${smsWhat(alert.event)}`);
   return text.length <= SMS_MAX_CHARS ? text : `${text.slice(0, SMS_MAX_CHARS - 3)}...`;
 }
 
@@ -56,11 +59,13 @@ export function smsText(alert: Alert): string {
 const EMAIL_MAX_CHARS = 6_000;
 
 /** A plain-text email: the sentence, the facts by name, the anatomy when measured, the runbook, where to look next. */
-export function emailText(alert: Alert, incidentKey: string): string {
+export function emailText(alert: Alert, incidentKey: string, page?: PageMark): string {
   const { event } = alert;
   const anatomy = event.type === 'write_verified' && event.anatomy ? anatomySummary(event.anatomy) : null;
+  const status =
+    page?.action === 'resolve' ? 'RESOLVED' : page?.action === 'change' ? 'CHANGE' : (page?.severity ?? alert.severity).toUpperCase();
   const lines = [
-    `${alert.severity.toUpperCase()}: ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`,
+    `${status}: ${alert.cluster}: ${alert.type.replace(/_/g, ' ')}`,
     '',
     alert.text,
     '',
@@ -85,8 +90,8 @@ export function emailText(alert: Alert, incidentKey: string): string {
  * One SNS message for every kind of subscriber (`MessageStructure: json`): a short SMS, a readable email, and the
  * machine form (the alert JSON, or Chatbot's format) as `default` for SQS, Lambda, HTTPS and email-json.
  */
-export function snsStructuredMessage(alert: Alert, incidentKey: string, machine: (budgetBytes: number) => string): string {
-  const human = { sms: smsText(alert), email: emailText(alert, incidentKey) };
+export function snsStructuredMessage(alert: Alert, incidentKey: string, machine: (budgetBytes: number) => string, page?: PageMark): string {
+  const human = { sms: smsText(alert, page), email: emailText(alert, incidentKey, page) };
   const overhead = Buffer.byteLength(JSON.stringify({ default: '', ...human })) + 1_024;
   // JSON-escaping the machine form inside the envelope can double its size in the worst case.
   return JSON.stringify({ default: machine(Math.floor((SNS_MESSAGE_MAX_BYTES - overhead) / 2)), ...human });

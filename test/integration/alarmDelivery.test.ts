@@ -2,8 +2,11 @@ import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from 
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SnsAlerts } from '../../lambdas/adapters/sns/SnsAlerts.js';
+import { buildAlert } from '../../lambdas/domain/alerts.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { synthesize } from '../support/cdk.js';
+import { leaderChangedEvent, makeTestEvent } from '../support/factories.js';
 
 interface TemplateSubscription {
   readonly topic: string;
@@ -107,5 +110,28 @@ describe('Alarms reach people (the template subscriptions, on the emulator)', ()
     const alertTopic = [...topicArns.keys()].find((id) => id !== alarmTopicId)!;
     await publishAlarm(alertTopic);
     for (const protocol of ['email', 'sms']) expect(await received(`${alertTopic}-${protocol}`), protocol).toEqual([]);
+  });
+
+  it("gives people an incident's opening and resolution only, two messages, with the SMS text for phones", async () => {
+    // Prepare: a critical incident as the notifier publishes it, event by event, through the real adapter.
+    const alertTopic = [...topicArns.keys()].find((id) => id !== alarmTopicId)!;
+    const alerts = new SnsAlerts(topicArns.get(alertTopic)!, 'json', sns);
+    const noLeader = buildAlert(makeTestEvent({ type: 'no_leader', lastLeader: 'pg_node1', since: 1_000 }, 2_000))!;
+    const newLeader = buildAlert(
+      leaderChangedEvent({ id: 'denemek:0000000777:000', cluster: 'denemek', observedAt: 3_000, previousObservedAt: 2_000 }),
+    )!;
+    const back = buildAlert(makeTestEvent({ type: 'leader_restored', leader: 'pg_node2', leaderlessSince: 1_000 }, 4_000))!;
+    // Act
+    await alerts.publish(noLeader, 'k', { action: 'open', severity: 'critical' });
+    await alerts.publish(newLeader, 'k', { action: 'update', severity: 'critical' });
+    await alerts.publish(back, 'k', { action: 'resolve', severity: 'critical' });
+    // Assess: both people get two (raw SQS delivery carries the default, machine text: the event types tell them apart).
+    for (const protocol of ['email', 'sms']) {
+      const messages = await received(`${alertTopic}-${protocol}`);
+      expect(
+        messages.map((m) => JSON.parse(m.Body!).type),
+        protocol,
+      ).toEqual(['no_leader', 'leader_restored']);
+    }
   });
 });

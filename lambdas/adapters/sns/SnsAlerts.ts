@@ -1,6 +1,7 @@
 import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type Alert, chatbotMessage, snsAttributes } from '../../domain/alerts.js';
 import { DeliveryError, messageOf } from '../../domain/errors.js';
+import type { PageMark } from '../../domain/pageLifecycle.js';
 import type { AlertChannels, SummaryPublisher } from '../../domain/ports.js';
 import { alertJson, snsStructuredMessage } from '../../domain/snsMessages.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
@@ -22,7 +23,7 @@ export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
     this.client = client ?? new SNSClient({ ...AWS_CALL_TIMEOUTS });
   }
 
-  async publish(alert: Alert, incidentKey: string): Promise<string> {
+  async publish(alert: Alert, incidentKey: string, page?: PageMark): Promise<string> {
     try {
       const result = await this.client.send(
         new PublishCommand({
@@ -34,8 +35,9 @@ export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
             alert,
             incidentKey,
             this.format === 'chatbot' ? () => chatbotMessage(alert, incidentKey) : alertJson(alert),
+            page,
           ),
-          MessageAttributes: snsAttributes(alert),
+          MessageAttributes: snsAttributes(alert, page),
         }),
       );
       return result.MessageId ?? '';

@@ -3,7 +3,7 @@ import { messageOf } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
-import { advanceIncident, type LifecycleStep } from '../../domain/pageLifecycle.js';
+import { advanceIncident, type LifecycleStep, pageMark } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
 import { isWriteLossEvidence } from '../../domain/writeLoss.js';
@@ -94,7 +94,7 @@ export class Notifier {
         return undefined;
       }
     };
-    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey));
+    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity)));
     let next = state;
     if (slack) {
       const threadTs = state.threads[incidentKey] ?? null;

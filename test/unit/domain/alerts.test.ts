@@ -111,6 +111,12 @@ describe('Function: buildAlert', () => {
       cluster: { DataType: 'String', StringValue: 'denemek' },
       type: { DataType: 'String', StringValue: 'leader_changed' },
       severity: { DataType: 'String', StringValue: 'warning' },
+      page: { DataType: 'String', StringValue: 'none' },
+      pageSeverity: { DataType: 'String', StringValue: 'warning' },
+    });
+    expect(snsAttributes(alert, { action: 'resolve', severity: 'critical' })).toMatchObject({
+      page: { StringValue: 'resolve' },
+      pageSeverity: { StringValue: 'critical' },
     });
   });
 

@@ -23,6 +23,13 @@ describe('SMS text', () => {
     expect(sms).toMatch(/^(CRITICAL|WARNING|INFO) denemek: /);
   });
 
+  it('says RESOLVED for the resolution and CHANGE for a planned change, with the incident severity otherwise', () => {
+    const alert = alertOf('leader_changed');
+    expect(smsText(alert, { action: 'resolve', severity: 'critical' })).toBe('RESOLVED denemek: failover pg_node1->pg_node2');
+    expect(smsText(alert, { action: 'change', severity: 'info' })).toMatch(/^CHANGE denemek: /);
+    expect(smsText(alert, { action: 'update', severity: 'critical' })).toMatch(/^CRITICAL denemek: /);
+  });
+
   it('names the failover from and to', () => {
     expect(smsText(alertOf('leader_changed'))).toBe('WARNING denemek: failover pg_node1->pg_node2');
   });

@@ -50,13 +50,14 @@ describe('Stack: FailoverState', () => {
     });
   });
 
-  it('subscribes email to every severity and SMS to critical only, with a dead-letter queue', () => {
+  it("subscribes email to every severity and SMS to critical only, each to an incident's opening, escalation, resolution and planned changes, with a dead-letter queue", () => {
+    const page = ['open', 'escalate', 'resolve', 'change'];
     state.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
-      FilterPolicy: { severity: ['critical', 'warning', 'info'] },
+      FilterPolicy: { pageSeverity: ['critical', 'warning', 'info'], page },
       RedrivePolicy: Match.anyValue(),
     });
-    state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sms', FilterPolicy: { severity: ['critical'] } });
+    state.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sms', FilterPolicy: { pageSeverity: ['critical'], page } });
   });
 
   it('routes the topic to Slack through Chatbot with a read-only guardrail', () => {
