@@ -4,8 +4,8 @@ import type { PageAction, PageIncident } from './pageLifecycle.js';
 export interface NotifierState {
   /** The incident open now: keyed by the event that opened it. */
   readonly openIncident: { readonly key: string; readonly openedAt: number } | null;
-  /** Slack thread per incident key (bot mode), the most recent few. */
-  readonly threads: Readonly<Record<string, string>>;
+  /** Slack parent message per incident key (bot mode), the most recent few; a bare ts in states saved before edits. */
+  readonly threads: Readonly<Record<string, string | { readonly ts: string; readonly channel: string | null }>>;
   /** Epoch ms of the last write verified through the VIP. */
   readonly lastVerifiedAt: number | null;
   /** Epoch ms a probe was started and has not reported yet. */

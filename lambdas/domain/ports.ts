@@ -7,6 +7,7 @@ import type { NotifierState } from './notifierState.js';
 import type { PageMark } from './pageLifecycle.js';
 import type { PagerDutyRequest } from './pagerduty.js';
 import type { Interval } from './sla.js';
+import type { SlackMessage } from './slackIncident.js';
 
 /**
  * The ports: every interface a service needs from the outside world. Services depend on these only; the
@@ -190,14 +191,29 @@ export interface ProbeLauncher {
 export interface PostedMessage {
   /** Slack's message timestamp (bot mode), the thread parent for later messages. */
   readonly ts: string | null;
+  /** The channel's id as Slack answered it (bot mode): chat.update needs the id, not the name. */
+  readonly channel?: string | null;
   readonly attempts: number;
+}
+
+/** An incident's parent message in Slack: where its thread hangs and what gets edited. */
+export interface SlackThread {
+  readonly ts: string;
+  readonly channel: string | null;
+}
+
+/** Slack: bot mode threads and edits (chat.postMessage, chat.update); an incoming webhook can only post. */
+export interface SlackChannel {
+  readonly canEdit: boolean;
+  post(message: SlackMessage, thread: SlackThread | null): Promise<PostedMessage>;
+  update(thread: SlackThread, message: SlackMessage): Promise<PostedMessage>;
 }
 
 /** Each channel throws DeliveryError when it could not deliver after its own retries. */
 export interface AlertChannels {
   /** `page`: what the alert means for its incident, for the texts people read and the attributes their subscriptions filter on. */
   readonly sns?: { publish(alert: Alert, incidentKey: string, page?: PageMark): Promise<string> } | undefined;
-  readonly slack?: { post(alert: Alert, threadTs: string | null): Promise<PostedMessage> } | undefined;
+  readonly slack?: SlackChannel | undefined;
   /** PagerDuty's Events API v2: one trigger and one resolve per incident, change events for planned changes. */
   readonly pagerduty?: { send(request: PagerDutyRequest): Promise<{ attempts: number }> } | undefined;
 }

@@ -194,7 +194,7 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     expect(report.verdict.status, report.verdict.reason).not.toBe('met');
   });
 
-  it('delivered every alert once to the SQS pager and once to Slack, with the right attributes, threaded per incident', async () => {
+  it('delivered every alert once to the SQS pager, and to Slack one parent per incident edited to its end with the events in its thread', async () => {
     // Prepare: let the last alerts through.
     await sleep(3_000);
     const sqsMessages = await pager.drain();
@@ -210,13 +210,23 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
       expect(message.MessageAttributes?.severity?.StringValue).toBe(body.severity);
     }
     expect(delivered.filter((a) => a.type === 'write_verified')).toHaveLength(3);
-    // Slack, once per alert, and the verdict of each incident in the thread its first alert opened.
-    expect(slack.eventIds().sort()).toEqual([...sent].sort());
-    const verdicts = slack.requests.filter(
-      (r) => JSON.stringify(r.body).includes('write_verified') || JSON.stringify(r.body).includes('writes work again'),
+    // Slack renders incidents: each event message once, in the thread of its incident's parent message, and each
+    // parent edited to its end (RESOLVED for stop and kill -9, DONE for the switchover).
+    const events = slack.eventIds();
+    expect(new Set(events).size).toBe(events.length);
+    expect(events.every((id) => sent.includes(id))).toBe(true);
+    const eventMessages = slack.requests.filter(
+      (r) => r.path.endsWith('/chat.postMessage') && /^event `/.test(JSON.stringify(r.body.blocks).match(/event `[^`]+`/)?.[0] ?? ''),
     );
-    expect(verdicts.length).toBe(3);
-    for (const verdict of verdicts) expect(verdict.body.thread_ts).toMatch(/^1700000000\.\d+$/);
+    const parents = slack.parents();
+    const parentTs = new Set(parents.filter((p) => !p.edited).map((p) => p.ts));
+    for (const message of eventMessages) expect(parentTs.has(message.body.thread_ts as string), JSON.stringify(message.body)).toBe(true);
+    const verdictMessages = eventMessages.filter((r) => JSON.stringify(r.body).includes('writes work again'));
+    expect(verdictMessages.length).toBe(3);
+    const lastHeader = (ts: string) => parents.filter((p) => p.ts === ts).at(-1)!.header;
+    const endings = [...new Set(verdictMessages.map((r) => r.body.thread_ts as string))].map(lastHeader);
+    expect(endings.filter((h) => h.startsWith('RESOLVED'))).toHaveLength(2);
+    expect(endings.filter((h) => h.startsWith('DONE'))).toHaveLength(1);
     expect(slack.requests.every((r) => r.headers.authorization === `Bearer ${TEST_SECRETS.slackBotToken}`)).toBe(true);
   });
 });

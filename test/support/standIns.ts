@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 
 /** A local HTTP server standing in for Slack's Web API (chat.postMessage) or an incoming webhook. */
 export class SlackStandIn {
-  readonly requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown> }[] = [];
+  readonly requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown>; replyTs: string }[] = [];
   /** Status codes to answer with, in order, before answering 200 (e.g. [429, 500]). */
   failures: number[] = [];
   /** Until this epoch ms, every request gets 503, as during a Slack outage. */
@@ -21,22 +21,37 @@ export class SlackStandIn {
           res.end(status === 429 ? 'rate_limited' : 'internal_error');
           return;
         }
-        this.requests.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(raw || '{}') });
+        const body = JSON.parse(raw || '{}');
+        // chat.update answers with the message it edited; chat.postMessage with a new one, and the channel's id.
+        const ts = req.url?.endsWith('/chat.update') ? body.ts : `1700000000.${String(++this.counter).padStart(6, '0')}`;
+        this.requests.push({ path: req.url ?? '', headers: req.headers, body, replyTs: ts });
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ok: true, ts: `1700000000.${String(++this.counter).padStart(6, '0')}` }));
+        res.end(JSON.stringify({ ok: true, ts, channel: 'C0ONCALL' }));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
-  /** The event id each message carries in its context block. */
+  /** The event id each event message carries in its context block (parents and edits carry the incident's key instead). */
   eventIds(): string[] {
-    return this.requests.map((r) => {
+    return this.requests.flatMap((r) => {
       const blocks = r.body.blocks as { type: string; elements?: { text: string }[] }[];
       const context = blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? '';
-      return /`([^`]+)`/.exec(context)?.[1] ?? '';
+      const id = /^event `([^`]+)`/.exec(context)?.[1];
+      return id ? [id] : [];
     });
+  }
+
+  /** Incident parent messages, as posted (`chat.postMessage` without a thread) and as edited (`chat.update`), by header. */
+  parents(): { ts: string; edited: boolean; header: string }[] {
+    return this.requests
+      .filter((r) => (r.body.blocks as { type: string }[] | undefined)?.[0]?.type === 'header')
+      .map((r) => ({
+        ts: r.replyTs,
+        edited: r.path.endsWith('/chat.update'),
+        header: (r.body.blocks as { text: { text: string } }[])[0]!.text.text,
+      }));
   }
 
   async stop(): Promise<void> {

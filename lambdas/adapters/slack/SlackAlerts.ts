@@ -1,42 +1,78 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { type Alert, slackBlocks } from '../../domain/alerts.js';
 import { DeliveryError } from '../../domain/errors.js';
-import type { AlertChannels, PostedMessage } from '../../domain/ports.js';
+import type { PostedMessage, SlackChannel, SlackThread } from '../../domain/ports.js';
+import type { SlackMessage } from '../../domain/slackIncident.js';
 import { postJson, type RetryPolicy } from '../httpDelivery.js';
 
 /**
- * Where Slack messages go. An incoming webhook cannot thread (it returns no message id); the Web API's
- * chat.postMessage with a bot token can, so incidents get one thread each.
+ * Where Slack messages go. An incoming webhook cannot thread or edit (it returns no message id); the Web API with
+ * a bot token can, so each incident gets one parent message, edited as it moves, with its events in the thread.
  */
 export type SlackTarget =
   | { readonly kind: 'webhook'; readonly url: string }
   | { readonly kind: 'bot'; readonly token: string; readonly channel: string; readonly apiUrl?: string };
 
+/** Slack's rate limit for posting to a channel: about one message a second. */
+const MESSAGE_SPACING_MS = 1_000;
+
 /**
- * Posts Block Kit alerts to Slack with retries: 429 waits for Retry-After, 5xx and network errors back off
- * exponentially, other 4xx fail at once (retrying a bad request cannot help).
+ * Posts and edits Block Kit messages with retries (429 waits for Retry-After, 5xx and network errors back off,
+ * other 4xx fail at once), one message a second at most, in the order they were asked for.
  */
-export class SlackAlerts implements NonNullable<AlertChannels['slack']> {
+export class SlackAlerts implements SlackChannel {
+  readonly canEdit: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextSendAt = 0;
+
   constructor(
     private readonly target: SlackTarget,
     private readonly policy: RetryPolicy = {},
     private readonly dispatcher?: Dispatcher,
     private readonly wait: (ms: number) => Promise<unknown> = (ms) => sleep(ms),
-  ) {}
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.canEdit = target.kind === 'bot';
+  }
 
-  async post(alert: Alert, threadTs: string | null): Promise<PostedMessage> {
-    const message = slackBlocks(alert);
+  post(message: SlackMessage, thread: SlackThread | null): Promise<PostedMessage> {
     if (this.target.kind === 'webhook') {
-      const { attempts } = await this.send(this.target.url, message, {});
-      return { ts: null, attempts };
+      const url = this.target.url;
+      return this.paced(async () => ({ ts: null, attempts: (await this.send(url, message, {})).attempts }));
     }
-    const url = `${(this.target.apiUrl ?? 'https://slack.com/api').replace(/\/$/, '')}/chat.postMessage`;
-    const body = { channel: this.target.channel, ...message, ...(threadTs ? { thread_ts: threadTs } : {}) };
-    const { attempts, json } = await this.send(url, body, { authorization: `Bearer ${this.target.token}` });
-    const reply = json as { ok?: boolean; ts?: string; error?: string } | null;
-    if (!reply?.ok) throw new DeliveryError('slack', `chat.postMessage refused alert ${alert.eventId}: ${reply?.error ?? 'no reply body'}`);
-    return { ts: reply.ts ?? null, attempts };
+    const body = { channel: this.target.channel, ...message, ...(thread ? { thread_ts: thread.ts } : {}) };
+    return this.paced(() => this.call('chat.postMessage', body));
+  }
+
+  update(thread: SlackThread, message: SlackMessage): Promise<PostedMessage> {
+    if (this.target.kind === 'webhook') throw new DeliveryError('slack', 'an incoming webhook cannot edit messages');
+    const body = { channel: thread.channel ?? this.target.channel, ts: thread.ts, ...message };
+    return this.paced(() => this.call('chat.update', body));
+  }
+
+  /** The Web API method with the bot token; Slack says `ok: false` (and why) for what it refused. */
+  private async call(method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<PostedMessage> {
+    const target = this.target as Extract<SlackTarget, { kind: 'bot' }>;
+    const url = `${(target.apiUrl ?? 'https://slack.com/api').replace(/\/$/, '')}/${method}`;
+    const { attempts, json } = await this.send(url, body, { authorization: `Bearer ${target.token}` });
+    const reply = json as { ok?: boolean; ts?: string; channel?: string; error?: string } | null;
+    if (!reply?.ok) throw new DeliveryError('slack', `${method} refused: ${reply?.error ?? 'no reply body'}`);
+    return { ts: reply.ts ?? null, channel: reply.channel ?? null, attempts };
+  }
+
+  /** One message at a time, a second apart: Slack's per-channel rate limit, kept instead of met with 429s. */
+  private paced<T>(send: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(async () => {
+      const waitMs = this.nextSendAt - this.clock();
+      if (waitMs > 0) await this.wait(waitMs);
+      try {
+        return await send();
+      } finally {
+        this.nextSendAt = this.clock() + MESSAGE_SPACING_MS;
+      }
+    });
+    this.queue = turn.catch(() => undefined);
+    return turn;
   }
 
   private send(url: string, body: unknown, headers: Record<string, string>): Promise<{ attempts: number; json: unknown }> {

@@ -1,11 +1,12 @@
-import { type Alert, buildAlert } from '../../domain/alerts.js';
+import { type Alert, buildAlert, slackBlocks } from '../../domain/alerts.js';
 import { messageOf } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
 import { advanceIncident, type LifecycleStep, pageMark } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
-import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher } from '../../domain/ports.js';
+import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher, SlackChannel, SlackThread } from '../../domain/ports.js';
+import { slackIncidentMessage } from '../../domain/slackIncident.js';
 import { isWriteLossEvidence } from '../../domain/writeLoss.js';
 
 export interface NotifierDeps {
@@ -95,16 +96,44 @@ export class Notifier {
       }
     };
     if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity)));
-    let next = state;
-    if (slack) {
-      const threadTs = state.threads[incidentKey] ?? null;
-      const posted = await once(`slack:${alert.eventId}`, () => slack.post(alert, threadTs));
-      if (posted?.ts && !threadTs) next = { ...next, threads: keepRecent({ ...next.threads, [incidentKey]: posted.ts }) };
-    }
+    const next = slack && step.action ? await this.toSlack(slack, { alert, incidentKey, step }, state, once) : state;
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: step.incident }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     if (sent) this.deps.onAlert?.(alert, incidentKey);
     if (failures.length > 0) throw failures[0];
+    return next;
+  }
+
+  /**
+   * Slack renders the incident, not the event stream: in bot mode one parent message per incident, posted when it
+   * opens and edited at every step, with each event in its thread; a webhook (which can neither edit nor thread)
+   * gets the opening, escalation, resolution and changes only.
+   */
+  private async toSlack(
+    slack: SlackChannel,
+    { alert, incidentKey, step }: { alert: Alert; incidentKey: string; step: LifecycleStep },
+    state: NotifierState,
+    once: <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>,
+  ): Promise<NotifierState> {
+    const parent = slackIncidentMessage(step.incident, alert, pageMark(step, alert.severity));
+    if (!slack.canEdit) {
+      if (step.action !== 'update') await once(`slack:${alert.eventId}`, () => slack.post(parent, null));
+      return state;
+    }
+    const key = step.incident?.key ?? incidentKey;
+    let thread = threadOf(state, key);
+    let next = state;
+    if (thread) {
+      const edit = thread;
+      await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
+    } else {
+      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null));
+      if (!posted?.ts) return state;
+      thread = { ts: posted.ts, channel: posted.channel ?? null };
+      next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };
+    }
+    const inThread = thread;
+    await once(`slack:${alert.eventId}`, () => slack.post(slackBlocks(alert), inThread));
     return next;
   }
 
@@ -155,7 +184,14 @@ function incidentOf(state: NotifierState, event: ClusterEvent): string {
   return state.openIncident?.key ?? event.id;
 }
 
-function keepRecent(threads: Record<string, string>): Record<string, string> {
+/** The incident's parent message; states saved before edits kept only its ts. */
+function threadOf(state: NotifierState, key: string): SlackThread | null {
+  const saved = state.threads[key];
+  if (!saved) return null;
+  return typeof saved === 'string' ? { ts: saved, channel: null } : saved;
+}
+
+function keepRecent<T>(threads: Record<string, T>): Record<string, T> {
   const entries = Object.entries(threads);
   return Object.fromEntries(entries.slice(Math.max(0, entries.length - MAX_THREADS_KEPT)));
 }

@@ -2,7 +2,7 @@ import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { retryAfterMs } from '../../../../lambdas/adapters/httpDelivery.js';
 import { SlackAlerts } from '../../../../lambdas/adapters/slack/SlackAlerts.js';
-import { buildAlert } from '../../../../lambdas/domain/alerts.js';
+import { buildAlert, slackBlocks } from '../../../../lambdas/domain/alerts.js';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import { DeliveryError } from '../../../../lambdas/domain/errors.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
@@ -14,6 +14,7 @@ const change = detect(
   observation(2_000, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4)),
 );
 const alert = buildAlert(change.events.find((e) => e.type === 'leader_changed')!)!;
+const message = slackBlocks(alert);
 
 describe('Class: SlackAlerts', () => {
   let agent: MockAgent;
@@ -39,7 +40,7 @@ describe('Class: SlackAlerts', () => {
       return { statusCode: 200, data: 'ok' };
     });
     // Act
-    const posted = await webhook().post(alert, null);
+    const posted = await webhook().post(message, null);
     // Assess
     expect(posted.attempts).toBe(3);
     expect(waits).toEqual([3_000, 1_000]);
@@ -50,13 +51,13 @@ describe('Class: SlackAlerts', () => {
 
   it('does not retry a request Slack refuses as bad (4xx other than 429)', async () => {
     agent.get(SLACK).intercept({ path: '/services/T/B/X', method: 'POST' }).reply(404, 'no_service');
-    await expect(webhook().post(alert, null)).rejects.toThrow(DeliveryError);
+    await expect(webhook().post(message, null)).rejects.toThrow(DeliveryError);
     expect(waits).toEqual([]);
   });
 
   it('gives up after the attempt budget with the last problem in the message', async () => {
     agent.get(SLACK).intercept({ path: '/services/T/B/X', method: 'POST' }).reply(503, 'down').times(5);
-    await expect(webhook().post(alert, null)).rejects.toThrow(/gave up after 5 attempts: HTTP 503/);
+    await expect(webhook().post(message, null)).rejects.toThrow(/gave up after 5 attempts: HTTP 503/);
     expect(waits).toEqual([500, 1_000, 2_000, 4_000]);
   });
 
@@ -79,9 +80,9 @@ describe('Class: SlackAlerts', () => {
           return true;
         },
       })
-      .reply(200, { ok: true, ts: '1.000200' });
-    const posted = await bot.post(alert, '1.000100');
-    expect(posted.ts).toBe('1.000200');
+      .reply(200, { ok: true, ts: '1.000200', channel: 'C0456' });
+    const posted = await bot.post(message, { ts: '1.000100', channel: 'C0456' });
+    expect(posted).toMatchObject({ ts: '1.000200', channel: 'C0456' });
     expect(sent).toMatchObject({ channel: '#oncall', thread_ts: '1.000100' });
   });
 
@@ -93,7 +94,56 @@ describe('Class: SlackAlerts', () => {
       async () => undefined,
     );
     agent.get(SLACK).intercept({ path: '/api/chat.postMessage', method: 'POST' }).reply(200, { ok: false, error: 'channel_not_found' });
-    await expect(bot.post(alert, null)).rejects.toThrow(/channel_not_found/);
+    await expect(bot.post(message, null)).rejects.toThrow(/channel_not_found/);
+  });
+});
+
+describe('SlackAlerts: edits and pace', () => {
+  it('edits the parent by channel id and ts with chat.update', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    let sent: Record<string, unknown> = {};
+    agent
+      .get(SLACK)
+      .intercept({
+        path: '/api/chat.update',
+        method: 'POST',
+        body: (b) => {
+          sent = JSON.parse(b);
+          return true;
+        },
+      })
+      .reply(200, { ok: true, ts: '1.000100', channel: 'C0456' });
+    const bot = new SlackAlerts(
+      { kind: 'bot', token: 'xoxb-1', channel: '#oncall', apiUrl: `${SLACK}/api` },
+      {},
+      agent,
+      async () => undefined,
+    );
+    await bot.update({ ts: '1.000100', channel: 'C0456' }, message);
+    expect(sent).toMatchObject({ channel: 'C0456', ts: '1.000100', text: message.text });
+    await agent.close();
+  });
+
+  it('sends one message a second at most, in order', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent.get(SLACK).intercept({ path: '/services/T/B/X', method: 'POST' }).reply(200, 'ok').times(3);
+    let now = 10_000;
+    const waits: number[] = [];
+    const webhook = new SlackAlerts(
+      { kind: 'webhook', url: `${SLACK}/services/T/B/X` },
+      {},
+      agent,
+      async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+      () => now,
+    );
+    await Promise.all([webhook.post(message, null), webhook.post(message, null), webhook.post(message, null)]);
+    expect(waits).toEqual([1_000, 1_000]);
+    await agent.close();
   });
 });
 

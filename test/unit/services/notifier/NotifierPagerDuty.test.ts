@@ -139,7 +139,11 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
           return 'message-id';
         },
       },
-      slack: { post: async () => Promise.reject(new DeliveryError('slack', 'chat.postMessage refused alert: token_revoked')) },
+      slack: {
+        canEdit: true,
+        post: async () => Promise.reject(new DeliveryError('slack', 'chat.postMessage refused: token_revoked')),
+        update: async () => Promise.reject(new DeliveryError('slack', 'chat.update refused: token_revoked')),
+      },
     });
     const events = detected('failover');
     const outcomes = await pager.deliverEach(events);
