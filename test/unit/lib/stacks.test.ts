@@ -221,6 +221,22 @@ describe('Stack: FailoverService', () => {
   });
 });
 
+describe('Option: notify.pagerduty', () => {
+  it('lets the notifier read the routing key secret, and nothing else of it', () => {
+    const { service: paged } = synthesize({ ...DEPLOYABLE, notify: { pagerduty: { routingKeySecret: 'failover/pagerduty' } } });
+    const policies = Object.values(Template.fromStack(paged).findResources('AWS::IAM::Policy'));
+    const reading = policies.filter((p) => JSON.stringify(p).includes('secret:failover/pagerduty'));
+    expect(reading).toHaveLength(1);
+    expect(JSON.stringify(reading[0]!.Properties.Roles)).toContain('Notifier');
+  });
+
+  it('refuses a routing key from the environment for a deployment, saying to use a secret', () => {
+    expect(() => synthesize({ ...DEPLOYABLE, notify: { pagerduty: { routingKeyEnv: 'PD_KEY' } } })).toThrow(
+      /notify.pagerduty: use routingKeySecret/,
+    );
+  });
+});
+
 describe('Option: notify.probe.canaryMinutes', () => {
   it('schedules a canary run of the prober, and none without it', () => {
     const { service: withCanary } = synthesize({ ...DEPLOYABLE, notify: { probe: { canaryMinutes: 5 } } });
