@@ -5,7 +5,7 @@ export interface NotifierState {
   /** The incident open now: keyed by the event that opened it. */
   readonly openIncident: { readonly key: string; readonly openedAt: number } | null;
   /** Slack parent message per incident key (bot mode), the most recent few; a bare ts in states saved before edits. */
-  readonly threads: Readonly<Record<string, string | { readonly ts: string; readonly channel: string | null }>>;
+  readonly threads: Readonly<Record<string, string | { readonly ts: string; readonly channel: string | null; readonly openedBy?: string }>>;
   /** Epoch ms of the last write verified through the VIP. */
   readonly lastVerifiedAt: number | null;
   /** Epoch ms a probe was started and has not reported yet. */
@@ -16,7 +16,7 @@ export interface NotifierState {
    * The last event applied to `page`, and what it meant: a redelivered record reuses it instead of applying the
    * event twice, so a channel that failed the first time still gets the same page.
    */
-  readonly pageStep?: { readonly eventId: string; readonly action: PageAction | null } | null;
+  readonly pageStep?: { readonly eventId: string; readonly action: PageAction | null; readonly standalone?: boolean } | null;
 }
 
 export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };

@@ -48,7 +48,7 @@ export interface PageMark {
 
 /** The mark of a step for an alert of `alertSeverity`. */
 export function pageMark(step: LifecycleStep, alertSeverity: Severity): PageMark {
-  return { action: step.action ?? 'none', severity: step.incident?.severity ?? alertSeverity };
+  return { action: step.action ?? 'none', severity: subjectOf(step)?.severity ?? alertSeverity };
 }
 
 export interface LifecycleOptions {
@@ -62,8 +62,19 @@ export interface LifecycleOptions {
 }
 
 export interface LifecycleStep {
+  /** The cluster's incident after the event: what the notifier keeps. */
   readonly incident: PageIncident | null;
   readonly action: PageAction | null;
+  /**
+   * What the action is about: the incident, or nothing for a page or an announcement that stands alone (a one-shot
+   * warning, maintenance mode), which must not touch the last incident's messages. @default `incident`
+   */
+  readonly standalone?: boolean;
+}
+
+/** The incident an action concerns: none for a standalone page or announcement. */
+export function subjectOf(step: LifecycleStep): PageIncident | null {
+  return step.standalone ? null : step.incident;
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -107,13 +118,13 @@ function openOrAnnounce(previous: PageIncident | null, event: ClusterEvent, opti
   }
   if (isPlannedChange(event)) {
     // Maintenance mode is announced, not tracked: it has no end that writes could verify.
-    if (event.type !== 'leader_changed') return { incident: previous, action: 'change' };
+    if (event.type !== 'leader_changed') return { incident: previous, action: 'change', standalone: true };
     return { incident: { ...opened(event, options), planned: true, paged: false, severity: 'info' }, action: 'change' };
   }
   const severity = severityOf(event);
   if (severity !== 'critical' && severity !== 'warning') return { incident: previous, action: null };
   // Nothing the poller can see ends these: the page stands until a person resolves it, and is not tracked here.
-  if (ONE_SHOT.has(event.type)) return { incident: previous, action: 'open' };
+  if (ONE_SHOT.has(event.type)) return { incident: previous, action: 'open', standalone: true };
   return { incident: opened(event, options), action: 'open' };
 }
 

@@ -200,6 +200,8 @@ export interface PostedMessage {
 export interface SlackThread {
   readonly ts: string;
   readonly channel: string | null;
+  /** The event whose alert posted it. */
+  readonly openedBy?: string;
 }
 
 /** Slack: bot mode threads and edits (chat.postMessage, chat.update); an incoming webhook can only post. */

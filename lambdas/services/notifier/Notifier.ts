@@ -3,7 +3,7 @@ import { messageOf } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { NotifierState } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
-import { advanceIncident, type LifecycleStep, pageMark } from '../../domain/pageLifecycle.js';
+import { advanceIncident, type LifecycleStep, pageMark, subjectOf } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher, SlackChannel, SlackThread } from '../../domain/ports.js';
 import { slackIncidentMessage } from '../../domain/slackIncident.js';
@@ -50,7 +50,7 @@ export class Notifier {
     }
     const step = this.pageStep(state, event, incidentKey);
     if (step.incident !== (state.page ?? null))
-      state = { ...state, page: step.incident, pageStep: { eventId: event.id, action: step.action } };
+      state = { ...state, page: step.incident, pageStep: { eventId: event.id, action: step.action, standalone: step.standalone ?? false } };
     const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
     try {
       if (alert) state = await this.deliver(alert, incidentKey, state, step);
@@ -62,7 +62,8 @@ export class Notifier {
 
   /** The page lifecycle's step for the event; for a redelivered record, the step it had the first time. */
   private pageStep(state: NotifierState, event: ClusterEvent, incidentKey: string): LifecycleStep {
-    if (state.pageStep?.eventId === event.id) return { incident: state.page ?? null, action: state.pageStep.action };
+    if (state.pageStep?.eventId === event.id)
+      return { incident: state.page ?? null, action: state.pageStep.action, standalone: state.pageStep.standalone };
     return advanceIncident(state.page ?? null, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
   }
 
@@ -96,8 +97,8 @@ export class Notifier {
       }
     };
     if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity)));
-    const next = slack && step.action ? await this.toSlack(slack, { alert, incidentKey, step }, state, once) : state;
-    const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: step.incident }, alert) : null;
+    const next = slack && step.action ? await this.toSlack(slack, { alert, step }, state, once) : state;
+    const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step) }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     if (sent) this.deps.onAlert?.(alert, incidentKey);
     if (failures.length > 0) throw failures[0];
@@ -111,25 +112,28 @@ export class Notifier {
    */
   private async toSlack(
     slack: SlackChannel,
-    { alert, incidentKey, step }: { alert: Alert; incidentKey: string; step: LifecycleStep },
+    { alert, step }: { alert: Alert; step: LifecycleStep },
     state: NotifierState,
     once: <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>,
   ): Promise<NotifierState> {
-    const parent = slackIncidentMessage(step.incident, alert, pageMark(step, alert.severity));
+    const subject = subjectOf(step);
+    const parent = slackIncidentMessage(subject, alert, pageMark(step, alert.severity));
     if (!slack.canEdit) {
       if (step.action !== 'update') await once(`slack:${alert.eventId}`, () => slack.post(parent, null));
       return state;
     }
-    const key = step.incident?.key ?? incidentKey;
+    // A standalone page gets a parent of its own, never the last incident's.
+    const key = subject?.key ?? alert.eventId;
     let thread = threadOf(state, key);
     let next = state;
     if (thread) {
+      // A redelivery of the event that posted the parent finds it already saying this.
       const edit = thread;
-      await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
+      if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
     } else {
       const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null));
       if (!posted?.ts) return state;
-      thread = { ts: posted.ts, channel: posted.channel ?? null };
+      thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: alert.eventId };
       next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };
     }
     const inThread = thread;

@@ -152,4 +152,35 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     expect(new Set(published).size).toBe(published.length);
     expect(published.length).toBeGreaterThan(0);
   });
+
+  it("a one-shot warning after an incident resolved gets its own Slack parent and page, and never edits the old parent", async () => {
+    const posts: (string | null)[] = [];
+    const edits: string[] = [];
+    let ts = 0;
+    const pager = pagerNotifier({
+      slack: {
+        canEdit: true,
+        post: async (message, thread) => {
+          posts.push(thread?.ts ?? null);
+          return { ts: thread ? null : String(++ts), channel: 'C1', attempts: 1 };
+        },
+        update: async (thread) => {
+          edits.push(thread.ts);
+          return { ts: thread.ts, channel: 'C1', attempts: 1 };
+        },
+      },
+    });
+    await pager.handle(detected('failover'));
+    await pager.handle([verdict('write_verified', pager.incident()!.key, 9_000)]);
+    expect(pager.incident()!.status).toBe('resolved');
+    const before = { posts: posts.length, edits: edits.length };
+    const mismatch = makeEvent(
+      { id: 'denemek:0000000009:000', cluster: 'denemek', observedAt: 10_000, previousObservedAt: 9_000 },
+      { type: 'identity_mismatch', member: 'pg_node3', field: 'system_identifier', expected: '1', actual: '2', rebootstrapped: false },
+    );
+    await pager.handle([mismatch]);
+    expect(edits.length).toBe(before.edits);
+    expect(posts.slice(before.posts)).toEqual([null, String(ts)]);
+    expect(pager.actions().at(-1)).toBe(`trigger ${mismatch.id}`);
+  });
 });
