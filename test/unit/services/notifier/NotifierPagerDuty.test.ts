@@ -153,14 +153,14 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     expect(published.length).toBeGreaterThan(0);
   });
 
-  it("a one-shot warning after an incident resolved gets its own Slack parent and page, and never edits the old parent", async () => {
+  it('a one-shot warning after an incident resolved gets its own Slack parent and page, and never edits the old parent', async () => {
     const posts: (string | null)[] = [];
     const edits: string[] = [];
     let ts = 0;
     const pager = pagerNotifier({
       slack: {
         canEdit: true,
-        post: async (message, thread) => {
+        post: async (_message, thread) => {
           posts.push(thread?.ts ?? null);
           return { ts: thread ? null : String(++ts), channel: 'C1', attempts: 1 };
         },
