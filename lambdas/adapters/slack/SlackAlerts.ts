@@ -13,24 +13,18 @@ export type SlackTarget =
   | { readonly kind: 'webhook'; readonly url: string }
   | { readonly kind: 'bot'; readonly token: string; readonly channel: string; readonly apiUrl?: string };
 
-/** Slack's rate limit for posting to a channel: about one message a second. */
-const MESSAGE_SPACING_MS = 1_000;
-
 /**
- * Posts and edits Block Kit messages with retries (429 waits for Retry-After, 5xx and network errors back off,
- * other 4xx fail at once), one message a second at most, in the order they were asked for.
+ * Posts and edits Block Kit messages with retries: 429 waits for Retry-After, 5xx and network errors back off,
+ * other 4xx fail at once.
  */
 export class SlackAlerts implements SlackChannel {
   readonly canEdit: boolean;
-  private queue: Promise<unknown> = Promise.resolve();
-  private nextSendAt = 0;
 
   constructor(
     private readonly target: SlackTarget,
     private readonly policy: RetryPolicy = {},
     private readonly dispatcher?: Dispatcher,
     private readonly wait: (ms: number) => Promise<unknown> = (ms) => sleep(ms),
-    private readonly clock: () => number = Date.now,
   ) {
     this.canEdit = target.kind === 'bot';
   }
@@ -38,16 +32,16 @@ export class SlackAlerts implements SlackChannel {
   post(message: SlackMessage, thread: SlackThread | null): Promise<PostedMessage> {
     if (this.target.kind === 'webhook') {
       const url = this.target.url;
-      return this.paced(async () => ({ ts: null, attempts: (await this.send(url, message, {})).attempts }));
+      return this.send(url, message, {}).then(({ attempts }) => ({ ts: null, attempts }));
     }
     const body = { channel: this.target.channel, ...message, ...(thread ? { thread_ts: thread.ts } : {}) };
-    return this.paced(() => this.call('chat.postMessage', body));
+    return this.call('chat.postMessage', body);
   }
 
   update(thread: SlackThread, message: SlackMessage): Promise<PostedMessage> {
     if (this.target.kind === 'webhook') throw new DeliveryError('slack', 'an incoming webhook cannot edit messages');
     const body = { channel: thread.channel ?? this.target.channel, ts: thread.ts, ...message };
-    return this.paced(() => this.call('chat.update', body));
+    return this.call('chat.update', body);
   }
 
   /** The Web API method with the bot token; Slack says `ok: false` (and why) for what it refused. */
@@ -58,21 +52,6 @@ export class SlackAlerts implements SlackChannel {
     const reply = json as { ok?: boolean; ts?: string; channel?: string; error?: string } | null;
     if (!reply?.ok) throw new DeliveryError('slack', `${method} refused: ${reply?.error ?? 'no reply body'}`);
     return { ts: reply.ts ?? null, channel: reply.channel ?? null, attempts };
-  }
-
-  /** One message at a time, a second apart: Slack's per-channel rate limit, kept instead of met with 429s. */
-  private paced<T>(send: () => Promise<T>): Promise<T> {
-    const turn = this.queue.then(async () => {
-      const waitMs = this.nextSendAt - this.clock();
-      if (waitMs > 0) await this.wait(waitMs);
-      try {
-        return await send();
-      } finally {
-        this.nextSendAt = this.clock() + MESSAGE_SPACING_MS;
-      }
-    });
-    this.queue = turn.catch(() => undefined);
-    return turn;
   }
 
   private send(url: string, body: unknown, headers: Record<string, string>): Promise<{ attempts: number; json: unknown }> {

@@ -83,11 +83,12 @@ export class Notifier {
     // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
     let sent = false;
     const failures: unknown[] = [];
-    const once = async <T>(key: string, send: () => Promise<T>): Promise<T | undefined> => {
+    // `counts`: the alert's own message on a channel; an edit of an incident's parent is not the alert leaving.
+    const once = async <T>(key: string, send: () => Promise<T>, counts = true): Promise<T | undefined> => {
       try {
         return await this.deps.idempotent(key, async () => {
           const result = await send();
-          sent = true;
+          if (counts) sent = true;
           return result;
         });
       } catch (error) {
@@ -100,8 +101,9 @@ export class Notifier {
     const next = slack && step.action ? await this.toSlack(slack, { alert, step }, state, once) : state;
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step) }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
-    if (sent) this.deps.onAlert?.(alert, incidentKey);
     if (failures.length > 0) throw failures[0];
+    // Once per alert: when its delivery completes, on the call that sent the last of it.
+    if (sent) this.deps.onAlert?.(alert, incidentKey);
     return next;
   }
 
@@ -114,7 +116,7 @@ export class Notifier {
     slack: SlackChannel,
     { alert, step }: { alert: Alert; step: LifecycleStep },
     state: NotifierState,
-    once: <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>,
+    once: <T>(key: string, send: () => Promise<T>, counts?: boolean) => Promise<T | undefined>,
   ): Promise<NotifierState> {
     const subject = subjectOf(step);
     const parent = slackIncidentMessage(subject, alert, pageMark(step, alert.severity));
@@ -129,9 +131,9 @@ export class Notifier {
     if (thread) {
       // A redelivery of the event that posted the parent finds it already saying this.
       const edit = thread;
-      if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
+      if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent), false);
     } else {
-      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null));
+      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null), false);
       if (!posted?.ts) return state;
       thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: alert.eventId };
       next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };
