@@ -84,7 +84,7 @@ export type VpcIds = NonNullable<AwsConfig['vpc']>;
 /**
  * The stateless part of the pipeline: poller functions on a one-minute schedule (one per shard of clusters, one
  * invocation at a time), the notifier on the table's stream, the prober it starts, the on-failure queues,
- * alarms to the alert topic and a dashboard of the fleet. Each part is built by one method below, from the
+ * alarms to the alarm topic and a dashboard of the fleet. Each part is built by one method below, from the
  * builders in `lib/pipeline/`.
  */
 export class FailoverPipeline extends Construct {
@@ -97,7 +97,7 @@ export class FailoverPipeline extends Construct {
   public readonly deadLetterQueue: Queue;
   /** Failed asynchronous invocations: schedule ticks the poller could not run, probes that could not start. */
   public readonly invocationFailures: Queue;
-  /** The pipeline's own alarms, by name, each notifying the alert topic; add actions of your own to any of them. */
+  /** The pipeline's own alarms, by name, each notifying `alarmTopic` on ALARM and OK; add actions of your own to any of them. */
   public readonly alarms: PipelineAlarms;
   public readonly dashboard: Dashboard;
   /** The configuration after validation, defaults filled in. */
