@@ -27,13 +27,14 @@ export class EnvironmentError extends FailoverError {}
 /** The audit trail could not be read or written. */
 export class StoreError extends FailoverError {}
 
-/** Another poller (or a retry of this one) already wrote a newer state: reload, detect again, commit again. */
+/** Another poller or notifier (or a retry of this one) already wrote a newer state: reload, work again, commit again. */
 export class StateConflictError extends StoreError {
   constructor(
     readonly cluster: string,
     readonly expectedVersion: number,
+    writer = 'another poller',
   ) {
-    super(`state of cluster ${cluster} is no longer at version ${expectedVersion}: another poller wrote it first`);
+    super(`state of cluster ${cluster} is no longer at version ${expectedVersion}: ${writer} wrote it first`);
   }
 }
 

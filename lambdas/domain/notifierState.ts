@@ -1,5 +1,14 @@
 import type { PageAction, PageIncident } from './pageLifecycle.js';
 
+/** What one event meant for the cluster's page: a redelivered record reuses it instead of applying the event twice. */
+export interface AppliedStep {
+  readonly eventId: string;
+  readonly action: PageAction | null;
+  readonly standalone?: boolean;
+  /** The incident the step concerned (its key), so a late replay can tell whether it is still the current one. */
+  readonly incidentKey?: string | null;
+}
+
 /** What the notifier remembers per cluster between stream batches. */
 export interface NotifierState {
   /** The incident open now: keyed by the event that opened it. */
@@ -13,10 +22,31 @@ export interface NotifierState {
   /** The incident as paged (its lifecycle); absent in states saved before pages had one. */
   readonly page?: PageIncident | null;
   /**
-   * The last event applied to `page`, and what it meant: a redelivered record reuses it instead of applying the
-   * event twice, so a channel that failed the first time still gets the same page.
+   * The last few events applied to `page`, newest last. Two readers of the stream (a redelivery, an overlapping
+   * invocation) see the same event with different states; the one that comes second finds the step here and
+   * repeats it, so every channel gets the same page whoever sends it.
    */
-  readonly pageStep?: { readonly eventId: string; readonly action: PageAction | null; readonly standalone?: boolean } | null;
+  readonly appliedSteps?: readonly AppliedStep[];
+  /** The last event applied, in states saved before `appliedSteps`. */
+  readonly pageStep?: AppliedStep | null;
+  /** Bumped by every save; a save expecting another revision fails (two notifiers raced) and is redone. */
+  readonly revision?: number;
 }
 
 export const EMPTY_NOTIFIER_STATE: NotifierState = { openIncident: null, threads: {}, lastVerifiedAt: null, probeStartedAt: null };
+
+/** Enough for a lagging second reader: a stream shard is read in order, so a replay is one of the latest. */
+const STEPS_KEPT = 32;
+
+/** The step already applied for an event, if the state remembers it. */
+export function appliedStepOf(state: NotifierState, eventId: string): AppliedStep | null {
+  const steps = state.appliedSteps ?? (state.pageStep ? [state.pageStep] : []);
+  return steps.find((step) => step.eventId === eventId) ?? null;
+}
+
+/** The state with `step` remembered (the oldest forgotten past STEPS_KEPT). */
+export function withAppliedStep(state: NotifierState, step: AppliedStep): NotifierState {
+  const steps = [...(state.appliedSteps ?? (state.pageStep ? [state.pageStep] : [])), step];
+  const { pageStep: _legacy, ...rest } = state;
+  return { ...rest, appliedSteps: steps.slice(Math.max(0, steps.length - STEPS_KEPT)) };
+}

@@ -83,8 +83,13 @@ export interface ReportStore extends Pick<EventStore, 'listEvents' | 'listAllEve
 export interface NotifierStore {
   /** Records an event written outside a state commit (verdicts, canary failures); false when its id was already written. */
   recordEvent(event: ClusterEvent): Promise<boolean>;
+  /** The state with the revision it was saved at (0 when never saved). */
   loadNotifierState(cluster: string): Promise<NotifierState>;
-  saveNotifierState(cluster: string, state: NotifierState): Promise<void>;
+  /**
+   * Saves the state if it is still at the revision it was loaded at, and returns it at its new revision; throws
+   * StateConflictError when another notifier saved first.
+   */
+  saveNotifierState(cluster: string, state: NotifierState): Promise<NotifierState>;
 }
 
 // ---- Patroni ---------------------------------------------------------------------------------------------

@@ -77,6 +77,15 @@ describe('Class: DynamoEventStore (against the moto emulator)', () => {
     expect(await store.listAllEvents({ since: verdict.observedAt - 1, until: verdict.observedAt + 1_000 })).toHaveLength(1);
   });
 
+  it("saves the notifier's state only at the revision it was loaded at: of two notifiers racing, the second gets StateConflictError", async () => {
+    const loaded = await store.loadNotifierState('racing');
+    expect(loaded.revision).toBe(0);
+    const first = await store.saveNotifierState('racing', { ...loaded, lastVerifiedAt: 1 });
+    await expect(store.saveNotifierState('racing', { ...loaded, lastVerifiedAt: 2 })).rejects.toBeInstanceOf(StateConflictError);
+    await store.saveNotifierState('racing', { ...first, lastVerifiedAt: 3 });
+    expect(await store.loadNotifierState('racing')).toMatchObject({ lastVerifiedAt: 3, revision: 2 });
+  });
+
   it('commits any number of events in order, the version check kept (issue 17, item 5)', async () => {
     // Prepare: 150 events in one poll, more than one transaction holds.
     const first = detect(null, healthy(Date.UTC(2026, 10, 28), 'pg_node1', 1));

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ConditionalCheckFailedException,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -294,18 +295,29 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
         }),
       ),
     );
-    return (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
+    const state = (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
+    return { ...state, revision: (result.Item?.revision as number | undefined) ?? 0 };
   }
 
-  async saveNotifierState(cluster: string, state: NotifierState): Promise<void> {
-    await this.withTable(() =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier: state },
-        }),
-      ),
-    );
+  /** Conditioned on the revision the state was loaded at: a notifier that raced another gets StateConflictError. */
+  async saveNotifierState(cluster: string, state: NotifierState): Promise<NotifierState> {
+    const { revision = 0, ...notifier } = state;
+    try {
+      await this.withTable(() =>
+        this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier, revision: revision + 1 },
+            ConditionExpression: revision === 0 ? 'attribute_not_exists(revision)' : 'revision = :loaded',
+            ...(revision === 0 ? {} : { ExpressionAttributeValues: { ':loaded': revision } }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StateConflictError(cluster, revision, 'another notifier');
+      throw error;
+    }
+    return { ...notifier, revision: revision + 1 };
   }
 
   async listEvents(cluster: string, query: EventQuery = {}): Promise<EventPage> {

@@ -1,7 +1,7 @@
 import { type Alert, buildAlert, slackBlocks } from '../../domain/alerts.js';
-import { messageOf } from '../../domain/errors.js';
+import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
-import type { NotifierState } from '../../domain/notifierState.js';
+import { appliedStepOf, type NotifierState, withAppliedStep } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
 import { advanceIncident, type LifecycleStep, pageMark, subjectOf } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
@@ -22,11 +22,16 @@ export interface NotifierDeps {
   readonly verifiesWrites?: (cluster: string) => boolean;
   /** Where the runbooks are served (`notify.runbookBaseUrl`); each alert links its own. */
   readonly runbookBaseUrl?: string | undefined;
-  /** Called once per alert, after the call that delivered it (the CLI prints them); never for a redelivery. */
+  /** Called once per alert, when every channel has it (the CLI prints them); never again for a redelivery. */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
 }
 
 const MAX_THREADS_KEPT = 20;
+/** Two notifiers rarely race more than once on one event; a third loss means something else is wrong. */
+const CONFLICT_ATTEMPTS = 4;
+
+/** Runs a channel's send under its idempotency key; a failure is kept for the end, so the other channels go on. */
+type Once = <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>;
 
 /**
  * Handles one recorded event: sends its alert (once, whatever the redeliveries), keeps each incident in one
@@ -35,22 +40,44 @@ const MAX_THREADS_KEPT = 20;
 export class Notifier {
   constructor(private readonly deps: NotifierDeps) {}
 
+  /**
+   * Applies the event to the cluster's notifier state and delivers its alert. Two notifiers reading the same
+   * records (an overlapping invocation, a second pipeline) serialise on the state's revision: the one that saves
+   * second applies the event again on the state it lost to, where it finds the step already taken.
+   */
   async handle(event: ClusterEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.apply(event);
+      } catch (error) {
+        if (!(error instanceof StateConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
+        this.deps.log.info('another notifier saved this cluster first; applying the event on its state', { eventId: event.id, attempt });
+      }
+    }
+  }
+
+  private async apply(event: ClusterEvent): Promise<void> {
     let saved = await this.deps.store.loadNotifierState(event.cluster);
     let state = openIncidentIfNeeded(saved, event);
     const incidentKey = incidentOf(state, event);
     if (event.type === 'write_verified' || event.type === 'write_unavailable') state = this.closeProbe(state, event);
-    // The probe starts before any alert is sent, and that is saved at once: the outage is measured even while SNS
-    // or Slack are down, and a redelivery after a failed send does not start a second probe.
+    // The probe starts before any alert is sent: the outage is measured even while SNS or Slack are down. It is
+    // claimed in the state first, so of two notifiers (or a redelivery after a failed send) only one starts it.
     if (this.shouldProbe(state, event)) {
-      await this.deps.probes!.launch(event, incidentKey);
-      state = { ...state, probeStartedAt: this.deps.clock() };
-      await this.deps.store.saveNotifierState(event.cluster, state);
+      state = await this.deps.store.saveNotifierState(event.cluster, { ...state, probeStartedAt: this.deps.clock() });
       saved = state;
+      await this.launchProbe(event, incidentKey, state);
     }
     const step = this.pageStep(state, event, incidentKey);
-    if (step.incident !== (state.page ?? null))
-      state = { ...state, page: step.incident, pageStep: { eventId: event.id, action: step.action, standalone: step.standalone ?? false } };
+    if (!appliedStepOf(state, event.id)) {
+      const applied = {
+        eventId: event.id,
+        action: step.action,
+        standalone: step.standalone ?? false,
+        incidentKey: subjectOf(step)?.key ?? null,
+      };
+      state = withAppliedStep({ ...state, page: step.incident }, applied);
+    }
     const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
     try {
       if (alert) state = await this.deliver(alert, incidentKey, state, step);
@@ -60,11 +87,29 @@ export class Notifier {
     }
   }
 
-  /** The page lifecycle's step for the event; for a redelivered record, the step it had the first time. */
+  /** Launches the claimed probe; a launch that fails gives the claim back, so the redelivery launches it. */
+  private async launchProbe(event: ClusterEvent, incidentKey: string, claimed: NotifierState): Promise<void> {
+    try {
+      await this.deps.probes!.launch(event, incidentKey);
+    } catch (error) {
+      await this.deps.store.saveNotifierState(event.cluster, { ...claimed, probeStartedAt: null }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The page lifecycle's step for the event. For an event already applied, the step it had: the same, while its
+   * incident is still the cluster's current one; nothing more once the page has moved on (whoever applied it
+   * first sent its messages; the idempotency records answer for them).
+   */
   private pageStep(state: NotifierState, event: ClusterEvent, incidentKey: string): LifecycleStep {
-    if (state.pageStep?.eventId === event.id)
-      return { incident: state.page ?? null, action: state.pageStep.action, standalone: state.pageStep.standalone };
-    return advanceIncident(state.page ?? null, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
+    const current = state.page ?? null;
+    const applied = appliedStepOf(state, event.id);
+    if (!applied) return advanceIncident(current, event, { awaitingVerdict: this.awaitingVerdict(state, event), incidentKey });
+    const { action, standalone = false } = applied;
+    // States saved before steps named their incident: the current one, as then.
+    const sameIncident = applied.incidentKey === undefined || standalone || current?.key === applied.incidentKey;
+    return { incident: current, action: sameIncident ? action : null, standalone };
   }
 
   /** A probe is measuring the cluster's open incident: the page resolves on its verdict, not before. */
@@ -80,17 +125,10 @@ export class Notifier {
    */
   private async deliver(alert: Alert, incidentKey: string, state: NotifierState, step: LifecycleStep): Promise<NotifierState> {
     const { sns, slack, pagerduty } = this.deps.channels;
-    // Whether this call sent anything: a redelivered record is answered from the idempotency records instead.
-    let sent = false;
     const failures: unknown[] = [];
-    // `counts`: the alert's own message on a channel; an edit of an incident's parent is not the alert leaving.
-    const once = async <T>(key: string, send: () => Promise<T>, counts = true): Promise<T | undefined> => {
+    const once: Once = async (key, send) => {
       try {
-        return await this.deps.idempotent(key, async () => {
-          const result = await send();
-          if (counts) sent = true;
-          return result;
-        });
+        return await this.deps.idempotent(key, send);
       } catch (error) {
         failures.push(error);
         this.deps.log.error('alert not delivered on one channel; the others go on', { key, error: messageOf(error) });
@@ -102,8 +140,9 @@ export class Notifier {
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step) }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     if (failures.length > 0) throw failures[0];
-    // Once per alert: when its delivery completes, on the call that sent the last of it.
-    if (sent) this.deps.onAlert?.(alert, incidentKey);
+    // Once per alert whoever delivered it (two notifiers may each have sent part of it): its own record says so.
+    const { onAlert } = this.deps;
+    if (onAlert) await this.deps.idempotent(`delivered:${alert.eventId}`, async () => onAlert(alert, incidentKey));
     return next;
   }
 
@@ -116,7 +155,7 @@ export class Notifier {
     slack: SlackChannel,
     { alert, step }: { alert: Alert; step: LifecycleStep },
     state: NotifierState,
-    once: <T>(key: string, send: () => Promise<T>, counts?: boolean) => Promise<T | undefined>,
+    once: Once,
   ): Promise<NotifierState> {
     const subject = subjectOf(step);
     const parent = slackIncidentMessage(subject, alert, pageMark(step, alert.severity));
@@ -131,9 +170,9 @@ export class Notifier {
     if (thread) {
       // A redelivery of the event that posted the parent finds it already saying this.
       const edit = thread;
-      if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent), false);
+      if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
     } else {
-      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null), false);
+      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null));
       if (!posted?.ts) return state;
       thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: alert.eventId };
       next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
-import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
-import type { Idempotent } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
+import { memoryIdempotency, memoryNotifierStore } from '../../../support/notifierFakes.js';
 
 const first = detect(null, healthy(1_000, 'pg_node1', 3));
 const failover = detect(
@@ -15,20 +14,7 @@ const leaderChanged = failover.events.find((e) => e.type === 'leader_changed')!;
 
 /** An in-memory notifier state and idempotency store, as DynamoDB keeps them between deliveries. */
 function fakes() {
-  const states = new Map<string, NotifierState>();
-  const done = new Map<string, unknown>();
-  const idempotent: Idempotent = async (key, fn) => {
-    if (done.has(key)) return done.get(key) as never;
-    const value = await fn();
-    done.set(key, value);
-    return value;
-  };
-  const store = {
-    recordEvent: async () => true,
-    loadNotifierState: async (cluster: string) => states.get(cluster) ?? EMPTY_NOTIFIER_STATE,
-    saveNotifierState: async (cluster: string, state: NotifierState) => void states.set(cluster, state),
-  };
-  return { store, idempotent };
+  return { store: memoryNotifierStore(), idempotent: memoryIdempotency() };
 }
 
 describe('Class: Notifier', () => {

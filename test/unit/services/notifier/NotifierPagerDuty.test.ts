@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { detect } from '../../../../lambdas/domain/detector.js';
 import { DeliveryError } from '../../../../lambdas/domain/errors.js';
 import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
-import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../../../lambdas/domain/notifierState.js';
 import type { PagerDutyRequest } from '../../../../lambdas/domain/pagerduty.js';
-import type { AlertChannels, Idempotent } from '../../../../lambdas/domain/ports.js';
+import type { AlertChannels } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, ok, primary, replica, view } from '../../../support/factories.js';
+import { memoryIdempotency, memoryNotifierStore } from '../../../support/notifierFakes.js';
 
 /** The poller's events for a leader lost and replaced (failover), or handed over (switchover: it was seen stopping). */
 function detected(kind: 'failover' | 'switchover'): readonly ClusterEvent[] {
@@ -47,19 +47,11 @@ function verdict(type: 'write_verified' | 'write_unavailable', incident: string,
 
 /** A notifier with PagerDuty (and SNS, Slack when given), its state and idempotency in memory; every record is delivered twice. */
 function pagerNotifier(others: Pick<AlertChannels, 'sns' | 'slack'> = {}) {
-  const states = new Map<string, NotifierState>();
-  const done = new Map<string, unknown>();
-  const idempotent: Idempotent = async (key, fn) => {
-    if (!done.has(key)) done.set(key, await fn());
-    return done.get(key) as never;
-  };
+  const idempotent = memoryIdempotency();
+  const store = memoryNotifierStore();
   const sent: PagerDutyRequest[] = [];
   const notifier = new Notifier({
-    store: {
-      recordEvent: async () => true,
-      loadNotifierState: async (cluster) => states.get(cluster) ?? EMPTY_NOTIFIER_STATE,
-      saveNotifierState: async (cluster, state) => void states.set(cluster, state),
-    },
+    store,
     channels: {
       ...others,
       pagerduty: {
@@ -93,7 +85,7 @@ function pagerNotifier(others: Pick<AlertChannels, 'sns' | 'slack'> = {}) {
     return outcomes;
   };
   const actions = () => sent.map((r) => (r.endpoint === 'change' ? 'change' : `${r.body.event_action} ${r.body.dedup_key}`));
-  return { handle, deliverEach, sent, actions, incident: () => states.get('denemek')?.page ?? null };
+  return { handle, deliverEach, sent, actions, incident: () => store.states.get('denemek')?.page ?? null };
 }
 
 describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () => {
