@@ -51,7 +51,12 @@ function twoNotifiers() {
       store,
       idempotent,
       channels: {
-        sns: { publish: async (alert) => (record.sns.push(alert.eventId), 'id') },
+        sns: {
+          publish: async (alert) => {
+            record.sns.push(alert.eventId);
+            return 'id';
+          },
+        },
         slack: {
           canEdit: true,
           post: async (message, thread: SlackThread | null) => {
@@ -59,7 +64,10 @@ function twoNotifiers() {
             else record.parents.push(String(++ts));
             return { ts: thread ? null : String(ts), channel: 'C1', attempts: 1 };
           },
-          update: async (thread) => (record.edits.push(thread.ts), { ts: thread.ts, channel: 'C1', attempts: 1 }),
+          update: async (thread) => {
+            record.edits.push(thread.ts);
+            return { ts: thread.ts, channel: 'C1', attempts: 1 };
+          },
         },
         pagerduty: {
           send: async (request: PagerDutyRequest) => (
