@@ -70,10 +70,10 @@ function twoNotifiers() {
           },
         },
         pagerduty: {
-          send: async (request: PagerDutyRequest) => (
-            record.pages.push(request.endpoint === 'change' ? 'change' : `${request.body.event_action} ${request.body.dedup_key}`),
-            { attempts: 1 }
-          ),
+          send: async (request: PagerDutyRequest) => {
+            record.pages.push(request.endpoint === 'change' ? 'change' : `${request.body.event_action} ${request.body.dedup_key}`);
+            return { attempts: 1 };
+          },
         },
       },
       probes: { launch: async () => {} },
