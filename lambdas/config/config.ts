@@ -112,6 +112,11 @@ const clusterSchema = z.strictObject({
   vip: vipSchema.optional(),
   haproxy: haproxySchema.optional(),
   patroni: patroniApiSchema.optional(),
+  /** Free-form facts about the cluster (`az: eu-west-1a`, `host: hv-12`): a storm's page names the ones its clusters share. */
+  tags: z
+    .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag names are 1-64 letters, digits or . _ : -'), z.string().min(1).max(128))
+    .refine((tags) => Object.keys(tags).length <= 20, 'at most 20 tags per cluster')
+    .default({}),
 });
 
 const slackSchema = z.union([
@@ -151,6 +156,18 @@ const notifySchema = z.strictObject({
   slack: slackSchema.optional(),
   /** Pages through PagerDuty: one trigger and one resolve per incident (dedup_key = the incident), change events for planned switchovers. */
   pagerduty: pagerDutySchema.optional(),
+  /**
+   * Storms: when incidents open on `clusters` clusters within `windowSeconds`, one fleet page per channel says how
+   * many, which and what they share (cluster tags such as an availability zone, the failure kind); each cluster's
+   * incident is grouped under it.
+   */
+  storm: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      clusters: z.number().int().min(2).max(10_000).default(5),
+      windowSeconds: z.number().min(1).max(3_600).default(60),
+    })
+    .prefault({}),
   probe: z
     .strictObject({
       deadlineSeconds: z.number().min(5).max(600).default(90),

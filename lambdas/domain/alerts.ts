@@ -112,13 +112,15 @@ export function snsMessage(alert: Alert, maxBytes = SNS_MESSAGE_MAX_BYTES): stri
  */
 export function snsAttributes(
   alert: Alert,
-  page?: { action: string; severity: Severity },
+  page?: { action: string; severity: Severity; storm?: string },
 ): Record<string, { DataType: 'String'; StringValue: string }> {
+  // An incident grouped under a storm reaches people through the storm's own page; only its escalation is theirs too.
+  const grouped = page?.storm && page.action !== 'escalate';
   return {
     cluster: { DataType: 'String', StringValue: alert.cluster },
     type: { DataType: 'String', StringValue: alert.type },
     severity: { DataType: 'String', StringValue: alert.severity },
-    page: { DataType: 'String', StringValue: page?.action ?? 'none' },
+    page: { DataType: 'String', StringValue: grouped ? 'grouped' : (page?.action ?? 'none') },
     pageSeverity: { DataType: 'String', StringValue: page?.severity ?? alert.severity },
   };
 }

@@ -9,6 +9,17 @@ export interface AppliedStep {
   readonly incidentKey?: string | null;
 }
 
+/** A cluster incident's place under a fleet storm. */
+export interface StormRef {
+  /** The storm's key (its fleet page's dedup_key and SNS incident). */
+  readonly key: string;
+  readonly incidentKey: string;
+  /** The failure kind (PagerDuty's class for the member's alerts). */
+  readonly kind: string;
+  /** The fleet parent in Slack (bot mode): the member's incident message is a reply in its thread. */
+  readonly thread: { readonly ts: string; readonly channel: string | null } | null;
+}
+
 /** What the notifier remembers per cluster between stream batches. */
 export interface NotifierState {
   /** The incident open now: keyed by the event that opened it. */
@@ -29,6 +40,8 @@ export interface NotifierState {
   readonly appliedSteps?: readonly AppliedStep[];
   /** The last event applied, in states saved before `appliedSteps`. */
   readonly pageStep?: AppliedStep | null;
+  /** The storm the cluster's current incident is grouped under, if any. */
+  readonly storm?: StormRef | null;
   /** Bumped by every save; a save expecting another revision fails (two notifiers raced) and is redone. */
   readonly revision?: number;
 }

@@ -44,11 +44,13 @@ export interface PageIncident {
 export interface PageMark {
   readonly action: PageAction | 'none';
   readonly severity: Severity;
+  /** The storm the incident is grouped under: people get the storm's page instead of this one (escalations still reach them). */
+  readonly storm?: string;
 }
 
 /** The mark of a step for an alert of `alertSeverity`. */
-export function pageMark(step: LifecycleStep, alertSeverity: Severity): PageMark {
-  return { action: step.action ?? 'none', severity: subjectOf(step)?.severity ?? alertSeverity };
+export function pageMark(step: LifecycleStep, alertSeverity: Severity, storm?: string | null): PageMark {
+  return { action: step.action ?? 'none', severity: subjectOf(step)?.severity ?? alertSeverity, ...(storm ? { storm } : {}) };
 }
 
 export interface LifecycleOptions {

@@ -45,16 +45,25 @@ export interface ChangeEventBody {
   readonly links?: readonly Link[];
 }
 
+/** A storm member's alert carries the storm as its group and its failure kind as its class: PagerDuty groups on them. */
+export interface PagerDutyGrouping {
+  readonly group: string;
+  readonly class: string;
+}
+
 const PAGERDUTY_SEVERITY: Record<Severity, 'critical' | 'warning' | 'info'> = { critical: 'critical', warning: 'warning', info: 'info' };
 
 /** What the lifecycle's step means on PagerDuty: open and escalate trigger, resolve resolves what was paged, a change is a change event. */
-export function pagerDutyRequest(step: { action: PageAction; incident: PageIncident | null }, alert: Alert): PagerDutyRequest | null {
+export function pagerDutyRequest(
+  step: { action: PageAction; incident: PageIncident | null; grouping?: PagerDutyGrouping | undefined },
+  alert: Alert,
+): PagerDutyRequest | null {
   const { action, incident } = step;
   const dedupKey = (incident?.key ?? alert.eventId).slice(0, DEDUP_KEY_MAX);
   switch (action) {
     case 'open':
     case 'escalate':
-      return { endpoint: 'enqueue', body: trigger(alert, incident, dedupKey) };
+      return { endpoint: 'enqueue', body: trigger(alert, incident, dedupKey, step.grouping) };
     case 'resolve':
       return incident?.paged ? { endpoint: 'enqueue', body: { event_action: 'resolve', dedup_key: dedupKey } } : null;
     case 'change':
@@ -75,7 +84,7 @@ export function pagerDutyRequest(step: { action: PageAction; incident: PageIncid
   }
 }
 
-function trigger(alert: Alert, incident: PageIncident | null, dedupKey: string): AlertEventBody {
+function trigger(alert: Alert, incident: PageIncident | null, dedupKey: string, grouping?: PagerDutyGrouping): AlertEventBody {
   return {
     event_action: 'trigger',
     dedup_key: dedupKey,
@@ -85,8 +94,8 @@ function trigger(alert: Alert, incident: PageIncident | null, dedupKey: string):
       severity: PAGERDUTY_SEVERITY[incident?.severity ?? alert.severity],
       timestamp: alert.occurredAt,
       component: 'postgresql-ha',
-      group: alert.cluster,
-      class: alert.type,
+      group: grouping?.group ?? alert.cluster,
+      class: grouping?.class ?? alert.type,
       custom_details: details(alert, incident),
     },
     ...links(alert),

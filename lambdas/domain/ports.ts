@@ -8,6 +8,8 @@ import type { PageMark } from './pageLifecycle.js';
 import type { PagerDutyRequest } from './pagerduty.js';
 import type { Interval } from './sla.js';
 import type { SlackMessage } from './slackIncident.js';
+import type { FleetState } from './storm.js';
+import type { StormPage } from './stormPages.js';
 
 /**
  * The ports: every interface a service needs from the outside world. Services depend on these only; the
@@ -90,6 +92,14 @@ export interface NotifierStore {
    * StateConflictError when another notifier saved first.
    */
   saveNotifierState(cluster: string, state: NotifierState): Promise<NotifierState>;
+}
+
+/** The fleet-wide notifier state (recent openings, the storm going on), shared by every notifier. */
+export interface FleetStore {
+  /** The fleet's state with the revision it was saved at (0 when never saved). */
+  loadFleetState(): Promise<FleetState>;
+  /** Saves it if still at the revision it was loaded at; StateConflictError when another notifier saved first. */
+  saveFleetState(state: FleetState): Promise<FleetState>;
 }
 
 // ---- Patroni ---------------------------------------------------------------------------------------------
@@ -216,10 +226,16 @@ export interface SlackChannel {
   update(thread: SlackThread, message: SlackMessage): Promise<PostedMessage>;
 }
 
+export interface SnsChannel {
+  publish(alert: Alert, incidentKey: string, page?: PageMark): Promise<string>;
+  /** A storm's fleet page (recognised, resolved): people's subscriptions take it instead of each member's. */
+  publishStorm(page: StormPage): Promise<string>;
+}
+
 /** Each channel throws DeliveryError when it could not deliver after its own retries. */
 export interface AlertChannels {
   /** `page`: what the alert means for its incident, for the texts people read and the attributes their subscriptions filter on. */
-  readonly sns?: { publish(alert: Alert, incidentKey: string, page?: PageMark): Promise<string> } | undefined;
+  readonly sns?: SnsChannel | undefined;
   readonly slack?: SlackChannel | undefined;
   /** PagerDuty's Events API v2: one trigger and one resolve per incident, change events for planned changes. */
   readonly pagerduty?: { send(request: PagerDutyRequest): Promise<{ attempts: number }> } | undefined;

@@ -19,11 +19,11 @@ export type AlarmRunbook = (typeof ALARM_RUNBOOKS)[number];
 const RUNBOOK_PATH = 'docs/runbooks';
 
 /**
- * The runbook of a page-worthy event (`docs/runbooks/<event>.md`) or of an alarm (`alarm-<name>.md`), under the
- * configured base URL (`notify.runbookBaseUrl`, e.g. where the team's wiki or repository serves them), else as
- * the path in the package.
+ * The runbook of a page-worthy event (`docs/runbooks/<event>.md`), of an alarm (`alarm-<name>.md`) or of a fleet
+ * storm (`storm.md`), under the configured base URL (`notify.runbookBaseUrl`, e.g. where the team's wiki or
+ * repository serves them), else as the path in the package.
  */
-export function runbookLink(topic: { event: EventType } | { alarm: AlarmRunbook }, baseUrl?: string): string {
-  const name = 'event' in topic ? topic.event : `alarm-${topic.alarm}`;
+export function runbookLink(topic: { event: EventType } | { alarm: AlarmRunbook } | { fleet: 'storm' }, baseUrl?: string): string {
+  const name = 'event' in topic ? topic.event : 'alarm' in topic ? `alarm-${topic.alarm}` : topic.fleet;
   return `${baseUrl ? baseUrl.replace(/\/+$/, '') : RUNBOOK_PATH}/${name}.md`;
 }

@@ -11,8 +11,9 @@ import { SnsAlerts } from '../adapters/sns/SnsAlerts.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { Alert } from '../domain/alerts.js';
 import { ConfigError } from '../domain/errors.js';
-import type { Log, ProbeLauncher } from '../domain/ports.js';
+import type { AlertChannels, Log, ProbeLauncher } from '../domain/ports.js';
 import { Notifier } from '../services/notifier/Notifier.js';
+import { Storms } from '../services/notifier/storms.js';
 import type { AwsClients } from './clients.js';
 
 export interface NotifierDeps {
@@ -40,19 +41,21 @@ export interface NotifierPipeline {
 export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): NotifierPipeline {
   const idempotency = dynamoIdempotency(deps.tableName, deps.clients.dynamo);
   const probed = new Set(config.clusters.filter((c) => c.vip).map((c) => c.name));
+  const channels: AlertChannels = {
+    sns: new SnsAlerts(deps.topicArn, config.notify.snsFormat, deps.clients.sns),
+    slack: deps.slack ? new SlackAlerts(deps.slack) : undefined,
+    pagerduty: deps.pagerduty ? new PagerDutyEvents(deps.pagerduty) : undefined,
+  };
   const notifier = new Notifier({
     store: deps.store,
-    channels: {
-      sns: new SnsAlerts(deps.topicArn, config.notify.snsFormat, deps.clients.sns),
-      slack: deps.slack ? new SlackAlerts(deps.slack) : undefined,
-      pagerduty: deps.pagerduty ? new PagerDutyEvents(deps.pagerduty) : undefined,
-    },
+    channels,
     verifiesWrites: (cluster) => probed.has(cluster),
     idempotent: idempotency.run,
     probes: deps.probes,
     clock: Date.now,
     log: deps.log,
     runbookBaseUrl: config.notify.runbookBaseUrl,
+    storms: stormsFromConfig(config, deps, channels),
     onAlert: deps.onAlert,
   });
   return {
@@ -60,6 +63,21 @@ export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): Not
     handleBatch: (records) => processStreamBatch(records, (event) => notifier.handle(event), deps.log),
     registerContext: (context) => idempotency.registerContext(context),
   };
+}
+
+/** Storm grouping over the fleet record in the table, with the clusters' tags for the common cause; off with `notify.storm.enabled: false`. */
+function stormsFromConfig(config: PipelineConfig, deps: NotifierDeps, channels: AlertChannels): Storms | null {
+  const { enabled, clusters, windowSeconds } = config.notify.storm;
+  if (!enabled) return null;
+  const tags = new Map(config.clusters.map((c) => [c.name, c.tags]));
+  return new Storms({
+    fleet: deps.store,
+    settings: { clusters, windowMs: windowSeconds * 1000 },
+    tagsOf: (cluster) => tags.get(cluster) ?? {},
+    channels,
+    log: deps.log,
+    runbookBaseUrl: config.notify.runbookBaseUrl,
+  });
 }
 
 /** On AWS the probe runs in its own function, started asynchronously so that alerts never wait for it. */

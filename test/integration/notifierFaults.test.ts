@@ -19,6 +19,7 @@ import { runCanary } from '../../lambdas/services/prober/canary.js';
 import { runProbe } from '../../lambdas/services/prober/probe.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { failed, healthy, observation, primary, replica, view } from '../support/factories.js';
+import { NO_STORMS } from '../support/notifierFakes.js';
 
 const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -101,7 +102,14 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
 
   function notifierWith(table: string, publish: SnsAlerts['publish']) {
     const idempotency = dynamoIdempotency(table, dynamo);
-    return new Notifier({ store, channels: { sns: { publish } }, idempotent: idempotency.run, probes: null, clock: Date.now, log });
+    return new Notifier({
+      store,
+      channels: { sns: { publish, publishStorm: NO_STORMS } },
+      idempotent: idempotency.run,
+      probes: null,
+      clock: Date.now,
+      log,
+    });
   }
 
   it('sends nothing twice when a stream batch is delivered twice', async () => {
@@ -207,7 +215,7 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       const real = new SnsAlerts(topicArn, 'json', sns);
       const notifier = new Notifier({
         store,
-        channels: { sns: { publish: (alert, key) => real.publish(alert, key) } },
+        channels: { sns: { publish: (alert, key) => real.publish(alert, key), publishStorm: NO_STORMS } },
         idempotent: dynamoIdempotency(table, dynamo).run,
         probes: { launch: async (trigger) => void launched.push(trigger.type) },
         clock: Date.now,

@@ -1,6 +1,7 @@
 import { StateConflictError } from '../../lambdas/domain/errors.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../lambdas/domain/notifierState.js';
-import type { Idempotent, NotifierStore } from '../../lambdas/domain/ports.js';
+import type { FleetStore, Idempotent, NotifierStore } from '../../lambdas/domain/ports.js';
+import { EMPTY_FLEET_STATE, type FleetState } from '../../lambdas/domain/storm.js';
 
 /** The notifier's state as DynamoDB keeps it: per cluster, saved only at the revision it was loaded at. */
 export function memoryNotifierStore(): NotifierStore & { readonly states: Map<string, NotifierState> } {
@@ -38,5 +39,25 @@ export function memoryIdempotency(): Idempotent {
     } finally {
       running.delete(key);
     }
+  };
+}
+
+/** An SNS fake's storm publisher for notifiers without a fleet store: they never page a storm. */
+export const NO_STORMS = async (): Promise<string> => {
+  throw new Error('this notifier has no fleet store and cannot page a storm');
+};
+
+/** The fleet's notifier record as DynamoDB keeps it: saved only at the revision it was loaded at. */
+export function memoryFleetStore(): FleetStore & { current(): FleetState } {
+  let stored: FleetState = { ...EMPTY_FLEET_STATE, revision: 0 };
+  return {
+    current: () => stored,
+    loadFleetState: async () => stored,
+    saveFleetState: async (state) => {
+      if ((state.revision ?? 0) !== (stored.revision ?? 0))
+        throw new StateConflictError('the fleet', state.revision ?? 0, 'another notifier');
+      stored = { ...state, revision: (state.revision ?? 0) + 1 };
+      return stored;
+    },
   };
 }

@@ -15,19 +15,25 @@ export class PagerQueue {
     private readonly queueUrl: string,
   ) {}
 
-  /** Creates the topic and the queue if missing and subscribes the queue; safe to call again after the topic was deleted. */
-  static async subscribe(clientConfig: ClientConfig): Promise<PagerQueue> {
+  /**
+   * Creates the topic and the queue if missing and subscribes the queue; safe to call again after the topic was
+   * deleted. `filterPolicy` subscribes it the way a person's email or SMS is (the template's policy).
+   */
+  static async subscribe(
+    clientConfig: ClientConfig,
+    queue: { name: string; filterPolicy?: unknown } = { name: 'pager' },
+  ): Promise<PagerQueue> {
     const sns = new SNSClient(clientConfig);
     const sqs = new SQSClient(clientConfig);
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
-    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queue.name }))).QueueUrl!;
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     await sns.send(
       new SubscribeCommand({
         TopicArn: topicArn,
         Protocol: 'sqs',
         Endpoint: attributes.Attributes!.QueueArn!,
-        Attributes: { RawMessageDelivery: 'true' },
+        Attributes: { RawMessageDelivery: 'true', ...(queue.filterPolicy ? { FilterPolicy: JSON.stringify(queue.filterPolicy) } : {}) },
       }),
     );
     return new PagerQueue(sqs, queueUrl);

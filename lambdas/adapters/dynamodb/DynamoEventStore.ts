@@ -23,8 +23,18 @@ import type { ClusterState } from '../../domain/clusterState.js';
 import { messageOf, StateConflictError, StoreError } from '../../domain/errors.js';
 import { type ClusterEvent, DEFAULT_RETENTION_DAYS } from '../../domain/events.js';
 import { EMPTY_NOTIFIER_STATE, type NotifierState } from '../../domain/notifierState.js';
-import type { EventPage, EventQuery, EventStore, NotifierStore, ReportStore, WatchedCluster, WatchRecord } from '../../domain/ports.js';
+import type {
+  EventPage,
+  EventQuery,
+  EventStore,
+  FleetStore,
+  NotifierStore,
+  ReportStore,
+  WatchedCluster,
+  WatchRecord,
+} from '../../domain/ports.js';
 import type { Interval } from '../../domain/sla.js';
+import { EMPTY_FLEET_STATE, type FleetState } from '../../domain/storm.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 import { eventItemKeys, TABLE_SCHEMA, tableKeys } from './tableSchema.js';
 
@@ -54,7 +64,7 @@ export interface DynamoEventStoreOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The audit trail in one DynamoDB table (its items: `tableSchema.ts`). */
-export class DynamoEventStore implements EventStore, NotifierStore, ReportStore {
+export class DynamoEventStore implements EventStore, NotifierStore, FleetStore, ReportStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
@@ -286,38 +296,53 @@ export class DynamoEventStore implements EventStore, NotifierStore, ReportStore 
   }
 
   async loadNotifierState(cluster: string): Promise<NotifierState> {
-    const result = await this.withTable(() =>
-      this.documents.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    const state = (result.Item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE;
-    return { ...state, revision: (result.Item?.revision as number | undefined) ?? 0 };
+    const { item, revision } = await this.loadRevised({ pk: tableKeys.cluster(cluster), sk: tableKeys.notifier });
+    return { ...((item?.notifier as NotifierState | undefined) ?? EMPTY_NOTIFIER_STATE), revision };
   }
 
   /** Conditioned on the revision the state was loaded at: a notifier that raced another gets StateConflictError. */
   async saveNotifierState(cluster: string, state: NotifierState): Promise<NotifierState> {
     const { revision = 0, ...notifier } = state;
+    const key = { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier };
+    await this.saveRevised({ ...key, itemType: 'notifier', notifier }, revision, cluster);
+    return { ...notifier, revision: revision + 1 };
+  }
+
+  async loadFleetState(): Promise<FleetState> {
+    const { item, revision } = await this.loadRevised({ pk: tableKeys.fleet, sk: tableKeys.notifier });
+    return { ...((item?.fleet as FleetState | undefined) ?? EMPTY_FLEET_STATE), revision };
+  }
+
+  async saveFleetState(state: FleetState): Promise<FleetState> {
+    const { revision = 0, ...fleet } = state;
+    await this.saveRevised({ pk: tableKeys.fleet, sk: tableKeys.notifier, itemType: 'fleet', fleet }, revision, 'the fleet');
+    return { ...fleet, revision: revision + 1 };
+  }
+
+  private async loadRevised(key: { pk: string; sk: string }): Promise<{ item: Record<string, unknown> | undefined; revision: number }> {
+    const result = await this.withTable(() =>
+      this.documents.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return { item: result.Item, revision: (result.Item?.revision as number | undefined) ?? 0 };
+  }
+
+  /** Writes the item at `revision + 1` if it is still at `revision`; StateConflictError naming `what` otherwise. */
+  private async saveRevised(item: Record<string, unknown>, revision: number, what: string): Promise<void> {
     try {
       await this.withTable(() =>
         this.documents.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { pk: tableKeys.cluster(cluster), sk: tableKeys.notifier, itemType: 'notifier', notifier, revision: revision + 1 },
+            Item: { ...item, revision: revision + 1 },
             ConditionExpression: revision === 0 ? 'attribute_not_exists(revision)' : 'revision = :loaded',
             ...(revision === 0 ? {} : { ExpressionAttributeValues: { ':loaded': revision } }),
           }),
         ),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new StateConflictError(cluster, revision, 'another notifier');
+      if (error instanceof ConditionalCheckFailedException) throw new StateConflictError(what, revision, 'another notifier');
       throw error;
     }
-    return { ...notifier, revision: revision + 1 };
   }
 
   async listEvents(cluster: string, query: EventQuery = {}): Promise<EventPage> {

@@ -11,6 +11,7 @@
  * | event id guard| `CLUSTER#<name>`  | `EVENTID#<id>`                  | -                  | -                       |
  * | watch gap     | `CLUSTER#<name>`  | `GAP#<unwatchedUntil ISO>#<id>` | -                  | -                       |
  * | registry      | `CLUSTERS`        | `<name>`                        | -                  | -                       |
+ * | fleet notifier| `FLEET`           | `NOTIFIER`                      | -                  | -                       |
  * | idempotency   | `IDEMPOTENCY`     | Powertools' key hash            | -                  | -                       |
  *
  * One Query on pk returns a cluster's events in time order; the `byDay` index returns every cluster's events
@@ -47,6 +48,7 @@ export const tableKeys = {
   /** Gaps ending at or after an instant. */
   gapsFrom: (since: number) => ({ from: `GAP#${iso(since)}`, to: 'GAP#~' }),
   registry: 'CLUSTERS',
+  fleet: 'FLEET',
   day: (observedAt: number) => `DAY#${iso(observedAt).slice(0, 10)}`,
   daySort: (observedAt: number, id: string) => `${iso(observedAt)}#${id}`,
 } as const;

@@ -2,8 +2,9 @@ import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-s
 import { type Alert, chatbotMessage, snsAttributes } from '../../domain/alerts.js';
 import { DeliveryError, messageOf } from '../../domain/errors.js';
 import type { PageMark } from '../../domain/pageLifecycle.js';
-import type { AlertChannels, SummaryPublisher } from '../../domain/ports.js';
+import type { SnsChannel, SummaryPublisher } from '../../domain/ports.js';
 import { alertJson, snsStructuredMessage } from '../../domain/snsMessages.js';
+import { type StormPage, stormEmail, stormHeadline, stormJson, stormSms } from '../../domain/stormPages.js';
 import { AWS_CALL_TIMEOUTS } from '../awsClients.js';
 
 export type SnsFormat = 'json' | 'chatbot';
@@ -12,7 +13,7 @@ export type SnsFormat = 'json' | 'chatbot';
  * Publishes alerts to the topic: a short subject, a message per kind of subscriber (SMS, email, and the JSON alert
  * or Chatbot's format for the rest), and the attributes subscribers filter on.
  */
-export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
+export class SnsAlerts implements SnsChannel {
   private readonly client: SNSClient;
 
   constructor(
@@ -45,6 +46,35 @@ export class SnsAlerts implements NonNullable<AlertChannels['sns']> {
       throw new DeliveryError('sns', `publishing alert ${alert.eventId} failed: ${messageOf(error)}`, { cause: error });
     }
   }
+
+  async publishStorm(page: StormPage): Promise<string> {
+    try {
+      return (await this.client.send(stormMessage(this.topicArn, page))).MessageId ?? '';
+    } catch (error) {
+      throw new DeliveryError('sns', `publishing the fleet page of ${page.storm.key} failed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+/**
+ * A storm's fleet page: SMS, email and the storm's JSON, with attributes that reach people's subscriptions (they
+ * filter on `page` and `pageSeverity`, as for an incident's opening and resolution).
+ */
+function stormMessage(topicArn: string, page: StormPage) {
+  const action = page.action === 'update' ? 'update' : page.action;
+  return new PublishCommand({
+    TopicArn: topicArn,
+    Subject: stormHeadline(page).slice(0, 100),
+    MessageStructure: 'json',
+    Message: JSON.stringify({ default: stormJson(page), sms: stormSms(page), email: stormEmail(page) }),
+    MessageAttributes: {
+      cluster: { DataType: 'String', StringValue: 'fleet' },
+      type: { DataType: 'String', StringValue: 'fleet_storm' },
+      severity: { DataType: 'String', StringValue: 'critical' },
+      page: { DataType: 'String', StringValue: action },
+      pageSeverity: { DataType: 'String', StringValue: 'critical' },
+    },
+  });
 }
 
 /** Creates the topic if it is missing (local mode: the emulator has none) and returns its ARN. */

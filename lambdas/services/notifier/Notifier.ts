@@ -1,13 +1,14 @@
 import { type Alert, buildAlert, slackBlocks } from '../../domain/alerts.js';
 import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
-import { appliedStepOf, type NotifierState, withAppliedStep } from '../../domain/notifierState.js';
+import { appliedStepOf, type NotifierState, type StormRef, withAppliedStep } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
 import { advanceIncident, type LifecycleStep, pageMark, subjectOf } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher, SlackChannel, SlackThread } from '../../domain/ports.js';
 import { slackIncidentMessage } from '../../domain/slackIncident.js';
 import { isWriteLossEvidence } from '../../domain/writeLoss.js';
+import type { Once, Storms } from './storms.js';
 
 export interface NotifierDeps {
   readonly store: NotifierStore;
@@ -22,6 +23,8 @@ export interface NotifierDeps {
   readonly verifiesWrites?: (cluster: string) => boolean;
   /** Where the runbooks are served (`notify.runbookBaseUrl`); each alert links its own. */
   readonly runbookBaseUrl?: string | undefined;
+  /** Groups incidents that open on many clusters at once under one fleet page; none: every incident pages alone. */
+  readonly storms?: Storms | null | undefined;
   /** Called once per alert, when every channel has it (the CLI prints them); never again for a redelivery. */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
 }
@@ -29,9 +32,6 @@ export interface NotifierDeps {
 const MAX_THREADS_KEPT = 20;
 /** Two notifiers rarely race more than once on one event; a third loss means something else is wrong. */
 const CONFLICT_ATTEMPTS = 4;
-
-/** Runs a channel's send under its idempotency key; a failure is kept for the end, so the other channels go on. */
-type Once = <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>;
 
 /**
  * Handles one recorded event: sends its alert (once, whatever the redeliveries), keeps each incident in one
@@ -126,18 +126,22 @@ export class Notifier {
   private async deliver(alert: Alert, incidentKey: string, state: NotifierState, step: LifecycleStep): Promise<NotifierState> {
     const { sns, slack, pagerduty } = this.deps.channels;
     const failures: unknown[] = [];
-    const once: Once = async (key, send) => {
+    const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
       try {
-        return await this.deps.idempotent(key, send);
+        return await run();
       } catch (error) {
         failures.push(error);
-        this.deps.log.error('alert not delivered on one channel; the others go on', { key, error: messageOf(error) });
+        this.deps.log.error('alert not delivered on one channel; the others go on', { key: what, error: messageOf(error) });
         return undefined;
       }
     };
-    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity)));
-    const next = slack && step.action ? await this.toSlack(slack, { alert, step }, state, once) : state;
-    const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step) }, alert) : null;
+    const once: Once = (key, send) => attempt(key, () => this.deps.idempotent(key, send));
+    const tracked = await attempt(`fleet:${alert.eventId}`, () => this.stormOf(step, alert, state, once));
+    const { storm, next: grouped } = tracked ?? { storm: null, next: state };
+    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key)));
+    const next = slack && step.action ? await this.toSlack(slack, { alert, step, storm }, grouped, once) : grouped;
+    const grouping = storm ? { group: storm.key, class: storm.kind } : undefined;
+    const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step), grouping }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     if (failures.length > 0) throw failures[0];
     // Once per alert whoever delivered it (two notifiers may each have sent part of it): its own record says so.
@@ -147,20 +151,46 @@ export class Notifier {
   }
 
   /**
+   * The storm the step's incident is grouped under: registered with the fleet when it opens (which may send or
+   * update the fleet page), and its escalation or resolution passed on. A fleet record that cannot be read or
+   * written costs the grouping, never the cluster's own page (the record is retried for it).
+   */
+  private async stormOf(
+    step: LifecycleStep,
+    alert: Alert,
+    state: NotifierState,
+    once: Once,
+  ): Promise<{ storm: StormRef | null; next: NotifierState }> {
+    const subject = subjectOf(step);
+    const known = subject && state.storm?.incidentKey === subject.key ? state.storm : null;
+    const storms = this.deps.storms;
+    if (!storms || !subject || !step.action) return { storm: known, next: state };
+    const track = async (): Promise<StormRef | null> => {
+      if (step.action === 'open' && !subject.planned) return known ?? (await storms.opened(subject, alert.event, once));
+      if (step.action === 'resolve' || step.action === 'escalate')
+        await storms.moved(subject, step.action === 'resolve' ? 'resolved' : 'escalated', alert.event.observedAt, once);
+      return known;
+    };
+    const storm = await track();
+    return { storm, next: storm === known ? state : { ...state, storm } };
+  }
+
+  /**
    * Slack renders the incident, not the event stream: in bot mode one parent message per incident, posted when it
    * opens and edited at every step, with each event in its thread; a webhook (which can neither edit nor thread)
    * gets the opening, escalation, resolution and changes only.
    */
   private async toSlack(
     slack: SlackChannel,
-    { alert, step }: { alert: Alert; step: LifecycleStep },
+    { alert, step, storm }: { alert: Alert; step: LifecycleStep; storm: StormRef | null },
     state: NotifierState,
     once: Once,
   ): Promise<NotifierState> {
     const subject = subjectOf(step);
     const parent = slackIncidentMessage(subject, alert, pageMark(step, alert.severity));
     if (!slack.canEdit) {
-      if (step.action !== 'update') await once(`slack:${alert.eventId}`, () => slack.post(parent, null));
+      // A webhook can neither thread nor edit: a storm's members are in its fleet messages only.
+      if (step.action !== 'update' && !storm) await once(`slack:${alert.eventId}`, () => slack.post(parent, null));
       return state;
     }
     // A standalone page gets a parent of its own, never the last incident's.
@@ -172,11 +202,14 @@ export class Notifier {
       const edit = thread;
       if (thread.openedBy !== alert.eventId) await once(`slack:${alert.eventId}:edit`, () => slack.update(edit, parent));
     } else {
-      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, null));
+      // A storm member's incident message is a reply in the fleet parent's thread, edited there as it moves.
+      const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, storm?.thread ?? null));
       if (!posted?.ts) return state;
       thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: alert.eventId };
       next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };
     }
+    // Slack threads are one level deep: a storm member's details stay in its edited reply.
+    if (storm?.thread) return next;
     const inThread = thread;
     await once(`slack:${alert.eventId}`, () => slack.post(slackBlocks(alert), inThread));
     return next;

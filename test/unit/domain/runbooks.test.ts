@@ -7,7 +7,11 @@ import { ALARM_RUNBOOKS, runbookLink } from '../../../lambdas/domain/runbooks.js
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 describe('Runbooks', () => {
-  const links = [...ALERTABLE_EVENT_TYPES.map((event) => runbookLink({ event })), ...ALARM_RUNBOOKS.map((alarm) => runbookLink({ alarm }))];
+  const links = [
+    ...ALERTABLE_EVENT_TYPES.map((event) => runbookLink({ event })),
+    ...ALARM_RUNBOOKS.map((alarm) => runbookLink({ alarm })),
+    runbookLink({ fleet: 'storm' }),
+  ];
 
   it.each(links)('%s exists, says what it means, what to check first and when to escalate', (link) => {
     expect(existsSync(join(ROOT, link)), link).toBe(true);

@@ -3,7 +3,7 @@ import { detect } from '../../../../lambdas/domain/detector.js';
 import { type ClusterEvent, makeEvent } from '../../../../lambdas/domain/events.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
-import { memoryIdempotency, memoryNotifierStore } from '../../../support/notifierFakes.js';
+import { memoryIdempotency, memoryNotifierStore, NO_STORMS } from '../../../support/notifierFakes.js';
 
 const first = detect(null, healthy(1_000, 'pg_node1', 3));
 const failover = detect(
@@ -28,6 +28,7 @@ describe('Class: Notifier', () => {
       store,
       channels: {
         sns: {
+          publishStorm: NO_STORMS,
           publish: async (alert) => {
             if (snsFailures-- > 0) throw new Error('SNS: Service Unavailable');
             published.push(alert.eventId);
@@ -69,6 +70,7 @@ describe('Class: Notifier', () => {
         store,
         channels: {
           sns: {
+            publishStorm: NO_STORMS,
             publish: async (alert) => {
               published.push(alert.eventId);
               return 'message-id';

@@ -6,7 +6,7 @@ import type { PagerDutyRequest } from '../../../../lambdas/domain/pagerduty.js';
 import type { AlertChannels } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, ok, primary, replica, view } from '../../../support/factories.js';
-import { memoryIdempotency, memoryNotifierStore } from '../../../support/notifierFakes.js';
+import { memoryIdempotency, memoryNotifierStore, NO_STORMS } from '../../../support/notifierFakes.js';
 
 /** The poller's events for a leader lost and replaced (failover), or handed over (switchover: it was seen stopping). */
 function detected(kind: 'failover' | 'switchover'): readonly ClusterEvent[] {
@@ -126,6 +126,7 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     const published: string[] = [];
     const pager = pagerNotifier({
       sns: {
+        publishStorm: NO_STORMS,
         publish: async (alert) => {
           published.push(alert.eventId);
           return 'message-id';

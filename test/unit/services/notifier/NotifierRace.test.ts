@@ -7,7 +7,7 @@ import type { PagerDutyRequest } from '../../../../lambdas/domain/pagerduty.js';
 import type { SlackThread } from '../../../../lambdas/domain/ports.js';
 import { Notifier } from '../../../../lambdas/services/notifier/Notifier.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
-import { memoryIdempotency, memoryNotifierStore } from '../../../support/notifierFakes.js';
+import { memoryIdempotency, memoryNotifierStore, NO_STORMS } from '../../../support/notifierFakes.js';
 
 const start = detect(null, healthy(1_000, 'pg_node1', 3));
 const failover = detect(
@@ -52,6 +52,7 @@ function twoNotifiers() {
       idempotent,
       channels: {
         sns: {
+          publishStorm: NO_STORMS,
           publish: async (alert) => {
             record.sns.push(alert.eventId);
             return 'id';

@@ -1,0 +1,150 @@
+import { StateConflictError } from '../../domain/errors.js';
+import type { ClusterEvent } from '../../domain/events.js';
+import type { StormRef } from '../../domain/notifierState.js';
+import type { PageIncident } from '../../domain/pageLifecycle.js';
+import type { AlertChannels, FleetStore, Log, SlackThread } from '../../domain/ports.js';
+import { runbookLink } from '../../domain/runbooks.js';
+import {
+  commonCause,
+  type FleetState,
+  type FleetStep,
+  registerMemberStatus,
+  registerOpening,
+  type Storm,
+  type StormSettings,
+} from '../../domain/storm.js';
+import { type StormAction, type StormPage, stormPagerDuty, stormSlackMessage } from '../../domain/stormPages.js';
+
+/** Runs a channel's send under its idempotency key; a failure is kept for the end, so the other channels go on. */
+export type Once = <T>(key: string, send: () => Promise<T>) => Promise<T | undefined>;
+
+export interface StormDeps {
+  readonly fleet: FleetStore;
+  readonly settings: StormSettings;
+  /** A cluster's tags from the configuration (its availability zone, its host): the common cause is read from them. */
+  readonly tagsOf: (cluster: string) => Readonly<Record<string, string>>;
+  readonly channels: AlertChannels;
+  readonly log: Log;
+  readonly runbookBaseUrl?: string | undefined;
+}
+
+/** Many notifiers update the fleet record during a storm; each race costs one more read and write. */
+const FLEET_ATTEMPTS = 12;
+
+/** The fleet parent is edited for each of the first members and then every tenth: Slack allows about one edit a second. */
+const everyEditUpTo = 10;
+const editsAt = (n: number) => n <= everyEditUpTo || n % 10 === 0;
+
+/** `leader_changed failover`, `no_leader`: what opened an incident, in the words of the fleet page. */
+export function openingKind(event: ClusterEvent): string {
+  return event.type === 'leader_changed' ? `${event.type} ${event.kind}` : event.type;
+}
+
+/**
+ * The fleet side of paging: registers every incident that opens with the fleet's record, sends one fleet page per
+ * channel when openings make a storm, keeps it current as members join and resolve, and resolves it with the last.
+ */
+export class Storms {
+  constructor(private readonly deps: StormDeps) {}
+
+  /** An incident opened: its storm (null when it pages alone); the fleet page sent if this opening made the storm. */
+  async opened(incident: PageIncident, event: ClusterEvent, once: Once): Promise<StormRef | null> {
+    const opening = { cluster: incident.cluster, incidentKey: incident.key, at: incident.openedAt, kind: openingKind(event) };
+    const step = await this.mutate((fleet) => {
+      const next = registerOpening(fleet, opening, this.deps.settings);
+      return { fleet: next.fleet, result: next };
+    });
+    if (step.role === 'alone' || !step.storm) return null;
+    const thread = step.role === 'started' ? await this.announce(step, once) : await this.grow(step, once);
+    return { key: step.storm.key, incidentKey: incident.key, kind: opening.kind, thread };
+  }
+
+  /** A member escalated or resolved: the fleet page follows; the last member resolved resolves it. */
+  async moved(incident: PageIncident, status: 'escalated' | 'resolved', at: number, once: Once): Promise<void> {
+    const change = { incidentKey: incident.key, status, at };
+    const moved = await this.mutate((fleet) => {
+      const next = registerMemberStatus(fleet, change);
+      return { fleet: next.fleet, result: { ...next, thread: next.storm ? (fleet.threads?.[next.storm.key] ?? null) : null } };
+    });
+    const { storm, resolved, thread } = moved;
+    if (!storm) return;
+    if (resolved) return this.resolve(resolved, thread, once);
+    const done = storm.members.filter((m) => m.status === 'resolved').length;
+    const { slack } = this.deps.channels;
+    if (slack?.canEdit && thread && (status === 'escalated' || editsAt(done)))
+      await once(`storm:${storm.key}:slack:${status}:${incident.key}`, () =>
+        slack.update(thread, stormSlackMessage(this.page(storm, 'update'))),
+      );
+  }
+
+  /** The storm recognised: one page per channel; the Slack parent's thread is kept in the fleet record for every member. */
+  private async announce(step: FleetStep, once: Once): Promise<SlackThread | null> {
+    const storm = step.storm!;
+    const page = this.page(storm, 'open');
+    const { sns, slack, pagerduty } = this.deps.channels;
+    if (sns) await once(`storm:${storm.key}:open:sns`, () => sns.publishStorm(page));
+    const request = stormPagerDuty(page);
+    if (pagerduty && request) await once(`storm:${storm.key}:open:pagerduty`, () => pagerduty.send(request));
+    if (!slack) return null;
+    const posted = await once(`storm:${storm.key}:open:slack`, () => slack.post(stormSlackMessage(page), null));
+    if (!posted?.ts) return null;
+    const thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: storm.key };
+    await this.mutate((fleet) => ({ fleet: { ...fleet, threads: keepRecent({ ...fleet.threads, [storm.key]: thread }) }, result: null }));
+    return thread;
+  }
+
+  /** A member joined: the Slack parent shows it (the first few, then every tenth). */
+  private async grow(step: FleetStep, once: Once): Promise<SlackThread | null> {
+    const storm = step.storm!;
+    const thread = step.fleet.threads?.[storm.key] ?? null;
+    const { slack } = this.deps.channels;
+    const size = storm.members.length;
+    if (slack?.canEdit && thread && editsAt(size))
+      await once(`storm:${storm.key}:slack:members:${size}`, () => slack.update(thread, stormSlackMessage(this.page(storm, 'update'))));
+    return thread;
+  }
+
+  private async resolve(storm: Storm, thread: SlackThread | null, once: Once): Promise<void> {
+    const page = this.page(storm, 'resolve');
+    const { sns, slack, pagerduty } = this.deps.channels;
+    if (sns) await once(`storm:${storm.key}:resolve:sns`, () => sns.publishStorm(page));
+    const request = stormPagerDuty(page);
+    if (pagerduty && request) await once(`storm:${storm.key}:resolve:pagerduty`, () => pagerduty.send(request));
+    if (!slack) return;
+    const message = stormSlackMessage(page);
+    await once(`storm:${storm.key}:resolve:slack`, () =>
+      slack.canEdit && thread ? slack.update(thread, message) : slack.post(message, null),
+    );
+  }
+
+  private page(storm: Storm, action: StormAction): StormPage {
+    return {
+      storm,
+      action,
+      cause: commonCause(storm, this.deps.tagsOf),
+      runbook: runbookLink({ fleet: 'storm' }, this.deps.runbookBaseUrl),
+    };
+  }
+
+  /** Applies `change` to the fleet's record, saved at the revision it was read at; a lost race is applied again. */
+  private async mutate<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.deps.fleet.loadFleetState();
+      const { fleet, result } = change(loaded);
+      if (fleet === loaded) return result;
+      try {
+        await this.deps.fleet.saveFleetState(fleet);
+        return result;
+      } catch (error) {
+        if (!(error instanceof StateConflictError) || attempt >= FLEET_ATTEMPTS) throw error;
+        this.deps.log.debug('another notifier updated the fleet record first; applying again', { attempt });
+      }
+    }
+  }
+}
+
+/** The fleet parents of the last few storms: a late member still finds its storm's thread. */
+function keepRecent(threads: Readonly<Record<string, SlackThread>>): Record<string, SlackThread> {
+  const entries = Object.entries(threads);
+  return Object.fromEntries(entries.slice(Math.max(0, entries.length - 5)));
+}
