@@ -26,8 +26,8 @@ function counts(storm: Storm) {
 }
 
 /** `orders-db, billing-db, ... and 38 more`, with each name neutralised (they come from the configuration). */
-function memberList(storm: Storm, escape: (text: string) => string): string {
-  const names = storm.members.slice(0, NAMES_SHOWN).map((m) => escape(m.cluster) + (m.status === 'resolved' ? ' (resolved)' : ''));
+function memberList(storm: Storm, escapeName: (text: string) => string): string {
+  const names = storm.members.slice(0, NAMES_SHOWN).map((m) => escapeName(m.cluster) + (m.status === 'resolved' ? ' (resolved)' : ''));
   const more = storm.members.length - NAMES_SHOWN;
   return more > 0 ? `${names.join(', ')} and ${more} more` : names.join(', ');
 }
