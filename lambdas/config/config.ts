@@ -104,6 +104,8 @@ const patroniApiSchema = z.strictObject({
   ...secretReference,
 });
 
+const TAG_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 const clusterSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores'),
   /** Expected Patroni scope; learnt from the first poll when absent. */
@@ -114,8 +116,13 @@ const clusterSchema = z.strictObject({
   patroni: patroniApiSchema.optional(),
   /** Free-form facts about the cluster (`az: eu-west-1a`, `host: hv-12`): a storm's page names the ones its clusters share. */
   tags: z
-    .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'tag names are 1-64 letters, digits or . _ : -'), z.string().min(1).max(128))
-    .refine((tags) => Object.keys(tags).length <= 20, 'at most 20 tags per cluster')
+    .record(z.string(), z.string().min(1, 'must be a value of 1-128 characters').max(128, 'must be a value of 1-128 characters'))
+    .superRefine((tags, context) => {
+      const names = Object.keys(tags);
+      if (names.length > 20) context.addIssue({ code: 'custom', message: 'at most 20 tags per cluster' });
+      for (const name of names.filter((n) => !TAG_NAME.test(n)))
+        context.addIssue({ code: 'custom', path: [name], message: 'tag names are 1-64 letters, digits or . _ : -' });
+    })
     .default({}),
 });
 

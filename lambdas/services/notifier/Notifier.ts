@@ -139,10 +139,11 @@ export class Notifier {
     const tracked = await attempt(`fleet:${alert.eventId}`, () => this.stormOf(step, alert, state, once));
     const { storm, next: grouped } = tracked ?? { storm: null, next: state };
     if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key)));
-    const next = slack && step.action ? await this.toSlack(slack, { alert, step, storm }, grouped, once) : grouped;
     const grouping = storm ? { group: storm.key, class: storm.kind } : undefined;
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step), grouping }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
+    // Slack last: its channel pace (one message a second after a burst) never holds the pager back.
+    const next = slack && step.action ? await this.toSlack(slack, { alert, step, storm }, grouped, once) : grouped;
     if (failures.length > 0) throw failures[0];
     // Once per alert whoever delivered it (two notifiers may each have sent part of it): its own record says so.
     const { onAlert } = this.deps;

@@ -22,8 +22,13 @@ describe('Function: validateConfig', () => {
   it('fills the documented defaults', () => {
     expect(validateConfig(minimal)).toEqual({
       ...minimal,
+      clusters: minimal.clusters.map((c) => ({ ...c, tags: {} })),
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
-      notify: { snsFormat: 'json', probe: { deadlineSeconds: 90, intervalMs: 150 } },
+      notify: {
+        snsFormat: 'json',
+        probe: { deadlineSeconds: 90, intervalMs: 150 },
+        storm: { enabled: true, clusters: 5, windowSeconds: 60 },
+      },
       store: { tableName: 'failover-events', retentionDays: 396 },
       slo: { target: 99.95, exclude: [] },
     });
@@ -42,6 +47,17 @@ describe('Function: validateConfig', () => {
       excludePlanned: true,
       maintenance: [{ start: Date.UTC(2026, 10, 7, 2), end: Date.UTC(2026, 10, 7, 3), reason: 'kernel' }],
     });
+  });
+
+  it.each([
+    [{ name: 'x', members: ['http://10.0.0.1:8008'], tags: { 'bad tag': 'a' } }, 'clusters[0].tags.bad tag: tag names are 1-64 letters'],
+    [{ name: 'x', members: ['http://10.0.0.1:8008'], tags: { az: '' } }, 'clusters[0].tags.az: must be a value of 1-128 characters'],
+  ])('refuses bad cluster tags %j, naming the key', (cluster, message) => {
+    expect(() => validateConfig({ clusters: [cluster] })).toThrow(message);
+  });
+
+  it('refuses a storm threshold of one cluster (every incident would be a storm)', () => {
+    expect(() => validateConfig({ ...minimal, notify: { storm: { clusters: 1 } } })).toThrow('notify.storm.clusters');
   });
 
   it.each([

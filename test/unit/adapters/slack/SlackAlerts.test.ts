@@ -27,7 +27,10 @@ describe('Class: SlackAlerts', () => {
   afterEach(async () => agent.close());
 
   const webhook = () =>
-    new SlackAlerts({ kind: 'webhook', url: `${SLACK}/services/T/B/X` }, { baseDelayMs: 500 }, agent, async (ms) => waits.push(ms));
+    new SlackAlerts(
+      { kind: 'webhook', url: `${SLACK}/services/T/B/X` },
+      { policy: { baseDelayMs: 500 }, dispatcher: agent, wait: async (ms) => waits.push(ms) },
+    );
 
   it('retries 429 after Retry-After and 500 with backoff, and posts exactly one message', async () => {
     // Prepare
@@ -64,9 +67,7 @@ describe('Class: SlackAlerts', () => {
   it('threads a bot message under the incident and returns its ts', async () => {
     const bot = new SlackAlerts(
       { kind: 'bot', token: 'xoxb-1', channel: '#oncall', apiUrl: `${SLACK}/api` },
-      {},
-      agent,
-      async () => undefined,
+      { dispatcher: agent, wait: async () => undefined },
     );
     let sent: Record<string, unknown> = {};
     agent
@@ -89,12 +90,45 @@ describe('Class: SlackAlerts', () => {
   it('treats a chat.postMessage reply of ok:false as a failed delivery', async () => {
     const bot = new SlackAlerts(
       { kind: 'bot', token: 'xoxb-1', channel: '#gone', apiUrl: `${SLACK}/api` },
-      {},
-      agent,
-      async () => undefined,
+      { dispatcher: agent, wait: async () => undefined },
     );
     agent.get(SLACK).intercept({ path: '/api/chat.postMessage', method: 'POST' }).reply(200, { ok: false, error: 'channel_not_found' });
     await expect(bot.post(message, null)).rejects.toThrow(/channel_not_found/);
+  });
+});
+
+describe('SlackAlerts: the channel pace', () => {
+  it('posts a burst of 10 at once, then one a second, in the order asked for', async () => {
+    // Prepare: a clock that moves only when the pace waits.
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    let now = 0;
+    const sentAt: { at: number; n: number }[] = [];
+    agent
+      .get(SLACK)
+      .intercept({ path: '/services/T/B/X', method: 'POST' })
+      .reply((request) => {
+        sentAt.push({ at: now, n: JSON.parse(String(request.body)).n });
+        return { statusCode: 200, data: 'ok' };
+      })
+      .times(15);
+    const slack = new SlackAlerts(
+      { kind: 'webhook', url: `${SLACK}/services/T/B/X` },
+      {
+        dispatcher: agent,
+        clock: () => now,
+        wait: async (ms) => {
+          now += ms;
+        },
+      },
+    );
+    // Act: fifteen messages asked for at once, as a storm's replies are.
+    await Promise.all(Array.from({ length: 15 }, (_, n) => slack.post({ ...message, n } as typeof message, null)));
+    // Assess
+    expect(sentAt.map((s) => s.n)).toEqual(Array.from({ length: 15 }, (_, n) => n));
+    expect(sentAt.slice(0, 10).every((s) => s.at === 0)).toBe(true);
+    expect(sentAt.slice(10).map((s) => s.at)).toEqual([1_000, 2_000, 3_000, 4_000, 5_000]);
+    await agent.close();
   });
 });
 
@@ -116,9 +150,7 @@ describe('SlackAlerts: edits', () => {
       .reply(200, { ok: true, ts: '1.000100', channel: 'C0456' });
     const bot = new SlackAlerts(
       { kind: 'bot', token: 'xoxb-1', channel: '#oncall', apiUrl: `${SLACK}/api` },
-      {},
-      agent,
-      async () => undefined,
+      { dispatcher: agent, wait: async () => undefined },
     );
     await bot.update({ ts: '1.000100', channel: 'C0456' }, message);
     expect(sent).toMatchObject({ channel: 'C0456', ts: '1.000100', text: message.text });
