@@ -22,7 +22,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js'
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
 import { TEST_SECRETS } from '../support/secrets.js';
-import { SlackStandIn } from '../support/standIns.js';
+import { PagerDutyStandIn, SlackStandIn } from '../support/standIns.js';
 import { CuttableProxy } from '../support/tcpProxy.js';
 
 export const CLUSTER = 'denemek';
@@ -39,6 +39,19 @@ export interface ScenarioWindow {
   readonly leaderBefore: string | null;
 }
 
+/** The `page` values people's email and SMS subscriptions take (lib/FailoverStorage.ts). */
+const PEOPLE_PAGES = new Set(['open', 'escalate', 'resolve', 'change']);
+
+/** Messages per channel in one scenario: how much on-call was told, and through what. */
+export interface ChannelCounts {
+  readonly slackParents: number;
+  readonly slackThread: number;
+  readonly slackEdits: number;
+  /** SNS messages an email or SMS subscriber gets. */
+  readonly people: number;
+  readonly pagerduty: { readonly trigger: number; readonly resolve: number; readonly change: number };
+}
+
 export interface ScenarioResult {
   readonly name: string;
   readonly expected: string;
@@ -46,6 +59,8 @@ export interface ScenarioResult {
   readonly leaderChanges: number;
   readonly historyRows: number;
   readonly alerts: number;
+  /** Absent in runs saved before channels were counted. */
+  messages?: ChannelCounts;
   readonly writerOutageSeconds: number | null;
   readonly probeBoundsSeconds: readonly [number, number] | null;
   readonly restoreErrorMs: number | null;
@@ -83,6 +98,7 @@ export class ScenarioLab {
   readonly alerts: Alert[] = [];
   readonly writer: IndependentWriter;
   readonly slack = new SlackStandIn();
+  readonly pagerduty = new PagerDutyStandIn(TEST_SECRETS.pagerDutyRoutingKey);
   readonly results: ScenarioResult[] = [];
   private aws!: LocalAws;
   private proxy!: CuttableProxy;
@@ -129,6 +145,8 @@ export class ScenarioLab {
     this.proxy = new CuttableProxy(Number(new URL(this.aws.endpoint).port));
     this.proxyEndpoint = await this.proxy.start();
     const slackUrl = await this.slack.start();
+    const pagerDutyUrl = await this.pagerduty.start();
+    process.env.SCENARIO_PD_KEY = TEST_SECRETS.pagerDutyRoutingKey;
     process.env.SCENARIO_PGPASSWORD = LAB_CREDENTIALS.superuser.password;
     process.env.SCENARIO_SLACK_TOKEN = TEST_SECRETS.scenarioSlackBotToken;
     this.pagerQueue = await PagerQueue.subscribe(awsClientConfig(this.aws));
@@ -151,7 +169,11 @@ export class ScenarioLab {
         },
       ],
       poll: { intervalSeconds: 1 },
-      notify: { slack: { botTokenEnv: 'SCENARIO_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl }, probe: { deadlineSeconds: 90 } },
+      notify: {
+        slack: { botTokenEnv: 'SCENARIO_SLACK_TOKEN', channel: '#oncall', apiUrl: slackUrl },
+        pagerduty: { routingKeyEnv: 'SCENARIO_PD_KEY', eventsUrl: pagerDutyUrl },
+        probe: { deadlineSeconds: 90 },
+      },
       store: { tableName: `scenarios-${this.patroni}-${this.profile}` },
     });
     await this.startPipeline();
@@ -215,6 +237,7 @@ export class ScenarioLab {
     if (labStateExists(this.base)) await labDown(this.base);
     await this.http.close();
     await this.slack.stop();
+    await this.pagerduty.stop();
     await this.proxy?.stop();
     await this.aws?.stop();
   }
@@ -276,5 +299,27 @@ export class ScenarioLab {
   /** Every alert the SQS pager has received so far. */
   pager(): Promise<Alert[]> {
     return this.pagerQueue.alerts();
+  }
+
+  /**
+   * What each channel carried for the events of a window: Slack parents, thread messages and edits; the SNS
+   * messages a person's subscription takes (the template's filter on `page`); PagerDuty's requests by action.
+   */
+  async messagesFor(window: ScenarioWindow): Promise<ChannelCounts> {
+    const ids = new Set(window.events.map((e) => e.id));
+    const slack = this.slack.requests.filter((r) => r.at >= window.startedAt);
+    const messages = (await this.pagerQueue.drain()).filter((m) => ids.has((JSON.parse(m.Body!) as Alert).eventId));
+    const pages = this.pagerduty.accepted.filter((r) => r.at >= window.startedAt);
+    return {
+      slackParents: slack.filter((r) => r.path.endsWith('/chat.postMessage') && !r.body.thread_ts).length,
+      slackThread: slack.filter((r) => r.path.endsWith('/chat.postMessage') && r.body.thread_ts).length,
+      slackEdits: slack.filter((r) => r.path.endsWith('/chat.update')).length,
+      people: messages.filter((m) => PEOPLE_PAGES.has(m.MessageAttributes?.page?.StringValue ?? '')).length,
+      pagerduty: {
+        trigger: pages.filter((r) => r.body.event_action === 'trigger').length,
+        resolve: pages.filter((r) => r.body.event_action === 'resolve').length,
+        change: pages.filter((r) => r.path === '/v2/change/enqueue').length,
+      },
+    };
   }
 }

@@ -48,6 +48,7 @@ export async function judge(lab: ScenarioLab, patroni: PatroniMajor, judged: Jud
     seconds: (Date.now() - started) / 1000,
     passed: false,
   };
+  result.messages = await lab.messagesFor(window);
   lab.results.push(result);
   const context = `${name} on Patroni ${patroni}, ${lab.profile} profile: ${result.observed.join(' | ')}`;
   expect(window.settled, `did not reach its end state in time: ${context}`).toBe(true);

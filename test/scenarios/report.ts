@@ -18,12 +18,20 @@ interface VersionRun {
 
 const seconds = (value: number | null) => (value === null ? '–' : `${value.toFixed(2)} s`);
 
+/** `Slack 1 + 5 (4 edits)<br>people 2<br>PD 1 / 1 / 0`: what each channel carried in the scenario. */
+function channels(r: ScenarioResult): string {
+  const m = r.messages;
+  if (!m) return '–';
+  const pd = m.pagerduty;
+  return `Slack ${m.slackParents} + ${m.slackThread} (${m.slackEdits} edits)<br>people ${m.people}<br>PD ${pd.trigger} / ${pd.resolve} / ${pd.change}`;
+}
+
 function row(run: VersionRun, r: ScenarioResult): string {
   const bounds = r.probeBoundsSeconds ? `[${r.probeBoundsSeconds[0].toFixed(2)}, ${r.probeBoundsSeconds[1].toFixed(2)}] s` : '–';
   const restore = r.restoreErrorMs === null ? '–' : `${r.restoreErrorMs > 0 ? '+' : ''}${r.restoreErrorMs} ms`;
   const observed = r.observed.map((e) => `\`${e}\``).join('<br>');
   const anatomy = r.anatomy ?? '–';
-  return `| ${run.lab} | ${run.profile ?? 'fast'} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${anatomy} | ${r.passed ? 'pass' : '**FAIL**'} |`;
+  return `| ${run.lab} | ${run.profile ?? 'fast'} | ${r.name} | ${r.expected} | ${observed} | ${r.leaderChanges} / ${r.historyRows} | ${r.alerts} | ${channels(r)} | ${seconds(r.writerOutageSeconds)} | ${bounds} | ${restore} | ${anatomy} | ${r.passed ? 'pass' : '**FAIL**'} |`;
 }
 
 /** Saves one lab's results (`file` names it) and regenerates docs/scenarios.md from every lab's last run. */
@@ -56,7 +64,10 @@ independent writer through HAProxy every 100 ms as the yardstick.
 
 Columns: the events the scenario must leave (cluster-level events in this exact order; member-level ones as stated);
 every event it left in the audit trail, in order; leader_changed events against the rows Patroni added to \`/history\`
-(none missed, none doubled); alerts sent (each exactly once, checked against the SQS pager); the independent writer's
+(none missed, none doubled); alerts sent (each exactly once, checked against the SQS pager); the messages each
+channel carried: Slack parents posted + thread messages (parent edits), SNS messages a person's email or SMS
+subscription takes (the template's filter on \`page\`; the target is two per incident: open and resolved), PagerDuty
+trigger / resolve / change events; the independent writer's
 outage (first failed write to the first good one after its last failure); the probe's bounds on the outage;
 \`write_verified.restoredAt\` (writes back for good) minus the writer's restore, which must be within 0.3 s for stop,
 kill -9 and switchover; the incident's anatomy as the verdict message gives it (the outage, its longest phases, the
@@ -67,8 +78,8 @@ The VIP rows run on hosts in network namespaces the suite creates (keepalived mo
 backup HAProxy, a client host); there the probe starts at the moment of the fault, as a canary on a short schedule
 would.
 
-| lab | profile | scenario | expected | observed | leader_changed / history rows | alerts | writer's outage | probe's bounds | restore error | anatomy | result |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| lab | profile | scenario | expected | observed | leader_changed / history rows | alerts | messages per channel | writer's outage | probe's bounds | restore error | anatomy | result |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows}
 `,
   );

@@ -1,5 +1,12 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { awsClientConfig } from '../../local/emulator.js';
 
@@ -39,7 +46,7 @@ export class PagerQueue {
     return new PagerQueue(sqs, queueUrl);
   }
 
-  /** Receives what is waiting (bounded to 50 pages) and returns every message so far. */
+  /** Receives what is waiting (bounded to 50 pages), deletes it from the queue, and returns every message so far. */
   async drain(): Promise<Message[]> {
     for (let page = 0; page < 50; page++) {
       const received = await this.sqs.send(
@@ -47,6 +54,13 @@ export class PagerQueue {
       );
       if (!received.Messages?.length) break;
       this.messages.push(...received.Messages);
+      // Deleted once kept here: a message left in the queue would come back after its visibility timeout.
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: received.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     }
     return this.messages;
   }

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 
 /** A local HTTP server standing in for Slack's Web API (chat.postMessage) or an incoming webhook. */
 export class SlackStandIn {
-  readonly requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown>; replyTs: string }[] = [];
+  readonly requests: { path: string; headers: IncomingMessage['headers']; body: Record<string, unknown>; replyTs: string; at: number }[] =
+    [];
   /** Status codes to answer with, in order, before answering 200 (e.g. [429, 500]). */
   failures: number[] = [];
   /** Until this epoch ms, every request gets 503, as during a Slack outage. */
@@ -24,7 +25,7 @@ export class SlackStandIn {
         const body = JSON.parse(raw || '{}');
         // chat.update answers with the message it edited; chat.postMessage with a new one, and the channel's id.
         const ts = req.url?.endsWith('/chat.update') ? body.ts : `1700000000.${String(++this.counter).padStart(6, '0')}`;
-        this.requests.push({ path: req.url ?? '', headers: req.headers, body, replyTs: ts });
+        this.requests.push({ path: req.url ?? '', headers: req.headers, body, replyTs: ts, at: Date.now() });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok: true, ts, channel: 'C0ONCALL' }));
       });
