@@ -3,12 +3,10 @@
 moto's TransactWriteItems is not isolated: on a failed condition it restores a copy of the table taken when
 the transaction began, erasing writes that other request threads made in between (seen here: two racing
 commits both failed and nothing was written). Real DynamoDB serialises transactions; a single-threaded
-server is the faithful stand-in.
-
-The same rollback also replaces each table with its copy, stream shard included: a stream reader's iterator then
-points at the orphaned shard and never sees another record (seen with two pollers racing). After a transaction the
-tables keep their original shard objects, without the records of a transaction that failed, as DynamoDB's stream
-never shows a write that did not happen.
+server is the faithful stand-in. Here a transaction checks every condition first and writes only if all hold,
+without moto's copy of the table (which also replaced the table's stream shard, so a stream reader never saw
+another record, and cost a deep copy of the whole table per commit); DynamoDB's stream never shows a write that
+did not happen, and neither does this one.
 
 A Query sorts every item of the table first (moto's `Table.all_items`), so on a table of a year of events each one
 took seconds. Here a Query of one partition reads only that partition, and an index Query walks the items unsorted
@@ -30,25 +28,96 @@ def _serial_run_simple(*args, **kwargs):
 
 werkzeug.serving.run_simple = _serial_run_simple
 
+from moto.dynamodb.comparisons import get_filter_expression  # noqa: E402
+from moto.dynamodb.exceptions import (  # noqa: E402
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 
-_transact_write_items = DynamoDBBackend.transact_write_items
+
+def _transaction_key(backend, op_type, op):
+    if op_type != "Put":
+        return op["Key"]
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
 
 
-def _transact_keeping_streams(self, *args, **kwargs):
-    shards = {name: (table.stream_shard, len(table.stream_shard.items)) for name, table in self.tables.items() if table.stream_shard is not None}
+def _checked(backend, transact_items):
+    """Every operation with its key and current item, and the condition checks' outcomes (nothing written)."""
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    checked, errors, seen = [], [], set()
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        key = _transaction_key(backend, op_type, op)
+        marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        current = backend.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        holds = condition is None or get_filter_expression(condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current)
+        if holds:
+            errors.append((None, None, None))
+        else:
+            old = current.to_json()["Attributes"] if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" else None
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        checked.append((op_type, op, key, current))
+    return checked, errors
+
+
+def _apply(backend, op_type, op, key):
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        backend.put_item(op["TableName"], op["Item"])
+    elif op_type == "Delete":
+        backend.delete_item(op["TableName"], key)
+    elif op_type == "Update":
+        backend.update_item(
+            op["TableName"], key, update_expression=op["UpdateExpression"], expression_attribute_names=names, expression_attribute_values=values
+        )
+
+
+def _transact_in_place(self, transact_items):
+    """
+    TransactWriteItems without moto's deep copy of every table it touches (taken before each transaction, to
+    restore on failure: O(table) per commit, which made a fleet's commits time out and the server grow by GBs).
+    The server is serial, so checking every condition first and then writing is isolated; a write that fails
+    half-way (an invalid update) puts back the items already written and the stream records they made.
+    """
+    checked, errors = _checked(self, transact_items)
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    shards = {name: (table, len(table.stream_shard.items)) for name, table in self.tables.items() if table.stream_shard is not None}
+    applied = []
     try:
-        return _transact_write_items(self, *args, **kwargs)
-    finally:
-        for name, (shard, length) in shards.items():
-            table = self.tables.get(name)
-            if table is not None and table.stream_shard is not shard:
-                del shard.items[length:]
-                shard.table = table
-                table.stream_shard = shard
+        for op_type, op, key, current in checked:
+            if op_type == "ConditionCheck":
+                continue
+            applied.append((op["TableName"], key, current))
+            _apply(self, op_type, op, key)
+    except Exception:
+        for table_name, key, current in reversed(applied):
+            if current is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, current.to_json()["Attributes"])
+        for table, length in shards.values():
+            del table.stream_shard.items[length:]
+        raise
 
 
-DynamoDBBackend.transact_write_items = _transact_keeping_streams
+DynamoDBBackend.transact_write_items = _transact_in_place
 
 from moto.dynamodb.models.table import Table  # noqa: E402
 

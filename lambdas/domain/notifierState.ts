@@ -18,6 +18,8 @@ export interface StormRef {
   readonly kind: string;
   /** The fleet parent in Slack (bot mode): the member's incident message is a reply in its thread. */
   readonly thread: { readonly ts: string; readonly channel: string | null } | null;
+  /** The storm is over (resolved): the member's later events no longer look at the fleet record. */
+  readonly over?: boolean;
 }
 
 /** What the notifier remembers per cluster between stream batches. */

@@ -123,12 +123,13 @@ export function stormOf(fleet: FleetState, incidentKey: string): Storm | null {
 }
 
 /**
- * The fleet after a member's incident moved (escalated or resolved); `resolved` is the storm when this made its
- * last open member resolve, so the fleet page resolves too.
+ * The fleet after a member's incident moved (escalated or resolved). `resolved` is the storm when this ended it:
+ * every member resolved and the window since the last one joined has passed (see `settleStorm`).
  */
 export function registerMemberStatus(
   fleet: FleetState,
   change: { readonly incidentKey: string; readonly status: 'escalated' | 'resolved'; readonly at: number },
+  settings: StormSettings,
 ): { fleet: FleetState; storm: Storm | null; resolved: Storm | null } {
   const storm = fleet.storm;
   if (!storm?.members.some((m) => m.incidentKey === change.incidentKey)) {
@@ -138,11 +139,22 @@ export function registerMemberStatus(
     return { fleet: { ...fleet, openings }, storm: stormOf(fleet, change.incidentKey), resolved: null };
   }
   const members = storm.members.map((m) => (m.incidentKey === change.incidentKey ? { ...m, status: change.status } : m));
-  const done = members.every((m) => m.status === 'resolved');
-  const next: Storm = { ...storm, members, ...(done ? { status: 'resolved', resolvedAt: change.at } : {}) };
-  return done
-    ? { fleet: { ...fleet, storm: null, previous: next }, storm: next, resolved: next }
-    : { fleet: { ...fleet, storm: next }, storm: next, resolved: null };
+  const moved = { ...fleet, storm: { ...storm, members } };
+  const settled = settleStorm(moved, change.at, settings);
+  return { fleet: settled.fleet, storm: settled.resolved ?? moved.storm, resolved: settled.resolved };
+}
+
+/**
+ * Ends the storm once every member is resolved and the window has passed since the last one joined: members that
+ * resolve fast (no write probe) must not end a storm that is still gathering. The notifier calls it for every
+ * later event of a member, so the first one after the window ends the storm.
+ */
+export function settleStorm(fleet: FleetState, at: number, settings: StormSettings): { fleet: FleetState; resolved: Storm | null } {
+  const storm = fleet.storm;
+  if (!storm || storm.status !== 'open' || at - storm.lastJoinAt < settings.windowMs) return { fleet, resolved: null };
+  if (!storm.members.every((m) => m.status === 'resolved')) return { fleet, resolved: null };
+  const resolved: Storm = { ...storm, status: 'resolved', resolvedAt: at };
+  return { fleet: { ...fleet, storm: null, previous: resolved }, resolved };
 }
 
 /** What the members share: a tag value (an availability zone) and the kind of failure, each with how many have it. */

@@ -48,11 +48,16 @@ export class PagerQueue {
 
   /** Receives what is waiting (bounded to 50 pages), deletes it from the queue, and returns every message so far. */
   async drain(): Promise<Message[]> {
-    for (let page = 0; page < 50; page++) {
+    // An empty receive is not proof of an empty queue (SQS samples its hosts): stop after two in a row.
+    for (let page = 0, empty = 0; page < 50 && empty < 2; page++) {
       const received = await this.sqs.send(
         new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }),
       );
-      if (!received.Messages?.length) break;
+      if (!received.Messages?.length) {
+        empty++;
+        continue;
+      }
+      empty = 0;
       this.messages.push(...received.Messages);
       // Deleted once kept here: a message left in the queue would come back after its visibility timeout.
       await this.sqs.send(

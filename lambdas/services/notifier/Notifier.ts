@@ -165,11 +165,14 @@ export class Notifier {
     const subject = subjectOf(step);
     const known = subject && state.storm?.incidentKey === subject.key ? state.storm : null;
     const storms = this.deps.storms;
-    if (!storms || !subject || !step.action) return { storm: known, next: state };
+    if (!storms || !subject) return { storm: known, next: state };
+    const at = alert.event.observedAt;
     const track = async (): Promise<StormRef | null> => {
       if (step.action === 'open' && !subject.planned) return known ?? (await storms.opened(subject, alert.event, once));
       if (step.action === 'resolve' || step.action === 'escalate')
-        await storms.moved(subject, step.action === 'resolve' ? 'resolved' : 'escalated', alert.event.observedAt, once);
+        await storms.moved(subject, step.action === 'resolve' ? 'resolved' : 'escalated', at, once);
+      // Any later event of a member may be the first after the storm's window: the one that ends it.
+      if (known && !known.over && (await storms.settle(known, at, once))) return { ...known, over: true };
       return known;
     };
     const storm = await track();

@@ -12,6 +12,7 @@ import {
   registerOpening,
   type Storm,
   type StormSettings,
+  settleStorm,
 } from '../../domain/storm.js';
 import { type StormAction, type StormPage, stormPagerDuty, stormSlackMessage } from '../../domain/stormPages.js';
 
@@ -63,7 +64,7 @@ export class Storms {
   async moved(incident: PageIncident, status: 'escalated' | 'resolved', at: number, once: Once): Promise<void> {
     const change = { incidentKey: incident.key, status, at };
     const moved = await this.mutate((fleet) => {
-      const next = registerMemberStatus(fleet, change);
+      const next = registerMemberStatus(fleet, change, this.deps.settings);
       return { fleet: next.fleet, result: { ...next, thread: next.storm ? (fleet.threads?.[next.storm.key] ?? null) : null } };
     });
     const { storm, resolved, thread } = moved;
@@ -75,6 +76,20 @@ export class Storms {
       await once(`storm:${storm.key}:slack:${status}:${incident.key}`, () =>
         slack.update(thread, stormSlackMessage(this.page(storm, 'update'))),
       );
+  }
+
+  /**
+   * A later event of a member, at `at`: ends the storm if every member is resolved and the window has passed since
+   * the last joined. True when the storm is over (ended now or before), so the member stops asking.
+   */
+  async settle(ref: StormRef, at: number, once: Once): Promise<boolean> {
+    const settled = await this.mutate((fleet) => {
+      const next = settleStorm(fleet, at, this.deps.settings);
+      const open = next.fleet.storm?.key === ref.key;
+      return { fleet: next.fleet, result: { ...next, open, thread: fleet.threads?.[ref.key] ?? null } };
+    });
+    if (settled.resolved) await this.resolve(settled.resolved, settled.thread, once);
+    return !settled.open;
   }
 
   /** The storm recognised: one page per channel; the Slack parent's thread is kept in the fleet record for every member. */

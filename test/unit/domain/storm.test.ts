@@ -8,6 +8,7 @@ import {
   registerMemberStatus,
   registerOpening,
   roleOf,
+  settleStorm,
 } from '../../../lambdas/domain/storm.js';
 
 const settings = { clusters: 3, windowMs: 60_000 };
@@ -82,23 +83,38 @@ describe('Function: registerOpening', () => {
 });
 
 describe('Function: registerMemberStatus', () => {
-  it('resolves the storm with its last member, including members that resolved before the storm was recognised', () => {
+  it('resolves the storm with its last member once the window has passed, counting members resolved before it was recognised', () => {
     let { fleet } = register([opening(1, 0)]);
-    fleet = registerMemberStatus(fleet, { incidentKey: 'db-1:1', status: 'resolved', at: 1_000 }).fleet;
+    fleet = registerMemberStatus(fleet, { incidentKey: 'db-1:1', status: 'resolved', at: 1_000 }, settings).fleet;
     fleet = register([opening(2, 2_000), opening(3, 3_000)], fleet).fleet;
     expect(fleet.storm!.members.map((m) => m.status)).toEqual(['resolved', 'open', 'open']);
-    const first = registerMemberStatus(fleet, { incidentKey: 'db-2:1', status: 'resolved', at: 9_000 });
+    const first = registerMemberStatus(fleet, { incidentKey: 'db-2:1', status: 'resolved', at: 70_000 }, settings);
     expect(first.resolved).toBeNull();
-    const last = registerMemberStatus(first.fleet, { incidentKey: 'db-3:1', status: 'resolved', at: 10_000 });
-    expect(last.resolved).toMatchObject({ status: 'resolved', resolvedAt: 10_000 });
+    const last = registerMemberStatus(first.fleet, { incidentKey: 'db-3:1', status: 'resolved', at: 90_000 }, settings);
+    expect(last.resolved).toMatchObject({ status: 'resolved', resolvedAt: 90_000 });
     expect(last.fleet.storm).toBeNull();
     // A late redelivery still finds the storm its incident belonged to.
     expect(roleOf(last.fleet, 'db-3:1')?.storm?.key).toBe(last.resolved!.key);
   });
 
+  it('keeps a storm whose members all resolved within its window open for late joiners, and ends it at the first event after', () => {
+    let { fleet } = register([opening(1, 0), opening(2, 1_000), opening(3, 2_000)]);
+    for (const i of [1, 2, 3]) {
+      const moved = registerMemberStatus(fleet, { incidentKey: `db-${i}:1`, status: 'resolved', at: 5_000 + i }, settings);
+      expect(moved.resolved).toBeNull();
+      fleet = moved.fleet;
+    }
+    // A fourth cluster fails within the window: it joins the storm, which is still open.
+    const joined = registerOpening(fleet, opening(4, 30_000), settings);
+    expect(joined.role).toBe('joined');
+    fleet = registerMemberStatus(joined.fleet, { incidentKey: 'db-4:1', status: 'resolved', at: 31_000 }, settings).fleet;
+    expect(settleStorm(fleet, 89_999, settings).resolved).toBeNull();
+    expect(settleStorm(fleet, 90_000, settings).resolved).toMatchObject({ status: 'resolved', resolvedAt: 90_000 });
+  });
+
   it('leaves the fleet as it was for an incident it never saw', () => {
     const { fleet } = register([opening(1, 0)]);
-    expect(registerMemberStatus(fleet, { incidentKey: 'other:1', status: 'resolved', at: 1 }).fleet).toBe(fleet);
+    expect(registerMemberStatus(fleet, { incidentKey: 'other:1', status: 'resolved', at: 1 }, settings).fleet).toBe(fleet);
   });
 });
 
