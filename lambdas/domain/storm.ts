@@ -151,7 +151,7 @@ export function registerMemberStatus(
  */
 export function settleStorm(fleet: FleetState, at: number, settings: StormSettings): { fleet: FleetState; resolved: Storm | null } {
   const storm = fleet.storm;
-  if (!storm || storm.status !== 'open' || at - storm.lastJoinAt < settings.windowMs) return { fleet, resolved: null };
+  if (storm?.status !== 'open' || at - storm.lastJoinAt < settings.windowMs) return { fleet, resolved: null };
   if (!storm.members.every((m) => m.status === 'resolved')) return { fleet, resolved: null };
   const resolved: Storm = { ...storm, status: 'resolved', resolvedAt: at };
   return { fleet: { ...fleet, storm: null, previous: resolved }, resolved };
