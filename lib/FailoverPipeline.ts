@@ -70,7 +70,10 @@ export interface FailoverPipelineProps {
   readonly clustersPerPoller?: number;
   /** Memory, architecture, log retention and tracing of every function. @default see PipelineFunctionProps */
   readonly functionProps?: PipelineFunctionProps;
-  /** Stream batch size of the notifier (small: alerts should not wait for a full batch). @default 10 */
+  /**
+   * Stream batch size of the notifier. There is no batching window, so a record never waits for a batch to fill;
+   * under a backlog (a storm) a batch's clusters are handled 8 at a time, each cluster's events in order. @default 100
+   */
   readonly notifierBatchSize?: number;
   /** Retries of a failing stream batch before its records go to the on-failure queue. @default 10 */
   readonly notifierRetryAttempts?: number;
@@ -268,7 +271,7 @@ export class FailoverPipeline extends Construct {
     if (pagerduty && 'routingKeySecret' in pagerduty) grantPasswordSecrets(this, [pagerduty.routingKeySecret], fn);
     this.prober.grantInvoke(fn);
     consumeEventStream(fn, this.table, {
-      batchSize: props.notifierBatchSize ?? 10,
+      batchSize: props.notifierBatchSize ?? 100,
       retryAttempts: props.notifierRetryAttempts ?? 10,
       maxRecordAge: props.notifierMaxRecordAge ?? Duration.hours(6),
       onFailure: this.deadLetterQueue,

@@ -26,7 +26,8 @@ export function consumeEventStream(notifier: IFunction, table: ITableV2, options
       bisectBatchOnError: true,
       retryAttempts: options.retryAttempts,
       maxRecordAge: options.maxRecordAge,
-      // One batch per shard at a time: a cluster's alerts never overtake each other.
+      // One batch per shard at a time: with more, Lambda keeps order only per item (partition and sort key), and
+      // every event is its own item. The notifier handles a batch's clusters side by side instead, each in order.
       parallelizationFactor: 1,
       reportBatchItemFailures: true,
       onFailure: new SqsDlq(options.onFailure),

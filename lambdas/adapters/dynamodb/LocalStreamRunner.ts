@@ -14,7 +14,7 @@ import { errorFields } from '../errorFields.js';
 import type { BatchResult } from './streamBatch.js';
 
 export interface StreamRunnerOptions {
-  /** Records per handler call, as the event source mapping's batch size. @default 10 */
+  /** Records per handler call, as the event source mapping's batch size. @default 100 */
   readonly batchSize?: number;
   /** Pause between GetRecords calls on an idle shard. @default 200 */
   readonly pollMs?: number;
@@ -178,7 +178,7 @@ export class LocalStreamRunner {
    * when stopped before every record was handed over (or set aside).
    */
   private async deliver(records: DynamoDBRecord[]): Promise<boolean> {
-    const batchSize = this.options.batchSize ?? 10;
+    const batchSize = this.options.batchSize ?? 100;
     const maxRetries = this.options.maxRetries ?? 10;
     let pending = records;
     let retries = 0;

@@ -1,4 +1,3 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -27,40 +26,68 @@ export function eventFromRecord(record: DynamoDBRecord): ClusterEvent {
   return event;
 }
 
+/** Clusters handled at once within a batch: their events are independent, and a storm brings many. */
+export const DEFAULT_LANES = 8;
+
 /**
- * One stream batch, in order. A record that fails is reported for retry, and every later record of the same
- * cluster fails with it without being handled, so a cluster's alerts never overtake each other. Lambda
- * redelivers from the lowest failed sequence number; idempotent delivery makes the redelivered rest harmless.
+ * One stream batch: each cluster's records in order, one after another (a lane per cluster), and up to `lanes`
+ * clusters at once, so a storm's clusters do not wait for each other. A record that fails is reported for retry,
+ * and every later record of the same cluster fails with it without being handled, so a cluster's alerts never
+ * overtake each other. Lambda redelivers from the lowest failed sequence number; idempotent delivery makes the
+ * redelivered rest harmless.
  */
 export async function processStreamBatch(
   records: DynamoDBRecord[],
   handle: (event: ClusterEvent) => Promise<void>,
   log: Log,
+  lanes = DEFAULT_LANES,
 ): Promise<BatchResult> {
-  const blockedClusters = new Set<string>();
-  const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  const recordHandler = async (record: DynamoDBRecord): Promise<void> => {
-    let event: ClusterEvent;
-    try {
-      event = eventFromRecord(record);
-    } catch (error) {
-      if (error instanceof NotAnEventError) {
-        log.warn('stream record skipped', { reason: error.message });
+  const failed: DynamoDBRecord[] = [];
+  const byCluster = new Map<string, { record: DynamoDBRecord; event: ClusterEvent }[]>();
+  for (const record of records) {
+    const event = readEvent(record, log, failed);
+    if (event) byCluster.set(event.cluster, [...(byCluster.get(event.cluster) ?? []), { record, event }]);
+  }
+  const runLane = async (lane: { record: DynamoDBRecord; event: ClusterEvent }[]): Promise<void> => {
+    for (const [i, { record, event }] of lane.entries()) {
+      try {
+        await handle(event);
+      } catch (error) {
+        log.error('event not handled; it will be retried', {
+          id: event.id,
+          type: event.type,
+          error: messageOf(error),
+          heldBack: lane.length - i - 1,
+        });
+        failed.push(record, ...lane.slice(i + 1).map((later) => later.record));
         return;
       }
-      throw error;
-    }
-    if (blockedClusters.has(event.cluster)) throw new Error(`held back: an earlier event of ${event.cluster} failed in this batch`);
-    try {
-      await handle(event);
-    } catch (error) {
-      blockedClusters.add(event.cluster);
-      log.error('event not handled; it will be retried', { id: event.id, type: event.type, error: messageOf(error) });
-      throw error;
     }
   };
-  return processPartialResponse({ Records: records }, recordHandler, processor, {
-    processInParallel: false,
-    throwOnFullBatchFailure: false,
-  });
+  await inPool([...byCluster.values()], lanes, runLane);
+  const inBatchOrder = records.filter((r) => failed.includes(r));
+  return { batchItemFailures: inBatchOrder.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })) };
+}
+
+/** The record's event; none for a record that is not an event (skipped) or cannot be read (failed, for retry). */
+function readEvent(record: DynamoDBRecord, log: Log, failed: DynamoDBRecord[]): ClusterEvent | null {
+  try {
+    return eventFromRecord(record);
+  } catch (error) {
+    if (error instanceof NotAnEventError) log.warn('stream record skipped', { reason: error.message });
+    else {
+      log.error('stream record unreadable; it will be retried', { error: messageOf(error) });
+      failed.push(record);
+    }
+    return null;
+  }
+}
+
+/** Runs `work` on every item, at most `size` at a time. */
+async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }
