@@ -4,6 +4,7 @@ import type { Alert } from '../lambdas/domain/alerts.js';
 import { describeEvent } from '../lambdas/domain/describe.js';
 import { ConfigError, StoreError, UsageError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { overrunMessage } from '../lambdas/services/poller/pollLoop.js';
 import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
@@ -77,6 +78,7 @@ export function registerWatchCommands(program: Command): void {
           onRecorded: (event) => process.stdout.write(`${formatEvent(event, json)}\n`),
           // With --json stdout carries events only; alerts go to stderr.
           onAlert: (alert) => (json ? process.stderr : process.stdout).write(`${formatAlert(alert)}\n`),
+          onOverrun: (report) => process.stderr.write(`warning: ${overrunMessage(report)}\n`),
         });
         await waitForStop(opts.duration);
         const summary = await pipeline.stop();

@@ -6,7 +6,7 @@ import { messageOf, StoreError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
 import { unwatchedAfterMs } from '../lambdas/services/poller/ClusterWatcher.js';
-import { type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
+import { type OverrunReport, overrunMessage, type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { ensureLocalResources, localEventStore, localStreamRunner } from '../lambdas/wiring/local.js';
 import { composeNotifier, pagerDutyFromConfig, slackFromEnv } from '../lambdas/wiring/notifier.js';
@@ -23,6 +23,8 @@ export interface LocalPipelineOptions {
   readonly onRecorded?: (event: ClusterEvent) => void;
   /** Each alert as it leaves for SNS (and Slack). */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
+  /** Polls that did not fit the interval (at most once a minute); logged as a warning when not given. */
+  readonly onOverrun?: (report: OverrunReport) => void;
   /** Injected in tests; the real `pg` prober otherwise. */
   readonly prober?: WriteProber;
 }
@@ -122,6 +124,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     deadline: Number.MAX_SAFE_INTEGER,
     pollBudgetMs: 0,
     signal: abort.signal,
+    onOverrun: (report) => (options.onOverrun ?? ((r) => log.warn(overrunMessage(r), { ...r })))(report),
     onRecorded: (_cluster, events) => {
       for (const event of events) options.onRecorded?.(event);
     },

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { requiredEnv } from '../config/env.js';
 import { pipelineConfig } from '../config/pipelineConfig.js';
-import { runPollLoop } from '../services/poller/pollLoop.js';
+import { overrunMessage, runPollLoop } from '../services/poller/pollLoop.js';
 import { AwsClients } from '../wiring/clients.js';
 import { composePoller, type Poller } from '../wiring/poller.js';
 import { lambdaHandler, powertools } from './powertools.js';
@@ -32,6 +32,7 @@ export const handler = lambdaHandler(tools, async (_event: unknown, context: Con
     intervalMs: config.poll.intervalSeconds * 1000,
     deadline: started + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
     pollBudgetMs: config.poll.timeoutMs * 2 + 1_000,
+    onOverrun: (report) => logger.warn(overrunMessage(report), { ...report }),
     onRecorded: (cluster, events) => {
       for (const event of events) {
         metrics.addMetric(`event_${event.type}`, MetricUnit.Count, 1);

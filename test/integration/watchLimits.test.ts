@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { runFailover } from '../support/cli.js';
 
 function configFile(clusters: number): string {
@@ -36,5 +38,43 @@ describe('CLI: failover watch refuses what it cannot do, in one line', () => {
       /failover: cannot reach AWS endpoint http:\/\/127\.0\.0\.1:9 to prepare table failover-events: .+; is it running/,
     );
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  describe('a round that does not fit the interval', () => {
+    let aws: LocalAws;
+    let silent: Server;
+    beforeAll(async () => {
+      aws = await startLocalAws();
+      // A member that accepts the connection and never answers, as a hung Patroni does.
+      silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      silent?.close();
+      await aws?.stop();
+    });
+
+    it('is said on stderr with the figures and what to do, not silently (issue 16, item 4)', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'watch-overrun-')), 'cluster.yaml');
+      const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      writeFileSync(
+        file,
+        stringify({ clusters: [{ name: 'hung', members: [url] }], poll: { timeoutMs: 1_500 }, store: { tableName: 'overrun' } }),
+      );
+      const result = await runFailover(['watch', '--config', file, '--interval', '1', '--duration', '5'], 90_000, {
+        ...process.env,
+        AWS_ENDPOINT_URL: aws.endpoint,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      });
+      expect(result.code).toBe(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warning: '));
+      // Once a minute at most: one warning in a five-second run.
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^warning: 1 of 1 clusters had polls longer than the 1\.0 s interval \(1 of 1 polls, the slowest 1\.\d s\)/,
+      );
+      expect(warnings[0]).toContain('aws.clustersPerPoller');
+    });
   });
 });

@@ -16,6 +16,68 @@ export interface PollLoopOptions {
   readonly onRecorded?: (cluster: string, events: readonly ClusterEvent[]) => void;
   /** At the end, how long to wait for recordings still under way. @default 5000 */
   readonly settleMs?: number;
+  /**
+   * Polls took longer than the interval (the round does not fit it): called at the first and then at most once
+   * per `overrunReportMs`, with the figures since the last report.
+   */
+  readonly onOverrun?: (report: OverrunReport) => void;
+  /** @default 60000 */
+  readonly overrunReportMs?: number;
+}
+
+/** Polls that did not fit the interval since the last report. */
+export interface OverrunReport {
+  readonly intervalMs: number;
+  /** Clusters with at least one poll longer than the interval. */
+  readonly clustersOverrunning: number;
+  readonly clusters: number;
+  readonly overrunPolls: number;
+  readonly polls: number;
+  readonly slowestPollMs: number;
+}
+
+/** One line for a person: the figures, and what to do about them. */
+export function overrunMessage(report: OverrunReport): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return (
+    `${report.clustersOverrunning} of ${report.clusters} clusters had polls longer than the ${seconds(report.intervalMs)} interval ` +
+    `(${report.overrunPolls} of ${report.polls} polls, the slowest ${seconds(report.slowestPollMs)}): changes are seen late. ` +
+    'Shard the fleet (aws.clustersPerPoller on AWS, fewer clusters per `failover watch` locally), ' +
+    'lower poll.timeoutMs if members time out, or raise poll.intervalSeconds.'
+  );
+}
+
+/** Counts polls that overran the interval and reports them at most once per period. */
+class OverrunWatch {
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  private window = { polls: 0, overrunPolls: 0, slowestPollMs: 0, clusters: new Set<string>() };
+
+  constructor(
+    private readonly options: PollLoopOptions,
+    private readonly clusters: number,
+    private readonly clock: () => number,
+  ) {}
+
+  record(cluster: string, pollMs: number): void {
+    const w = this.window;
+    w.polls++;
+    if (pollMs <= this.options.intervalMs) return;
+    w.overrunPolls++;
+    w.slowestPollMs = Math.max(w.slowestPollMs, pollMs);
+    w.clusters.add(cluster);
+    const now = this.clock();
+    if (!this.options.onOverrun || now - this.lastReportAt < (this.options.overrunReportMs ?? 60_000)) return;
+    this.lastReportAt = now;
+    this.options.onOverrun({
+      intervalMs: this.options.intervalMs,
+      clustersOverrunning: w.clusters.size,
+      clusters: this.clusters,
+      overrunPolls: w.overrunPolls,
+      polls: w.polls,
+      slowestPollMs: w.slowestPollMs,
+    });
+    this.window = { polls: 0, overrunPolls: 0, slowestPollMs: 0, clusters: new Set() };
+  }
 }
 
 export interface PollLoopSummary {
@@ -35,6 +97,7 @@ export interface PollLoopSummary {
 export async function runPollLoop(watchers: readonly ClusterWatcher[], options: PollLoopOptions): Promise<PollLoopSummary> {
   const clock = options.clock ?? Date.now;
   const totals = { polls: 0, writes: 0, events: 0, failedPolls: 0 };
+  const overruns = new OverrunWatch(options, watchers.length, clock);
   const count = (outcome: PollOutcome) => {
     totals.polls++;
     if (outcome.wrote) totals.writes++;
@@ -47,6 +110,7 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
         const started = clock();
         const outcome = await watcher.pollOnce();
         count(outcome);
+        overruns.record(watcher.target.name, clock() - started);
         if (outcome.events.length > 0) options.onRecorded?.(watcher.target.name, outcome.events);
         const wait = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs) - clock();
         if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ClusterWatcher, PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
-import { runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
+import { type OverrunReport, overrunMessage, runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
 
 /** A watcher whose polls take `pollMs` each, counting them. */
 function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: number[] } {
@@ -46,5 +46,37 @@ describe('Function: runPollLoop', () => {
     setTimeout(() => abort.abort(), 150);
     await runPollLoop([watcher], { intervalMs: 1_000, deadline: Date.now() + 60_000, pollBudgetMs: 0, signal: abort.signal });
     expect(watcher.polls).toHaveLength(1);
+  });
+
+  it('says when polls do not fit the interval: at the first overrun, then at most once per period, with the figures', async () => {
+    // Prepare: one cluster's polls take 120 ms against a 50 ms interval; the other's fit.
+    const slow = fakeWatcher('slow', 120);
+    const fast = fakeWatcher('fast', 5);
+    const reports: OverrunReport[] = [];
+    // Act
+    await runPollLoop([slow, fast], {
+      intervalMs: 50,
+      deadline: Date.now() + 800,
+      pollBudgetMs: 0,
+      overrunReportMs: 60_000,
+      onOverrun: (report) => reports.push(report),
+    });
+    // Assess: one report in the period, naming the one cluster that overran.
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ intervalMs: 50, clustersOverrunning: 1, clusters: 2, overrunPolls: 1 });
+    expect(overrunMessage(reports[0]!)).toMatch(
+      /^1 of 2 clusters had polls longer than the 0\.1 s interval .*aws\.clustersPerPoller.*poll\.intervalSeconds/,
+    );
+  });
+
+  it('says nothing while every poll fits the interval', async () => {
+    const reports: OverrunReport[] = [];
+    await runPollLoop([fakeWatcher('a', 5), fakeWatcher('b', 5)], {
+      intervalMs: 100,
+      deadline: Date.now() + 400,
+      pollBudgetMs: 0,
+      onOverrun: (report) => reports.push(report),
+    });
+    expect(reports).toEqual([]);
   });
 });
