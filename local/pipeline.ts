@@ -4,7 +4,7 @@ import type { PipelineConfig } from '../lambdas/config/config.js';
 import type { Alert } from '../lambdas/domain/alerts.js';
 import { messageOf, StoreError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
-import type { Log, ProbeLauncher, ProbeRequest, WriteProber } from '../lambdas/domain/ports.js';
+import type { Log, WriteProber } from '../lambdas/domain/ports.js';
 import { unwatchedAfterMs } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type OverrunReport, overrunMessage, type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
@@ -13,6 +13,7 @@ import { composeNotifier, pagerDutyFromConfig, slackFromEnv } from '../lambdas/w
 import { composePoller } from '../lambdas/wiring/poller.js';
 import { composeProber } from '../lambdas/wiring/prober.js';
 import type { AwsTarget } from './aws.js';
+import { LocalProbes } from './probePool.js';
 
 export interface LocalPipelineOptions {
   readonly config: PipelineConfig;
@@ -35,27 +36,6 @@ export interface LocalPipeline {
   readonly streamRunner: LocalStreamRunner;
   /** Stops polling, lets running probes finish and the stream drain, then stops the stream reader. */
   stop(): Promise<PollLoopSummary>;
-}
-
-/** Background probes of local mode: the prober Lambda's job, run in this process. */
-class LocalProbes implements ProbeLauncher {
-  private readonly running = new Set<Promise<unknown>>();
-
-  constructor(
-    private readonly run: (request: ProbeRequest) => Promise<unknown>,
-    private readonly log: Log,
-  ) {}
-
-  async launch(trigger: ClusterEvent, incidentKey: string): Promise<void> {
-    const run = this.run({ trigger, incidentKey })
-      .catch((error: unknown) => this.log.error('write probe failed', { trigger: trigger.id, error: messageOf(error) }))
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
-  }
-
-  async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
-  }
 }
 
 /** Local stand-in for a Lambda context: Powertools only asks how long is left; a crashed run's records expire after it. */
@@ -88,12 +68,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   });
   if (createdTable) log.info(`created table ${tableName}`);
   const store = localEventStore(clients, tableName, config.store.retentionDays, log);
+  // The poller's commits have their own connections: notifier and probe traffic in a storm never queues them.
+  const pollerStore = localEventStore(new AwsClients(options.aws.clientConfig), tableName, config.store.retentionDays, log);
 
   const prober = composeProber(config, { store, log, prober: options.prober });
-  const probes = new LocalProbes(async (request) => {
-    const verdict = await prober.probe(request);
-    if (verdict) options.onRecorded?.(verdict);
-  }, log);
+  const probes = new LocalProbes(
+    async (request) => {
+      const verdict = await prober.probe(request);
+      if (verdict) options.onRecorded?.(verdict);
+    },
+    log,
+    config.notify.probe.localConcurrency,
+  );
   const notifier = composeNotifier(config, {
     clients,
     store,
@@ -114,7 +100,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   const intervalMs = (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000;
   const { observer, watchers } = await composePoller(config, {
-    store,
+    store: pollerStore,
     log,
     watcherOptions: { unwatchedAfterMs: unwatchedAfterMs(intervalMs) },
   });

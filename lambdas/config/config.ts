@@ -187,6 +187,11 @@ const notifySchema = z.strictObject({
       stabilityWindowSeconds: z.number().min(0.5).max(120).optional(),
       /** Also write through every VIP this often, as a standing canary of the client path. @default off */
       canaryMinutes: z.number().int().min(1).max(60).optional(),
+      /**
+       * Local mode: probes running at once (on AWS each is its own invocation). More wait their turn and lose no
+       * figure: their bounds run from the trigger. @default 32
+       */
+      localConcurrency: z.number().int().min(1).max(1_000).default(32),
     })
     .prefault({}),
 });

@@ -26,7 +26,7 @@ describe('Function: validateConfig', () => {
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
       notify: {
         snsFormat: 'json',
-        probe: { deadlineSeconds: 90, intervalMs: 150 },
+        probe: { deadlineSeconds: 90, intervalMs: 150, localConcurrency: 32 },
         storm: { enabled: true, clusters: 5, windowSeconds: 60 },
       },
       store: { tableName: 'failover-events', retentionDays: 396 },
