@@ -1,7 +1,7 @@
 // `npm run bench`: poll scale against simulated Patroni members, detector throughput and steady-state store
 // writes, each next to a baseline measured in the same run. Writes bench/results/latest.json and
 // docs/benchmarks.md. Not part of `npm test`: these machines are shared and noisy, so figures are ratios.
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
@@ -15,10 +15,10 @@ import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
 import { type ReportReads, reportReads, reportReadsMarkdown } from './reports.js';
-import { memberAddress } from './simulatedPatroni.js';
+import { LATENCY_MS, memberAddress, startMembers, stopMembers } from './simulatedPatroni.js';
+import { type StormRow, stormBench, stormMarkdown } from './storm.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const LATENCY_MS = 2;
 
 interface ScaleResult {
   clusters: number;
@@ -34,33 +34,6 @@ interface ScaleResult {
   /** The same requests all at once with bare undici and with node:http (a new connection each): the transport's floor. */
   bareUndiciMs: number;
   nodeHttpMs: number;
-}
-
-async function startMembers(clusters: number, silentMembers = 0): Promise<ChildProcess> {
-  const child = fork(
-    join(import.meta.dirname, 'simulatedPatroni.ts'),
-    [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })],
-    {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('simulated members did not start within 120 s')), 120_000);
-    child.once('message', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`simulated members exited with ${code}`)));
-  });
-  return child;
-}
-
-function stopMembers(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.send('stop');
-  });
 }
 
 /** CPU time the simulated members' process has used so far, in ms. */
@@ -303,6 +276,7 @@ function markdown(results: {
   writes: Awaited<ReturnType<typeof steadyStateWrites>>;
   endToEnd: EndToEndRow[];
   reads: ReportReads | null;
+  storms: StormRow[];
   replyBytes: number;
   alertsPerFailover: number;
 }): string {
@@ -372,7 +346,7 @@ loop in the poller, so the silent one delays nobody else.
 |---|---|---|---|
 | observations through the detector per second | ${results.detector.perSecond.toFixed(0)} | ${results.detector.baselinePerSecond.toFixed(0)} (structured copy of the observation) | ${results.detector.ratio.toFixed(2)} |
 | store writes per minute, one cluster polled every second, steady | ${results.writes.writesPerMinute.toFixed(2)} (${results.writes.writes} in ${results.writes.polls} polls) | 60 (a write per poll) | ${(60 / results.writes.writesPerMinute).toFixed(0)}× fewer |
-${endToEndMarkdown(results.endToEnd)}${reportReadsMarkdown(results.reads)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
+${endToEndMarkdown(results.endToEnd)}${results.storms.length > 0 ? stormMarkdown(results.storms) : ''}${reportReadsMarkdown(results.reads)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
 }
 
 async function main(): Promise<void> {
@@ -389,12 +363,20 @@ async function main(): Promise<void> {
   const withLab = !process.argv.includes('--no-lab');
   if (withLab) process.stderr.write('end to end on the lab\n');
   const e2e = withLab ? [...(await endToEnd('fast')), ...(await endToEnd('field'))] : [];
+  // `npm run bench -- --no-storm` skips the storms (minutes each at 1,000 clusters).
+  const storms: StormRow[] = [];
+  if (!process.argv.includes('--no-storm')) {
+    for (const clusters of [100, 300, 1000]) {
+      process.stderr.write(`storm: ${clusters} clusters\n`);
+      storms.push(await stormBench(clusters));
+    }
+  }
   // Seeding 1,000 clusters × 13 months into moto takes minutes; `npm run bench -- --no-reports` skips it.
   const reads = process.argv.includes('--no-reports') ? null : await reportReads();
   const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'support', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
   const replyBytes = Buffer.byteLength(JSON.stringify(recorded4.patroni_primary_running));
   const alertsPerFailover = e2e.find((r) => r.mode === 'kill' && r.profile === 'fast')?.alertsSent ?? 3;
-  const results = { scale, silent, detector, writes, endToEnd: e2e, reads, replyBytes, alertsPerFailover };
+  const results = { scale, silent, detector, writes, endToEnd: e2e, reads, storms, replyBytes, alertsPerFailover };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench', 'results', 'latest.json'),

@@ -2,6 +2,7 @@
 // loopback address (127.0.x.y:8008, as real members have their own hosts), serving bodies recorded from real
 // Patroni 3.0.2 and 4.1.5 labs. Runs in its own process so that its CPU is not counted as the poller's.
 
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ interface Options {
   readonly silentMembers: number;
 }
 
+/** Each simulated reply's delay, as a member on the same network answers. */
+export const LATENCY_MS = 2;
+
 const fixtures = (major: 3 | 4) =>
   JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'support', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
 const v3 = fixtures(3);
@@ -25,25 +29,31 @@ export function memberAddress(cluster: number, member: number): string {
   return `127.${1 + Math.floor(n / 250)}.${1 + (n % 250)}.1`;
 }
 
-function bodies(cluster: number, member: number) {
+/** The cluster before a storm (pg_node1 leads, timeline 1) or after it (pg_node1 gone, pg_node2 leads, timeline 2). */
+function bodies(cluster: number, member: number, failedOver = false) {
   const recorded = cluster % 2 === 0 ? v4 : v3;
-  const leader = member === 0;
+  const leaderIndex = failedOver ? 1 : 0;
+  const timeline = failedOver ? 2 : 1;
+  const leader = member === leaderIndex;
   const patroni = leader ? (recorded.patroni_primary_running ?? recorded.patroni_master_running) : recorded.patroni_replica_running;
   const view = {
     scope: `c${cluster}`,
-    members: [0, 1, 2].map((m) => ({
-      name: `pg_node${m + 1}`,
-      role: m === 0 ? 'leader' : 'replica',
-      state: m === 0 ? 'running' : 'streaming',
-      api_url: `http://${memberAddress(cluster, m)}:8008/patroni`,
-      host: memberAddress(cluster, m),
-      port: 5432,
-      timeline: 1,
-      lag: 0,
-    })),
+    members: [0, 1, 2]
+      .filter((m) => !failedOver || m !== 0)
+      .map((m) => ({
+        name: `pg_node${m + 1}`,
+        role: m === leaderIndex ? 'leader' : 'replica',
+        state: m === leaderIndex ? 'running' : 'streaming',
+        api_url: `http://${memberAddress(cluster, m)}:8008/patroni`,
+        host: memberAddress(cluster, m),
+        port: 5432,
+        timeline,
+        lag: 0,
+      })),
   };
   const named = {
     ...patroni,
+    timeline,
     patroni: { ...patroni.patroni, scope: `c${cluster}`, ...(cluster % 2 === 0 ? { name: `pg_node${member + 1}` } : {}) },
   };
   return { '/patroni': JSON.stringify(named), '/cluster': JSON.stringify(view), '/history': '[]' } as Record<string, string>;
@@ -52,14 +62,18 @@ function bodies(cluster: number, member: number) {
 async function main(): Promise<void> {
   const options: Options = JSON.parse(process.argv[2] ?? '{}');
   const servers: Server[] = [];
+  // 'failover' (from the storm benchmark): every cluster's leader stops answering and pg_node2 takes over at once.
+  let failedOver = false;
   for (let c = 0; c < options.clusters; c++) {
     for (let m = 0; m < 3; m++) {
-      const replies = bodies(c, m);
+      const before = bodies(c, m);
+      const after = bodies(c, m, true);
       // The first `silentMembers` clusters each have a replica that accepts and never answers.
       const hang = c < options.silentMembers && m === 1;
       const server = createServer((req, res) => {
         if (hang) return; // accept, never answer
-        const body = replies[req.url ?? ''] ?? '{}';
+        if (failedOver && m === 0) return void req.socket.destroy();
+        const body = (failedOver ? after : before)[req.url ?? ''] ?? '{}';
         setTimeout(() => {
           // Patroni answers HTTP/1.0 and closes the connection after each reply.
           res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
@@ -76,6 +90,7 @@ async function main(): Promise<void> {
   process.send?.({ ready: servers.length });
   process.on('message', (message) => {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+    if (message === 'failover') failedOver = true;
     if (message === 'stop') {
       for (const server of servers) server.close();
       process.exit(0);
@@ -83,5 +98,29 @@ async function main(): Promise<void> {
   });
 }
 
-// Imported by the benchmark for `memberAddress`; serves only when forked as a process of its own.
+/** Forks the simulated members of `clusters` clusters and waits until they all listen. */
+export async function startMembers(clusters: number, silentMembers = 0): Promise<ChildProcess> {
+  const child = fork(fileURLToPath(import.meta.url), [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('simulated members did not start within 120 s')), 120_000);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`simulated members exited with ${code}`)));
+  });
+  return child;
+}
+
+export function stopMembers(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.send('stop');
+  });
+}
+
+// Imported by the benchmark for `memberAddress` and the helpers above; serves only when forked as a process of its own.
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -24,6 +24,8 @@ export interface LocalPipelineOptions {
   readonly onRecorded?: (event: ClusterEvent) => void;
   /** Each alert as it leaves for SNS (and Slack). */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
+  /** Told of every AWS call the pipeline sends (the benchmark counts them per failover). */
+  readonly onAwsCall?: (client: string, command: string) => void;
   /** Polls that did not fit the interval (at most once a minute); logged as a warning when not given. */
   readonly onOverrun?: (report: OverrunReport) => void;
   /** Injected in tests; the real `pg` prober otherwise. */
@@ -57,7 +59,7 @@ function startCanary(minutes: number | undefined, canary: () => Promise<unknown>
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const { config, log } = options;
   const tableName = config.store.tableName;
-  const clients = new AwsClients(options.aws.clientConfig);
+  const clients = new AwsClients(options.aws.clientConfig, options.onAwsCall);
   const { topicArn, createdTable } = await ensureLocalResources(clients, tableName).catch((error: unknown) => {
     throw new StoreError(
       `cannot reach ${options.aws.description} to prepare table ${tableName}: ${messageOf(error)}; is it running, and is AWS_ENDPOINT_URL right?`,
@@ -69,7 +71,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   if (createdTable) log.info(`created table ${tableName}`);
   const store = localEventStore(clients, tableName, config.store.retentionDays, log);
   // The poller's commits have their own connections: notifier and probe traffic in a storm never queues them.
-  const pollerStore = localEventStore(new AwsClients(options.aws.clientConfig), tableName, config.store.retentionDays, log);
+  const pollerStore = localEventStore(
+    new AwsClients(options.aws.clientConfig, options.onAwsCall),
+    tableName,
+    config.store.retentionDays,
+    log,
+  );
 
   const prober = composeProber(config, { store, log, prober: options.prober });
   const probes = new LocalProbes(

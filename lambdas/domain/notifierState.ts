@@ -16,6 +16,8 @@ export interface StormRef {
   readonly incidentKey: string;
   /** The failure kind (PagerDuty's class for the member's alerts). */
   readonly kind: string;
+  /** When the member's incident opened: the storm cannot end before this plus its window. */
+  readonly openedAt?: number;
   /** The fleet parent in Slack (bot mode): the member's incident message is a reply in its thread. */
   readonly thread: { readonly ts: string; readonly channel: string | null } | null;
   /** The storm is over (resolved): the member's later events no longer look at the fleet record. */

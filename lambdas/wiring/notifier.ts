@@ -11,6 +11,7 @@ import { SnsAlerts } from '../adapters/sns/SnsAlerts.js';
 import type { PipelineConfig } from '../config/config.js';
 import type { Alert } from '../domain/alerts.js';
 import { ConfigError } from '../domain/errors.js';
+import type { NotifierState } from '../domain/notifierState.js';
 import type { AlertChannels, Log, ProbeLauncher } from '../domain/ports.js';
 import { Notifier } from '../services/notifier/Notifier.js';
 import { Storms } from '../services/notifier/storms.js';
@@ -60,7 +61,11 @@ export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): Not
   });
   return {
     notifier,
-    handleBatch: (records) => processStreamBatch(records, (event) => notifier.handle(event), deps.log),
+    handleBatch: (records) => {
+      // Each cluster's state loaded once per batch; the revision check still guards every save.
+      const states = new Map<string, NotifierState>();
+      return processStreamBatch(records, (event) => notifier.handle(event, states), deps.log);
+    },
     registerContext: (context) => idempotency.registerContext(context),
   };
 }

@@ -25,7 +25,7 @@ export interface NotifierDeps {
   readonly runbookBaseUrl?: string | undefined;
   /** Groups incidents that open on many clusters at once under one fleet page; none: every incident pages alone. */
   readonly storms?: Storms | null | undefined;
-  /** Called once per alert, when every channel has it (the CLI prints them); never again for a redelivery. */
+  /** Called once per alert, as it leaves for SNS (the CLI prints them); never again for a redelivery. */
   readonly onAlert?: (alert: Alert, incidentKey: string) => void;
 }
 
@@ -44,32 +44,44 @@ export class Notifier {
    * Applies the event to the cluster's notifier state and delivers its alert. Two notifiers reading the same
    * records (an overlapping invocation, a second pipeline) serialise on the state's revision: the one that saves
    * second applies the event again on the state it lost to, where it finds the step already taken.
+   *
+   * `batch` keeps each cluster's state as last saved between the events of one stream batch, so a cluster's
+   * events load it once; the revision check still catches any other writer (then it is loaded again).
    */
-  async handle(event: ClusterEvent): Promise<void> {
+  async handle(event: ClusterEvent, batch?: Map<string, NotifierState>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.apply(event);
+        return await this.apply(event, batch ?? new Map());
       } catch (error) {
+        batch?.delete(event.cluster);
         if (!(error instanceof StateConflictError) || attempt >= CONFLICT_ATTEMPTS) throw error;
         this.deps.log.info('another notifier saved this cluster first; applying the event on its state', { eventId: event.id, attempt });
       }
     }
   }
 
-  private async apply(event: ClusterEvent): Promise<void> {
-    let saved = await this.deps.store.loadNotifierState(event.cluster);
+  private async apply(event: ClusterEvent, batch: Map<string, NotifierState>): Promise<void> {
+    const save = async (next: NotifierState) => {
+      const stored = await this.deps.store.saveNotifierState(event.cluster, next);
+      batch.set(event.cluster, stored);
+      return stored;
+    };
+    let saved = batch.get(event.cluster) ?? (await this.deps.store.loadNotifierState(event.cluster));
     let state = openIncidentIfNeeded(saved, event);
     const incidentKey = incidentOf(state, event);
     if (event.type === 'write_verified' || event.type === 'write_unavailable') state = this.closeProbe(state, event);
     // The probe starts before any alert is sent: the outage is measured even while SNS or Slack are down. It is
     // claimed in the state first, so of two notifiers (or a redelivery after a failed send) only one starts it.
     if (this.shouldProbe(state, event)) {
-      state = await this.deps.store.saveNotifierState(event.cluster, { ...state, probeStartedAt: this.deps.clock() });
+      state = await save({ ...state, probeStartedAt: this.deps.clock() });
       saved = state;
       await this.launchProbe(event, incidentKey, state);
     }
     const step = this.pageStep(state, event, incidentKey);
-    if (!appliedStepOf(state, event.id)) {
+    const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
+    // An audit-only event (a role, a timeline) pages nobody and only restates the incident's latest words: it is
+    // not recorded as a step, so it costs no save (a replay of it sends nothing either way).
+    if (!appliedStepOf(state, event.id) && (alert || step.action)) {
       const applied = {
         eventId: event.id,
         action: step.action,
@@ -78,12 +90,11 @@ export class Notifier {
       };
       state = withAppliedStep({ ...state, page: step.incident }, applied);
     }
-    const alert = buildAlert(event, { runbookBaseUrl: this.deps.runbookBaseUrl });
     try {
       if (alert) state = await this.deliver(alert, incidentKey, state, step);
     } finally {
       // Saved even when a channel failed: the redelivery finds the step it must repeat, not a second one.
-      if (state !== saved) await this.deps.store.saveNotifierState(event.cluster, state);
+      if (state !== saved) await save(state);
     }
   }
 
@@ -138,16 +149,23 @@ export class Notifier {
     const once: Once = (key, send) => attempt(key, () => this.deps.idempotent(key, send));
     const tracked = await attempt(`fleet:${alert.eventId}`, () => this.stormOf(step, alert, state, once));
     const { storm, next: grouped } = tracked ?? { storm: null, next: state };
-    if (sns) await once(`sns:${alert.eventId}`, () => sns.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key)));
+    const { onAlert } = this.deps;
+    // Once per alert whoever sends it (two notifiers may each send part of it): with the SNS publish, under its
+    // idempotency record; without SNS, under a record of its own.
+    const published = () => sns!.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key));
+    const told = async () => {
+      const id = await published();
+      onAlert?.(alert, incidentKey);
+      return id;
+    };
+    if (sns) await once(`sns:${alert.eventId}`, told);
     const grouping = storm ? { group: storm.key, class: storm.kind } : undefined;
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step), grouping }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
     // Slack last: its channel pace (one message a second after a burst) never holds the pager back.
     const next = slack && step.action ? await this.toSlack(slack, { alert, step, storm }, grouped, once) : grouped;
     if (failures.length > 0) throw failures[0];
-    // Once per alert whoever delivered it (two notifiers may each have sent part of it): its own record says so.
-    const { onAlert } = this.deps;
-    if (onAlert) await this.deps.idempotent(`delivered:${alert.eventId}`, async () => onAlert(alert, incidentKey));
+    if (onAlert && !sns) await this.deps.idempotent(`delivered:${alert.eventId}`, async () => onAlert(alert, incidentKey));
     return next;
   }
 

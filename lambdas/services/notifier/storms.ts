@@ -57,7 +57,7 @@ export class Storms {
     });
     if (step.role === 'alone' || !step.storm) return null;
     const thread = step.role === 'started' ? await this.announce(step, once) : await this.grow(step, once);
-    return { key: step.storm.key, incidentKey: incident.key, kind: opening.kind, thread };
+    return { key: step.storm.key, incidentKey: incident.key, kind: opening.kind, openedAt: opening.at, thread };
   }
 
   /** A member escalated or resolved: the fleet page follows; the last member resolved resolves it. */
@@ -83,6 +83,8 @@ export class Storms {
    * the last joined. True when the storm is over (ended now or before), so the member stops asking.
    */
   async settle(ref: StormRef, at: number, once: Once): Promise<boolean> {
+    // The storm's last join is no earlier than this member's: within the window of it, nothing to read.
+    if (ref.openedAt !== undefined && at - ref.openedAt < this.deps.settings.windowMs) return false;
     const settled = await this.mutate((fleet) => {
       const next = settleStorm(fleet, at, this.deps.settings);
       const open = next.fleet.storm?.key === ref.key;

@@ -1,0 +1,161 @@
+// Issue 16, item 5: N clusters fail over in the same second through the whole local pipeline (poller, stream
+// reader, notifier with SNS and storm grouping, the emulator): how long until every leader_changed is recorded,
+// until every alert has left, the processes' peak memory, and the AWS calls per failover. The clusters are the
+// benchmark's simulated members (bodies recorded from Patroni 3.0.2 and 4.1.5, each member on its own loopback
+// address, in a process of their own); they have no VIP, so there are no verdicts.
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { validateConfig } from '../lambdas/config/config.js';
+import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { awsClientConfig, startLocalAws } from '../local/emulator.js';
+import { startLocalPipeline } from '../local/pipeline.js';
+import { memberAddress, startMembers, stopMembers } from './simulatedPatroni.js';
+
+export interface StormRow {
+  readonly clusters: number;
+  /** leader_changed events recorded within the time limit. */
+  readonly recorded: number;
+  /** Recorded minus the failover, per cluster. */
+  readonly recordedMs: { readonly p50: number; readonly p95: number; readonly max: number } | null;
+  /** The last alert of the storm handed to its channels, minus the failover. */
+  readonly lastAlertMs: number | null;
+  readonly alerts: number;
+  readonly peakRssMb: { readonly pipeline: number; readonly emulator: number; readonly members: number };
+  /** AWS calls from the failover until the storm was quiet, per failing cluster, by client and command. */
+  readonly callsPerFailover: Readonly<Record<string, number>>;
+  readonly limitSeconds: number;
+}
+
+/** No alert for this long after every change was recorded: the storm has been paged. */
+const QUIET_MS = 20_000;
+
+const quiet = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string, ...e: unknown[]) => (process.env.BENCH_DEBUG ? console.error(m, ...e) : undefined),
+};
+
+/** The resident memory of a process, from /proc (Linux). */
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export async function stormBench(size: number, limitSeconds = 300): Promise<StormRow> {
+  const aws = await startLocalAws();
+  const members = await startMembers(size);
+  const recordedAt = new Map<string, number>();
+  const alertTimes: number[] = [];
+  const calls = new Map<string, number>();
+  let counting = false;
+  let watched = 0;
+  const peak = { pipeline: 0, emulator: 0, members: 0 };
+  const sampler = setInterval(() => {
+    peak.pipeline = Math.max(peak.pipeline, rssMb(process.pid));
+    peak.emulator = Math.max(peak.emulator, rssMb(aws.pid));
+    peak.members = Math.max(peak.members, rssMb(members.pid!));
+  }, 500);
+  try {
+    const config = validateConfig({
+      clusters: Array.from({ length: size }, (_, c) => ({
+        name: `storm-${c}`,
+        members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`),
+        tags: { az: c % 10 === 9 ? 'eu-west-1b' : 'eu-west-1a' },
+      })),
+      poll: { intervalSeconds: 1, timeoutMs: 1_000 },
+      store: { tableName: `bench-storm-${size}` },
+    });
+    const onRecorded = (event: ClusterEvent) => {
+      if (event.type === 'watch_started') watched++;
+      if (event.type === 'leader_changed' && !recordedAt.has(event.cluster)) recordedAt.set(event.cluster, Date.now());
+    };
+    const pipeline = await startLocalPipeline({
+      config,
+      aws: { clientConfig: awsClientConfig(aws), description: 'bench emulator', ownedEmulator: null },
+      log: quiet,
+      onRecorded,
+      onAlert: () => alertTimes.push(Date.now()),
+      onOverrun: () => undefined,
+      onAwsCall: (client, command) => {
+        if (!counting) return;
+        const name = `${client.replace(/Client$/, '')} ${command.replace(/Command$/, '')}`;
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+      },
+    });
+    for (let waited = 0; watched < size && waited < limitSeconds * 4; waited++) await sleep(250);
+    await sleep(3_000);
+    alertTimes.length = 0;
+    counting = true;
+    // Every leader goes in the same second: its Patroni stops answering and pg_node2 takes the lock.
+    const failedAt = Date.now();
+    members.send('failover');
+    const deadline = failedAt + limitSeconds * 1000;
+    // Quiet: every change recorded and no alert for QUIET_MS (the incidents of clusters without a VIP resolve at once).
+    while (Date.now() < deadline && (recordedAt.size < size || Date.now() - Math.max(failedAt, ...alertTimes) < QUIET_MS)) await sleep(250);
+    counting = false;
+    await pipeline.stop();
+    const latencies = [...recordedAt.values()].map((t) => t - failedAt).sort((a, b) => a - b);
+    const perFailover = Object.fromEntries([...calls].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / size]));
+    return {
+      clusters: size,
+      recorded: recordedAt.size,
+      recordedMs: latencies.length > 0 ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies.at(-1)! } : null,
+      lastAlertMs: alertTimes.length > 0 ? Math.max(...alertTimes) - failedAt : null,
+      alerts: alertTimes.length,
+      peakRssMb: peak,
+      callsPerFailover: perFailover,
+      limitSeconds,
+    };
+  } finally {
+    clearInterval(sampler);
+    await stopMembers(members);
+    await aws.stop();
+  }
+}
+
+/** The storm section of docs/benchmarks.md. */
+export function stormMarkdown(rows: readonly StormRow[]): string {
+  const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : (ms / 1000).toFixed(1));
+  const table = rows
+    .map(
+      (r) =>
+        `| ${r.clusters} | ${r.recorded} of ${r.clusters} | ${seconds(r.recordedMs?.p50)} | ${seconds(r.recordedMs?.p95)} | ${seconds(r.recordedMs?.max)} | ${seconds(r.lastAlertMs)} | ${r.alerts} | ${r.peakRssMb.pipeline.toFixed(0)} + ${r.peakRssMb.emulator.toFixed(0)} + ${r.peakRssMb.members.toFixed(0)} | ${Object.values(
+          r.callsPerFailover,
+        )
+          .reduce((a, b) => a + b, 0)
+          .toFixed(1)} |`,
+    )
+    .join('\n');
+  const biggest = rows.at(-1);
+  const breakdown = biggest
+    ? Object.entries(biggest.callsPerFailover)
+        .map(([name, n]) => `| ${name} | ${n.toFixed(2)} |`)
+        .join('\n')
+    : '';
+  return `## A storm through the whole local pipeline
+
+N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 4.1.5 bodies, each member on its
+own loopback address) fail over in the same second: every leader stops answering and pg_node2 takes the lock on a
+new timeline. The poller (1 s), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
+one process. Times are from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
+are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
+left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
+thread replies over N seconds whatever the pipeline does (the fleet page is why one message says it all).
+
+| clusters | leader_changed recorded | p50 (s) | p95 (s) | max (s) | last alert left (s) | alerts | peak RSS, pipeline + emulator + members (MB) | AWS calls per failover |
+|---|---|---|---|---|---|---|---|---|
+${table}
+
+AWS calls per failing cluster in the largest run, from the failover until the storm was quiet (the poller's
+commits, the stream reads, the notifier's state, the fleet record, idempotency records, SNS):
+
+| client and command | calls per failover |
+|---|---|
+${breakdown}
+`;
+}
