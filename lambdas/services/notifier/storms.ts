@@ -46,6 +46,10 @@ export function openingKind(event: ClusterEvent): string {
  * channel when openings make a storm, keeps it current as members join and resolve, and resolves it with the last.
  */
 export class Storms {
+  /** The fleet record as this process last saved it (null: read it). */
+  private lastSaved: FleetState | null = null;
+  private turns: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly deps: StormDeps) {}
 
   /** An incident opened: its storm (null when it pages alone); the fleet page sent if this opening made the storm. */
@@ -143,16 +147,33 @@ export class Storms {
     };
   }
 
-  /** Applies `change` to the fleet's record, saved at the revision it was read at; a lost race is applied again. */
-  private async mutate<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
+  /**
+   * Applies `change` to the fleet's record, saved at the revision it was read at; a lost race is applied again.
+   * One change at a time in this process (a batch's lanes share the record, and would only race each other),
+   * starting from the record as this process last saved it: a save from a stale copy fails on its revision and
+   * is redone on a fresh read, and a change that finds nothing to do on the copy is checked on a fresh read too.
+   */
+  private mutate<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
+    const turn = this.turns.then(() => this.mutateNow(change));
+    this.turns = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async mutateNow<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const loaded = await this.deps.fleet.loadFleetState();
+      const cached = this.lastSaved;
+      const loaded = cached ?? (await this.deps.fleet.loadFleetState());
       const { fleet, result } = change(loaded);
-      if (fleet === loaded) return result;
+      if (fleet === loaded) {
+        if (!cached) return result;
+        this.lastSaved = null;
+        continue;
+      }
       try {
-        await this.deps.fleet.saveFleetState(fleet);
+        this.lastSaved = await this.deps.fleet.saveFleetState(fleet);
         return result;
       } catch (error) {
+        this.lastSaved = null;
         if (!(error instanceof StateConflictError) || attempt >= FLEET_ATTEMPTS) throw error;
         this.deps.log.debug('another notifier updated the fleet record first; applying again', { attempt });
       }

@@ -148,4 +148,23 @@ describe('Class: Notifier, storms', () => {
     // The four that paged alone: opening and resolution each; the three grouped ones: nothing of their own.
     expect(record.roots).toHaveLength(4 * 2 + 2);
   });
+
+  it("two notifier processes share the fleet record: neither loses the other's members, whatever each last saw", async () => {
+    // Prepare: two Storms on one fleet record, as two notifier functions (two stream shards) have.
+    const fleet = memoryFleetStore();
+    const settings = { clusters: 3, windowMs: 60_000 };
+    const storms = () => new Storms({ fleet, settings, tagsOf: () => ({}), channels: {}, log });
+    const [a, b] = [storms(), storms()];
+    const once = async <T>(_key: string, send: () => Promise<T>) => send();
+    const incident = (i: number) => ({ key: `db-${i}:1`, cluster: `db-${i}`, openedAt: 1_000 + i }) as never;
+    const event = failover('db-0', 1_000).find((e) => e.type === 'leader_changed')!;
+    // Act: A sees the first opening; B the next three (the storm); A then hears first of the last one resolving,
+    // from a copy of the record that has never heard of it.
+    await a.opened(incident(1), event, once);
+    for (const i of [2, 3, 4]) await b.opened(incident(i), event, once);
+    for (const i of [4, 1, 2, 3]) await a.moved(incident(i), 'resolved', 100_000 + i, once);
+    // Assess: the storm knew all four and ended with the last.
+    expect(fleet.current().storm).toBeNull();
+    expect(fleet.current().previous?.members.map((m) => [m.cluster, m.status])).toEqual([1, 2, 3, 4].map((i) => [`db-${i}`, 'resolved']));
+  });
 });
