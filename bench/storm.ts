@@ -46,7 +46,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function stormBench(size: number, limitSeconds = 300): Promise<StormRow> {
+export async function stormBench(size: number, limitSeconds = 240): Promise<StormRow> {
   const aws = await startLocalAws();
   const members = await startMembers(size);
   const recordedAt = new Map<string, number>();
