@@ -32,9 +32,12 @@ export interface StormDeps {
 /** Many notifiers update the fleet record during a storm; each race costs one more read and write. */
 const FLEET_ATTEMPTS = 12;
 
-/** The fleet parent is edited for each of the first members and then every tenth: Slack allows about one edit a second. */
-const everyEditUpTo = 10;
-const editsAt = (n: number) => n <= everyEditUpTo || n % 10 === 0;
+/**
+ * The fleet parent is edited for each of the first ten members and then every tenth: a thousand-cluster storm would
+ * otherwise spend Slack's chat.update budget (about 50 a minute) on one message.
+ */
+const EVERY_EDIT_UP_TO = 10;
+const editsAt = (n: number) => n <= EVERY_EDIT_UP_TO || n % 10 === 0;
 
 /** `leader_changed failover`, `no_leader`: what opened an incident, in the words of the fleet page. */
 export function openingKind(event: ClusterEvent): string {
