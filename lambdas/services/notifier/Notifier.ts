@@ -152,13 +152,13 @@ export class Notifier {
     const { onAlert } = this.deps;
     // Once per alert whoever sends it (two notifiers may each send part of it): with the SNS publish, under its
     // idempotency record; without SNS, under a record of its own.
-    const published = () => sns!.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key));
-    const told = async () => {
-      const id = await published();
-      onAlert?.(alert, incidentKey);
-      return id;
-    };
-    if (sns) await once(`sns:${alert.eventId}`, told);
+    if (sns) {
+      await once(`sns:${alert.eventId}`, async () => {
+        const messageId = await sns.publish(alert, incidentKey, pageMark(step, alert.severity, storm?.key));
+        onAlert?.(alert, incidentKey);
+        return messageId;
+      });
+    }
     const grouping = storm ? { group: storm.key, class: storm.kind } : undefined;
     const page = step.action && pagerduty ? pagerDutyRequest({ action: step.action, incident: subjectOf(step), grouping }, alert) : null;
     if (pagerduty && page) await once(`pagerduty:${alert.eventId}`, () => pagerduty.send(page));
