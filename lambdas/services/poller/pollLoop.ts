@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { ClusterWatcher, PollOutcome } from './ClusterWatcher.js';
@@ -98,6 +99,8 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   const clock = options.clock ?? Date.now;
   const totals = { polls: 0, writes: 0, events: 0, failedPolls: 0 };
   const overruns = new OverrunWatch(options, watchers.length, clock);
+  // Every cluster's loop waits on the one signal: Node warns past 10 listeners unless told how many to expect.
+  if (options.signal) setMaxListeners(watchers.length + 10, options.signal);
   const count = (outcome: PollOutcome) => {
     totals.polls++;
     if (outcome.wrote) totals.writes++;
