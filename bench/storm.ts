@@ -98,7 +98,8 @@ export async function stormBench(size: number, limitSeconds = 240): Promise<Stor
     // Quiet: every change recorded and no alert for QUIET_MS (the incidents of clusters without a VIP resolve at once).
     while (Date.now() < deadline && (recordedAt.size < size || Date.now() - Math.max(failedAt, ...alertTimes) < QUIET_MS)) await sleep(250);
     counting = false;
-    await pipeline.stop();
+    // Bounded: a pipeline still working through a backlog would drain it first; the emulator stops under it.
+    await Promise.race([pipeline.stop(), sleep(30_000)]);
     const latencies = [...recordedAt.values()].map((t) => t - failedAt).sort((a, b) => a - b);
     const perFailover = Object.fromEntries([...calls].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / size]));
     return {
