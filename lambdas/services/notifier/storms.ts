@@ -52,6 +52,8 @@ export class Storms {
   /** The fleet record as this process last saved it (null: read it). */
   private lastSaved: FleetState | null = null;
   private turns: Promise<unknown> = Promise.resolve();
+  /** Fleet parents being posted by this process, by storm: a member joining meanwhile waits for its thread. */
+  private readonly announcing = new Map<string, Promise<SlackThread | null>>();
 
   constructor(private readonly deps: StormDeps) {}
 
@@ -63,7 +65,8 @@ export class Storms {
       return { fleet: next.fleet, result: next };
     });
     if (step.role === 'alone' || !step.storm) return null;
-    const thread = step.role === 'started' ? await this.announce(step, once) : await this.grow(step, once);
+    if (step.role === 'started') this.announcing.set(step.storm.key, this.announce(step, once));
+    const thread = step.role === 'started' ? await this.announcing.get(step.storm.key)! : await this.grow(step, once);
     return { key: step.storm.key, incidentKey: incident.key, kind: opening.kind, openedAt: opening.at, thread };
   }
 
@@ -120,7 +123,9 @@ export class Storms {
   /** A member joined: the Slack parent shows it (the first few, then every tenth). */
   private async grow(step: FleetStep, once: Once): Promise<SlackThread | null> {
     const storm = step.storm!;
-    const thread = step.fleet.threads?.[storm.key] ?? null;
+    // A member that joins while this process is still posting the fleet parent waits for it (its reply goes in
+    // that thread); one announced by another process and not saved yet gets a parent of its own.
+    const thread = step.fleet.threads?.[storm.key] ?? (await this.announcing.get(storm.key)) ?? null;
     const { slack } = this.deps.channels;
     const size = storm.members.length;
     if (slack?.canEdit && thread && editsAt(size))
