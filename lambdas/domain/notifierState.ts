@@ -67,3 +67,9 @@ export function withAppliedStep(state: NotifierState, step: AppliedStep): Notifi
   const { pageStep: _legacy, ...rest } = state;
   return { ...rest, appliedSteps: steps.slice(Math.max(0, steps.length - STEPS_KEPT)) };
 }
+
+/** The last `count` entries of a record, in insertion order: how the notifier bounds what it keeps per key. */
+export function keepLatest<T>(entries: Readonly<Record<string, T>>, count: number): Record<string, T> {
+  const all = Object.entries(entries);
+  return Object.fromEntries(all.slice(Math.max(0, all.length - count)));
+}

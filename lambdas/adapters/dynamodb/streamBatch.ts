@@ -42,14 +42,17 @@ export async function processStreamBatch(
   log: Log,
   lanes = DEFAULT_LANES,
 ): Promise<BatchResult> {
-  const failed: DynamoDBRecord[] = [];
+  const failed = new Set<DynamoDBRecord>();
   const byCluster = new Map<string, { record: DynamoDBRecord; event: ClusterEvent }[]>();
   for (const record of records) {
     const event = readEvent(record, log, failed);
-    if (event) byCluster.set(event.cluster, [...(byCluster.get(event.cluster) ?? []), { record, event }]);
+    if (!event) continue;
+    const lane = byCluster.get(event.cluster) ?? [];
+    lane.push({ record, event });
+    byCluster.set(event.cluster, lane);
   }
   const runLane = async (lane: { record: DynamoDBRecord; event: ClusterEvent }[]): Promise<void> => {
-    for (const [i, { record, event }] of lane.entries()) {
+    for (const [i, { event }] of lane.entries()) {
       try {
         await handle(event);
       } catch (error) {
@@ -59,25 +62,25 @@ export async function processStreamBatch(
           error: messageOf(error),
           heldBack: lane.length - i - 1,
         });
-        failed.push(record, ...lane.slice(i + 1).map((later) => later.record));
+        for (const held of lane.slice(i)) failed.add(held.record);
         return;
       }
     }
   };
   await inPool([...byCluster.values()], lanes, runLane);
-  const inBatchOrder = records.filter((r) => failed.includes(r));
+  const inBatchOrder = records.filter((r) => failed.has(r));
   return { batchItemFailures: inBatchOrder.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' })) };
 }
 
 /** The record's event; none for a record that is not an event (skipped) or cannot be read (failed, for retry). */
-function readEvent(record: DynamoDBRecord, log: Log, failed: DynamoDBRecord[]): ClusterEvent | null {
+function readEvent(record: DynamoDBRecord, log: Log, failed: Set<DynamoDBRecord>): ClusterEvent | null {
   try {
     return eventFromRecord(record);
   } catch (error) {
     if (error instanceof NotAnEventError) log.warn('stream record skipped', { reason: error.message });
     else {
       log.error('stream record unreadable; it will be retried', { error: messageOf(error) });
-      failed.push(record);
+      failed.add(record);
     }
     return null;
   }

@@ -61,7 +61,6 @@ export class SnsAlerts implements SnsChannel {
  * filter on `page` and `pageSeverity`, as for an incident's opening and resolution).
  */
 function stormMessage(topicArn: string, page: StormPage) {
-  const action = page.action === 'update' ? 'update' : page.action;
   return new PublishCommand({
     TopicArn: topicArn,
     Subject: stormHeadline(page).slice(0, 100),
@@ -71,7 +70,7 @@ function stormMessage(topicArn: string, page: StormPage) {
       cluster: { DataType: 'String', StringValue: 'fleet' },
       type: { DataType: 'String', StringValue: 'fleet_storm' },
       severity: { DataType: 'String', StringValue: 'critical' },
-      page: { DataType: 'String', StringValue: action },
+      page: { DataType: 'String', StringValue: page.action },
       pageSeverity: { DataType: 'String', StringValue: 'critical' },
     },
   });

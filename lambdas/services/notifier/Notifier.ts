@@ -1,7 +1,7 @@
 import { type Alert, buildAlert, slackBlocks } from '../../domain/alerts.js';
 import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
-import { appliedStepOf, type NotifierState, type StormRef, withAppliedStep } from '../../domain/notifierState.js';
+import { appliedStepOf, keepLatest, type NotifierState, type StormRef, withAppliedStep } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
 import { advanceIncident, type LifecycleStep, pageMark, subjectOf } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
@@ -185,15 +185,14 @@ export class Notifier {
     const storms = this.deps.storms;
     if (!storms || !subject) return { storm: known, next: state };
     const at = alert.event.observedAt;
-    const track = async (): Promise<StormRef | null> => {
-      if (step.action === 'open' && !subject.planned) return known ?? (await storms.opened(subject, alert.event, once));
+    let storm = known;
+    if (step.action === 'open' && !subject.planned) storm = known ?? (await storms.opened(subject, alert.event, once));
+    else {
       if (step.action === 'resolve' || step.action === 'escalate')
         await storms.moved(subject, step.action === 'resolve' ? 'resolved' : 'escalated', at, once);
       // Any later event of a member may be the first after the storm's window: the one that ends it.
-      if (known && !known.over && (await storms.settle(known, at, once))) return { ...known, over: true };
-      return known;
-    };
-    const storm = await track();
+      if (known && !known.over && (await storms.settle(known, at, once))) storm = { ...known, over: true };
+    }
     return { storm, next: storm === known ? state : { ...state, storm } };
   }
 
@@ -228,7 +227,7 @@ export class Notifier {
       const posted = await once(`slack:${alert.eventId}:parent`, () => slack.post(parent, storm?.thread ?? null));
       if (!posted?.ts) return state;
       thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: alert.eventId };
-      next = { ...state, threads: keepRecent({ ...state.threads, [key]: thread }) };
+      next = { ...state, threads: keepLatest({ ...state.threads, [key]: thread }, MAX_THREADS_KEPT) };
     }
     // Slack threads are one level deep: a storm member's details stay in its edited reply.
     if (storm?.thread) return next;
@@ -289,9 +288,4 @@ function threadOf(state: NotifierState, key: string): SlackThread | null {
   const saved = state.threads[key];
   if (!saved) return null;
   return typeof saved === 'string' ? { ts: saved, channel: null } : saved;
-}
-
-function keepRecent<T>(threads: Record<string, T>): Record<string, T> {
-  const entries = Object.entries(threads);
-  return Object.fromEntries(entries.slice(Math.max(0, entries.length - MAX_THREADS_KEPT)));
 }

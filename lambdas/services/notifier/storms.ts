@@ -1,6 +1,6 @@
 import { StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
-import type { StormRef } from '../../domain/notifierState.js';
+import { keepLatest, type StormRef } from '../../domain/notifierState.js';
 import type { PageIncident } from '../../domain/pageLifecycle.js';
 import type { AlertChannels, FleetStore, Log, SlackThread } from '../../domain/ports.js';
 import { runbookLink } from '../../domain/runbooks.js';
@@ -31,6 +31,9 @@ export interface StormDeps {
 
 /** Many notifiers update the fleet record during a storm; each race costs one more read and write. */
 const FLEET_ATTEMPTS = 12;
+
+/** The fleet parents of the last few storms: a late member still finds its storm's thread. */
+const STORM_THREADS_KEPT = 5;
 
 /**
  * The fleet parent is edited for each of the first ten members and then every tenth: a thousand-cluster storm would
@@ -65,8 +68,7 @@ export class Storms {
       return { fleet: next.fleet, result: next };
     });
     if (step.role === 'alone' || !step.storm) return null;
-    if (step.role === 'started') this.announcing.set(step.storm.key, this.announce(step, once));
-    const thread = step.role === 'started' ? await this.announcing.get(step.storm.key)! : await this.grow(step, once);
+    const thread = step.role === 'started' ? await this.announced(step, once) : await this.grow(step, once);
     return { key: step.storm.key, incidentKey: incident.key, kind: opening.kind, openedAt: opening.at, thread };
   }
 
@@ -104,6 +106,19 @@ export class Storms {
     return !settled.open;
   }
 
+  /** Announces the storm, letting members that join meanwhile in this process wait for its Slack thread. */
+  private async announced(step: FleetStep, once: Once): Promise<SlackThread | null> {
+    const key = step.storm!.key;
+    const announcing = this.announce(step, once);
+    this.announcing.set(key, announcing);
+    try {
+      return await announcing;
+    } finally {
+      // By now the thread is in the fleet record, where every later member finds it.
+      this.announcing.delete(key);
+    }
+  }
+
   /** The storm recognised: one page per channel; the Slack parent's thread is kept in the fleet record for every member. */
   private async announce(step: FleetStep, once: Once): Promise<SlackThread | null> {
     const storm = step.storm!;
@@ -116,7 +131,10 @@ export class Storms {
     const posted = await once(`storm:${storm.key}:open:slack`, () => slack.post(stormSlackMessage(page), null));
     if (!posted?.ts) return null;
     const thread = { ts: posted.ts, channel: posted.channel ?? null, openedBy: storm.key };
-    await this.mutate((fleet) => ({ fleet: { ...fleet, threads: keepRecent({ ...fleet.threads, [storm.key]: thread }) }, result: null }));
+    await this.mutate((fleet) => ({
+      fleet: { ...fleet, threads: keepLatest({ ...fleet.threads, [storm.key]: thread }, STORM_THREADS_KEPT) },
+      result: null,
+    }));
     return thread;
   }
 
@@ -187,10 +205,4 @@ export class Storms {
       }
     }
   }
-}
-
-/** The fleet parents of the last few storms: a late member still finds its storm's thread. */
-function keepRecent(threads: Readonly<Record<string, SlackThread>>): Record<string, SlackThread> {
-  const entries = Object.entries(threads);
-  return Object.fromEntries(entries.slice(Math.max(0, entries.length - 5)));
 }
