@@ -5,6 +5,7 @@ import { ConfigError, messageOf } from '../domain/errors.js';
 import { DEFAULT_RETENTION_DAYS } from '../domain/events.js';
 import { PATRONI_IDENTIFIER } from '../domain/model.js';
 import { stabilityWindowMs } from '../domain/outage.js';
+import { DEFAULT_READINESS_POLICY, type ReadinessPolicy } from '../domain/readiness.js';
 import type { SloPolicy } from '../domain/sla.js';
 
 /**
@@ -106,6 +107,29 @@ const patroniApiSchema = z.strictObject({
 
 const TAG_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** What readiness expects of a cluster (readiness.ts); a cluster's own `readiness` overrides the top level's. */
+const clusterReadinessSchema = z.strictObject({
+  /** Healthy replicas (streaming on the leader's timeline) below which `redundancy_lost` is recorded. @default 1 */
+  minReplicas: z.number().int().min(0).max(15).optional(),
+  /** Lag above which `replica_lagging` is recorded. @default the cluster's maximum_lag_on_failover (1 MB) */
+  lagBytes: z.number().int().min(1).max(1e15).optional(),
+});
+
+const readinessSchema = clusterReadinessSchema
+  .extend({
+    /** A finding must hold this long, over two polls, before it is recorded. @default 2 */
+    confirmSeconds: z.number().min(0).max(600).default(2),
+    /** After a promotion, findings about replicas wait this long while they restart to follow. @default 60 */
+    settleSeconds: z.number().min(0).max(3_600).default(60),
+    /** `failover_readiness_lost` becomes critical after this long. @default 5 */
+    criticalAfterMinutes: z.number().min(0).max(1_440).default(5),
+    /** Lag must last this long before `replica_lagging`. @default 30 */
+    lagForSeconds: z.number().min(0).max(3_600).default(30),
+    /** `/config` is read this often (and on the first poll): a settings change is recorded within it. @default 30 */
+    settingsEverySeconds: z.number().min(1).max(3_600).default(30),
+  })
+  .prefault({});
+
 const clusterSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores'),
   /** Expected Patroni scope; learnt from the first poll when absent. */
@@ -124,6 +148,7 @@ const clusterSchema = z.strictObject({
         context.addIssue({ code: 'custom', path: [name], message: 'tag names are 1-64 letters, digits or . _ : -' });
     })
     .default({}),
+  readiness: clusterReadinessSchema.optional(),
 });
 
 const slackSchema = z.union([
@@ -278,6 +303,7 @@ export const configSchema = z
       })
       .prefault({}),
     notify: notifySchema.prefault({}),
+    readiness: readinessSchema,
     slo: sloSchema,
     aws: awsSchema.optional(),
     store: z
@@ -358,6 +384,19 @@ export function validateForDeployment(
   }
   if (problems.length > 0) throw new ConfigError(`invalid ${source} for deployment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config as PipelineConfig & { aws: AwsConfig & { vpc: NonNullable<AwsConfig['vpc']> } };
+}
+
+/** The readiness policy of one cluster: the top level's, with the cluster's own minimum and lag threshold. */
+export function readinessPolicy(config: PipelineConfig, cluster: ClusterConfig): ReadinessPolicy {
+  const top = config.readiness;
+  return {
+    confirmAfterMs: top.confirmSeconds * 1000,
+    settleAfterPromotionMs: top.settleSeconds * 1000,
+    criticalAfterMs: top.criticalAfterMinutes * 60_000,
+    minReplicas: cluster.readiness?.minReplicas ?? top.minReplicas ?? DEFAULT_READINESS_POLICY.minReplicas,
+    lagBytes: cluster.readiness?.lagBytes ?? top.lagBytes ?? null,
+    lagAfterMs: top.lagForSeconds * 1000,
+  };
 }
 
 /** How long the probe writes after writes came back, for one cluster: the configured window, else from its HAProxy. */

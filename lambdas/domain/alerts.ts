@@ -16,7 +16,11 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   split_brain: 'critical',
   cluster_unreachable: 'critical',
   write_unavailable: 'critical',
+  promotion_stuck: 'critical',
+  sync_commit_stalled: 'critical',
   identity_mismatch: 'warning',
+  leader_lock_at_risk: 'warning',
+  redundancy_lost: 'warning',
   dcs_membership_changed: 'warning',
   canary_failed: 'warning',
   member_unreachable: 'warning',
@@ -27,6 +31,13 @@ const SEVERITY: Partial<Record<EventType, Severity>> = {
   cluster_resumed: 'info',
   member_reachable: 'info',
   write_verified: 'info',
+  failover_readiness_restored: 'info',
+  leader_lock_renewed: 'info',
+  dcs_reachable: 'info',
+  sync_commit_resumed: 'info',
+  replica_lagging: 'info',
+  replica_caught_up: 'info',
+  scheduled_action: 'info',
 };
 
 /** Every event type that can be sent to people: each has a runbook (docs/runbooks/<type>.md). */
@@ -34,16 +45,24 @@ export const ALERTABLE_EVENT_TYPES: readonly EventType[] = [
   ...Object.keys(SEVERITY),
   'leader_changed',
   'member_state_changed',
+  'failover_readiness_lost',
+  'dcs_unreachable',
+  'redundancy_restored',
 ] as EventType[];
 
 /**
- * Null for audit-only events. A switchover is planned (info); any other leader change is not (warning). The
+ * Null for audit-only events (settings, tags, versions, restarts pending). A switchover is planned (info); any other leader change is not (warning). The
  * leader's PostgreSQL crashing is critical on its own: in maintenance mode Patroni does nothing about it, and
  * otherwise it is the earliest sign of the failover to come.
  */
 export function severityOf(event: ClusterEvent): Severity | null {
   if (event.type === 'leader_changed') return event.kind === 'switchover' ? 'info' : 'warning';
   if (event.type === 'member_state_changed') return event.wasLeader && leaderPostgresLost(event) ? 'critical' : null;
+  // Without failsafe mode the primary demotes itself once it cannot renew its lock: writes stop, with no failover.
+  if (event.type === 'dcs_unreachable') return event.failsafeMode ? 'warning' : 'critical';
+  if (event.type === 'failover_readiness_lost') return event.level;
+  // After a promotion it is the tail of the incident (audit); after a redundancy_lost it ends that page.
+  if (event.type === 'redundancy_restored') return event.lostSince === undefined ? null : 'info';
   return SEVERITY[event.type] ?? null;
 }
 

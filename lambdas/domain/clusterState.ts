@@ -1,4 +1,5 @@
 import type { MemberRole, ReadFailure } from './model.js';
+import type { ReadinessMemory } from './readiness.js';
 
 /** What the detector remembers of one member between polls, keyed by its configured REST URL. */
 export interface MemberMemory {
@@ -57,4 +58,6 @@ export interface ClusterState {
    * member to stream from the new leader again. Null once they do; absent in states written before it was kept.
    */
   readonly awaitingRedundancy?: { readonly since: number; readonly timeline: number } | null;
+  /** What readiness remembers between polls (readiness.ts); absent in states written before it existed. */
+  readonly readiness?: ReadinessMemory;
 }

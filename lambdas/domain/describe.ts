@@ -1,4 +1,5 @@
 import { anatomySummary } from './anatomy.js';
+import { readinessSentence } from './describeReadiness.js';
 import type { ClusterEvent } from './events.js';
 import { restoreTimeOf } from './outage.js';
 import { duration } from './sla.js';
@@ -27,7 +28,7 @@ function sentence(event: ClusterEvent): string {
     case 'leader_changed':
       return (
         `leader ${event.from ?? '?'} → ${event.to} (${event.kind}; timeline ${tl(event.oldTimeline)} → ${tl(event.newTimeline)})` +
-        `${event.reconciled ? ' [reconciled from /history]' : ''}: ${event.evidence.detail}`
+        `${event.reconciled ? ' [reconciled from /history]' : ''}${event.scheduledAt ? ` [the switchover scheduled for ${event.scheduledAt}]` : ''}: ${event.evidence.detail}`
       );
     case 'timeline_changed':
       return `timeline ${event.from} → ${event.to} on ${event.leader ?? '?'}${event.missedPromotions > 0 ? ` (${event.missedPromotions} promotions between polls)` : ''}`;
@@ -48,7 +49,7 @@ function sentence(event: ClusterEvent): string {
     case 'watch_gap':
       return `not watched from ${new Date(event.unwatchedFrom).toISOString()} to ${new Date(event.unwatchedUntil).toISOString()} (${duration(event.unwatchedUntil - event.unwatchedFrom)}): the poller was not polling`;
     case 'redundancy_restored':
-      return `redundancy restored: ${event.replicas.join(', ')} streaming from ${event.leader} on timeline ${event.timeline}, ${seconds(event.afterMs)} s after the timeline moved`;
+      return `redundancy restored: ${event.replicas.join(', ')} streaming from ${event.leader} on timeline ${event.timeline}, ${seconds(event.afterMs)} s after ${event.lostSince === undefined ? 'the timeline moved' : 'it was lost'}`;
     case 'no_leader':
       return `NO LEADER since ${new Date(event.since).toISOString()} (last leader ${event.lastLeader ?? 'unknown'}): writes are failing`;
     case 'leader_restored':
@@ -83,6 +84,24 @@ function sentence(event: ClusterEvent): string {
       );
     case 'canary_failed':
       return `a canary write through the VIP ${event.vip} failed (${event.errorClass}): ${event.error}`;
+    case 'failover_readiness_lost':
+    case 'failover_readiness_restored':
+    case 'promotion_stuck':
+    case 'leader_lock_at_risk':
+    case 'leader_lock_renewed':
+    case 'dcs_unreachable':
+    case 'dcs_reachable':
+    case 'sync_commit_stalled':
+    case 'sync_commit_resumed':
+    case 'redundancy_lost':
+    case 'replica_lagging':
+    case 'replica_caught_up':
+    case 'config_changed':
+    case 'member_tags_changed':
+    case 'pending_restart_changed':
+    case 'version_changed':
+    case 'scheduled_action':
+      return readinessSentence(event);
     case 'write_unavailable':
       return `WRITES STILL FAILING through the VIP after ${event.deadlineSeconds} s (${event.attempts} attempts${errorSummary(event.errors)}): ${event.lastError}`;
   }

@@ -9,6 +9,7 @@ import {
   type Observation,
   POSTGRES_CRASH_STATES,
 } from './model.js';
+import { DEFAULT_READINESS_POLICY, type ReadinessPolicy, readinessFingerprint, trackReadiness } from './readiness.js';
 
 /** What the operator configured about a cluster's identity; unset fields are learnt from the first poll. */
 export interface IdentityExpectation {
@@ -28,6 +29,8 @@ export interface DetectorOptions {
    * came from the store, which is written only that often). Unset: gaps are not reported.
    */
   readonly unwatchedAfterMs?: number;
+  /** How readiness findings are confirmed and what counts as enough replicas (readiness.ts). */
+  readonly readiness?: ReadinessPolicy;
 }
 
 export interface Detection {
@@ -106,6 +109,7 @@ const POSTGRES_DOWN_STATES = new Set(['crashed', 'unknown', 'stopped', 'start fa
  * | 22 | timeline T                    | one source alone says T+k (even the leader); anyone says > T+32 | nothing moves until two sources or /history agree; > T+32 is that member's invalid_reply |
  * | 23 | timeline moved, replicas not back | every other member in `/cluster` a replica streaming on the leader's timeline (at least one) | redundancy_restored with the time since the move |
  * | 24 | observed at T                 | a poll starting more than `unwatchedAfterMs` after T | watch_gap from T to this poll's start (first, before anything it saw) |
+ * | 25 | leader known, `/cluster` answered | readiness, lock, sync, redundancy, lag, settings (readiness.ts has their own table) | failover_readiness_lost, promotion_stuck, config_changed, ... |
  *
  * Kind of a leader change, from the old leader's reply in the same poll:
  * unreachable → failover; PostgreSQL crashed/stopped while still primary → failover; demoted or replica while
@@ -118,7 +122,7 @@ export function detect(
   expectation: IdentityExpectation = {},
   options: DetectorOptions = {},
 ): Detection {
-  if (previous === null) return firstObservation(raw, expectation);
+  if (previous === null) return firstObservation(raw, expectation, options.readiness ?? DEFAULT_READINESS_POLICY);
   const observation = withoutImplausibleTimelines(raw, previous.timeline);
   const drafts: Draft[] = unwatchedGap(previous, observation, options);
   const identity = resolveIdentity(previous, observation, expectation, drafts);
@@ -152,6 +156,7 @@ export function detect(
     next = trackSplitBrain(next, reports, drafts);
     next = trackLeaderAndTimeline(context, next);
     next = trackRedundancy(context, next);
+    next = trackReadinessOf(context, next, options.readiness ?? DEFAULT_READINESS_POLICY);
   }
   const events = stamp(drafts, observation, {
     version: previous.version + 1,
@@ -170,7 +175,7 @@ function unwatchedGap(previous: ClusterState, observation: Observation, options:
 }
 
 /** Row 1: the baseline. Nothing before it is known, so nothing is reported as a change. */
-function firstObservation(observation: Observation, expectation: IdentityExpectation): Detection {
+function firstObservation(observation: Observation, expectation: IdentityExpectation, readiness: ReadinessPolicy): Detection {
   const reports = observation.members.filter(isOk).map((m) => m.report);
   const scope = expectation.scope ?? mostCommon(reports.map((r) => r.scope));
   const systemIdentifier =
@@ -203,7 +208,7 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
   const trusted = trustedReports(observation, identity.foreignUrls, members);
   const leader = reachable ? observedLeader(view, trusted) : undefined;
   const timeline = reachable ? corroboratedTimeline(view, trusted, observation.history) : null;
-  const state: ClusterState = {
+  const seen: ClusterState = {
     ...empty,
     members,
     reachable,
@@ -216,6 +221,8 @@ function firstObservation(observation: Observation, expectation: IdentityExpecta
     lastHealthyAt: leader ? (observation.startedAt ?? observation.observedAt) : null,
     leaderWalPosition: leader ? (reportOf(trusted, leader)?.walPosition ?? null) : null,
   };
+  // The first poll is readiness's baseline: settings, tags and versions to compare the next ones with.
+  const state = reachable ? trackReadinessOf({ view, observation, reports: trusted, drafts }, seen, readiness) : seen;
   drafts.unshift({ type: 'watch_started', leader: leader ?? null, timeline, members: Object.values(members).map((m) => m.name) });
   if (!reachable) drafts.push({ type: 'cluster_unreachable', errors: memberErrors(observation) });
   if (state.paused) drafts.push({ type: 'cluster_paused' });
@@ -469,6 +476,42 @@ function trackRedundancy(context: PollContext, state: ClusterState): ClusterStat
     afterMs: observation.observedAt - awaiting.since,
   });
   return { ...state, awaitingRedundancy: null };
+}
+
+/**
+ * Row 25: before the failover (readiness.ts): whether a failover could succeed now, stuck promotions, the lock's
+ * renewal, commit stalls, redundancy, lag, and the audit of the HA settings. Judged only while a leader is known
+ * and `/cluster` answered; a leader change of this poll is marked as the scheduled switchover when it was one.
+ */
+function trackReadinessOf(
+  context: Pick<PollContext, 'view' | 'observation' | 'reports' | 'drafts'>,
+  state: ClusterState,
+  policy: ReadinessPolicy,
+): ClusterState {
+  const { view, observation, reports, drafts } = context;
+  if (!view || !state.leader) return state;
+  const liveChange = drafts.findIndex((d) => d.type === 'leader_changed' && !d.reconciled);
+  const outcome = trackReadiness(
+    state.readiness ?? null,
+    {
+      view,
+      reports: new Map(reports.map((m) => [m.name, m.report])),
+      leader: state.leader,
+      timeline: state.timeline,
+      settings: null,
+      freshSettings: observation.settings,
+      now: observation.observedAt,
+      promotedAt: state.awaitingRedundancy?.since ?? null,
+      leaderChanged: liveChange >= 0,
+      redundancyRestored: drafts.some((d) => d.type === 'redundancy_restored'),
+      paused: state.paused,
+    },
+    policy,
+  );
+  const change = drafts[liveChange];
+  if (outcome.scheduledAt && change?.type === 'leader_changed') drafts[liveChange] = { ...change, scheduledAt: outcome.scheduledAt };
+  drafts.push(...outcome.drafts);
+  return { ...state, readiness: outcome.memory };
 }
 
 /** Rows 9-13: the lock moved, went missing, or came back. */
@@ -832,6 +875,7 @@ function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
     s.unexpectedReplies ?? [],
     s.dcsMembers,
     s.awaitingRedundancy ?? null,
+    readinessFingerprint(s.readiness),
     Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
   ];
   return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));

@@ -1,5 +1,5 @@
 import type { IncidentAnatomy } from './anatomy.js';
-import type { MemberRole, ReadFailure } from './model.js';
+import type { MemberRole, MemberTags, ReadFailure } from './model.js';
 
 /**
  * The event vocabulary of the audit trail. Every event is plain JSON, carries a deterministic id and the
@@ -70,6 +70,8 @@ export type EventPayload =
        * never received (asynchronous replication). Null when either position is unknown.
        */
       readonly walBytesAtRisk: number | null;
+      /** The switchover scheduled for this time (`patronictl switchover --scheduled`) is the one that ran. */
+      readonly scheduledAt?: string;
     }
   | {
       readonly type: 'timeline_changed';
@@ -133,8 +135,10 @@ export type EventPayload =
       readonly leader: string;
       readonly timeline: number;
       readonly replicas: readonly string[];
-      /** From the poll that saw the timeline move to this one. */
+      /** From the poll that saw the timeline move to this one (from `lostSince`, when set). */
       readonly afterMs: number;
+      /** Set when it ends a `redundancy_lost` (else it follows a promotion). */
+      readonly lostSince?: number;
     }
   | { readonly type: 'no_leader'; readonly lastLeader: string | null; readonly since: number }
   | { readonly type: 'leader_restored'; readonly leader: string; readonly leaderlessSince: number | null }
@@ -160,6 +164,118 @@ export type EventPayload =
       readonly source: '/cluster' | '/patroni';
       readonly field: 'role';
       readonly value: string;
+    }
+  | ReadinessPayload;
+
+/** A member Patroni would not promote now, and why, in words for people. */
+export interface Exclusion {
+  readonly member: string;
+  readonly reason: string;
+}
+
+/** One key of `/config` that changed: null on the side where it was absent. Secrets show as `(secret)`, never their value. */
+export interface ConfigChange {
+  readonly key: string;
+  readonly from: string | null;
+  readonly to: string | null;
+}
+
+/** What readiness (readiness.ts) records: risks before a failover, and the audit of the HA settings. */
+export type ReadinessPayload =
+  | {
+      readonly type: 'failover_readiness_lost';
+      readonly leader: string;
+      readonly level: 'warning' | 'critical';
+      readonly candidates: readonly string[];
+      readonly excluded: readonly Exclusion[];
+      readonly since: number;
+    }
+  | {
+      readonly type: 'failover_readiness_restored';
+      readonly leader: string;
+      readonly candidates: readonly string[];
+      readonly since: number;
+      readonly afterMs: number;
+    }
+  | {
+      readonly type: 'promotion_stuck';
+      readonly member: string;
+      readonly role: string;
+      readonly state: string;
+      readonly since: number;
+      readonly loopWaitSeconds: number;
+    }
+  | {
+      readonly type: 'leader_lock_at_risk';
+      readonly leader: string;
+      readonly unrenewedForMs: number;
+      readonly thresholdMs: number;
+      readonly failsafeMode: boolean;
+      readonly since: number;
+    }
+  | { readonly type: 'leader_lock_renewed'; readonly leader: string; readonly since: number; readonly afterMs: number }
+  | {
+      readonly type: 'dcs_unreachable';
+      readonly members: readonly string[];
+      readonly unrenewedForMs: number;
+      readonly failsafeMode: boolean;
+      readonly since: number;
+    }
+  | { readonly type: 'dcs_reachable'; readonly since: number; readonly afterMs: number }
+  | { readonly type: 'sync_commit_stalled'; readonly leader: string; readonly excluded: readonly Exclusion[]; readonly since: number }
+  | {
+      readonly type: 'sync_commit_resumed';
+      readonly leader: string;
+      readonly syncStandbys: readonly string[];
+      readonly since: number;
+      readonly afterMs: number;
+    }
+  | {
+      readonly type: 'redundancy_lost';
+      readonly leader: string;
+      readonly timeline: number | null;
+      readonly healthy: readonly string[];
+      readonly minimum: number;
+      readonly excluded: readonly Exclusion[];
+      readonly since: number;
+    }
+  | {
+      readonly type: 'replica_lagging';
+      readonly member: string;
+      readonly lagBytes: number;
+      readonly thresholdBytes: number;
+      readonly replayPaused: boolean;
+      readonly since: number;
+    }
+  | {
+      readonly type: 'replica_caught_up';
+      readonly member: string;
+      readonly lagBytes: number | null;
+      readonly since: number;
+      readonly afterMs: number;
+    }
+  | { readonly type: 'config_changed'; readonly changes: readonly ConfigChange[] }
+  | { readonly type: 'member_tags_changed'; readonly member: string; readonly from: MemberTags; readonly to: MemberTags }
+  | {
+      readonly type: 'pending_restart_changed';
+      readonly member: string;
+      readonly pending: boolean;
+      readonly reasons: readonly string[] | null;
+    }
+  | {
+      readonly type: 'version_changed';
+      readonly member: string;
+      readonly component: 'patroni' | 'postgresql';
+      readonly from: string;
+      readonly to: string;
+    }
+  | {
+      readonly type: 'scheduled_action';
+      readonly action: 'switchover' | 'restart';
+      readonly at: string;
+      readonly member: string | null;
+      readonly from: string | null;
+      readonly to: string | null;
     };
 
 /** Classes of errors a write through the VIP can meet; `other` keeps the rest countable. */
@@ -266,6 +382,23 @@ export const EVENT_TYPES: readonly EventType[] = [
   'cluster_reachable',
   'identity_mismatch',
   'unexpected_reply',
+  'failover_readiness_lost',
+  'failover_readiness_restored',
+  'promotion_stuck',
+  'leader_lock_at_risk',
+  'leader_lock_renewed',
+  'dcs_unreachable',
+  'dcs_reachable',
+  'sync_commit_stalled',
+  'sync_commit_resumed',
+  'redundancy_lost',
+  'replica_lagging',
+  'replica_caught_up',
+  'config_changed',
+  'member_tags_changed',
+  'pending_restart_changed',
+  'version_changed',
+  'scheduled_action',
   'write_verified',
   'write_unavailable',
   'canary_failed',

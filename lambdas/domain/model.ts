@@ -46,7 +46,34 @@ export interface MemberReport {
   readonly patroniVersion: string | null;
   readonly systemIdentifier: string | null;
   readonly postmasterStartTime: string | null;
+  /** Epoch seconds of the member's last successful DCS read, by its own clock (Patroni >= 2.1.2). */
   readonly dcsLastSeen: number | null;
+  /** `server_version` (e.g. 160004); null while PostgreSQL is not running. */
+  readonly serverVersion: number | null;
+  /** A replica's WAL replayed so far (bytes); null on a primary or while unknown. */
+  readonly replayedPosition: number | null;
+  /** Replay paused on this replica (`pg_wal_replay_pause()`): it receives WAL but applies none. */
+  readonly replayPaused: boolean;
+  /** The member's tags as it reports them: `nofailover`, `failover_priority` (3.2+), `nosync`, ... */
+  readonly tags: MemberTags;
+  /** A restart-requiring parameter changed and PostgreSQL has not been restarted since. */
+  readonly pendingRestart: boolean;
+  /** The parameters behind `pendingRestart` (names only: Patroni >= 3.3 says them); null when Patroni does not say. */
+  readonly pendingRestartReasons: readonly string[] | null;
+  /** When a scheduled restart of this member is due, as Patroni prints it; null when none is scheduled. */
+  readonly scheduledRestart: string | null;
+  /** DCS failsafe mode is active on this member right now (the DCS is gone and the leader keeps running). */
+  readonly failsafeActive: boolean;
+}
+
+/** A member's tags, validated at the parser: values are booleans, numbers or short printable words. */
+export type MemberTags = Readonly<Record<string, boolean | number | string>>;
+
+/** True when the member is tagged so that Patroni never promotes it: `nofailover`, or `failover_priority` 0 (3.2+). */
+export function excludedByTags(tags: MemberTags): 'nofailover' | 'failover_priority' | null {
+  if (tags.nofailover === true || tags.nofailover === 'true') return 'nofailover';
+  if (typeof tags.failover_priority === 'number' && tags.failover_priority <= 0) return 'failover_priority';
+  return null;
 }
 
 /**
@@ -70,13 +97,45 @@ export interface ClusterViewMember {
   readonly port: number | null;
   /** Replication lag in bytes; null when Patroni says "unknown" or does not say. */
   readonly lagBytes: number | null;
+  /** Tags from the member's DCS key (what Patroni's own failover reads); empty when it has none. */
+  readonly tags: MemberTags;
+}
+
+/** A switchover scheduled with `patronictl switchover --scheduled`, as `/cluster` shows it until it runs. */
+export interface ScheduledSwitchover {
+  /** When it is due, as Patroni prints it (ISO-8601 with offset). */
+  readonly at: string;
+  readonly from: string | null;
+  readonly to: string | null;
 }
 
 export interface ClusterView {
   readonly scope: string | null;
   readonly paused: boolean;
   readonly members: readonly ClusterViewMember[];
+  readonly scheduledSwitchover: ScheduledSwitchover | null;
 }
+
+/**
+ * The dynamic configuration in the DCS (`/config`), as far as it decides whether a failover can succeed, plus the
+ * whole of it flattened for the audit trail (`postgresql.parameters.max_connections` → `"100"`). The parser puts
+ * `(secret)` in place of every value whose key looks like a credential, so no secret ever passes the edge.
+ */
+export interface HaSettings {
+  readonly ttl?: number;
+  readonly loopWait?: number;
+  readonly retryTimeout?: number;
+  readonly maximumLagOnFailover?: number;
+  readonly synchronousMode?: 'off' | 'on' | 'quorum';
+  readonly synchronousModeStrict?: boolean;
+  readonly failsafeMode?: boolean;
+  readonly checkTimeline?: boolean;
+  /** Every key, flattened with dots, to its value as JSON text (cut at 200 characters) or `(secret)`. */
+  readonly flat: Readonly<Record<string, string>>;
+}
+
+/** What replaces a credential's value in `HaSettings.flat`: a change of it is invisible, by design. */
+export const SECRET_VALUE = '(secret)';
 
 /** One `/history` row: timeline `endedTimeline` ended at `switchLsn`; `endedTimeline + 1` began at `timestamp` on `newLeader`. */
 export interface HistoryEntry {
@@ -104,6 +163,8 @@ export interface Observation {
   readonly viewError: string | null;
   /** `/history`, read only when a timeline moved; null when not read or unreadable. */
   readonly history: readonly HistoryEntry[] | null;
+  /** `/config`, read every so often (not every poll); absent when not read this time, null when unreadable. */
+  readonly settings?: HaSettings | null;
 }
 
 /**

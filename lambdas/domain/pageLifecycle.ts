@@ -98,6 +98,7 @@ function isPlannedChange(event: ClusterEvent): boolean {
  * incident between events and renders the action on every channel.
  */
 export function advanceIncident(current: PageIncident | null, event: ClusterEvent, options: LifecycleOptions): LifecycleStep {
+  if (riskKeyOf(event)) return riskStep(current, event);
   if (!current || current.status === 'resolved') return openOrAnnounce(current, event, options);
   const folded = fold(current, event);
   if (event.type === 'write_unavailable') {
@@ -118,7 +119,7 @@ function openOrAnnounce(previous: PageIncident | null, event: ClusterEvent, opti
       ? { incident: { ...folded, status: 'escalated', severity: 'critical', paged: true, resolvedAt: null }, action: 'open' }
       : { incident: folded, action: 'update' };
   }
-  if (isPlannedChange(event)) {
+  if (isPlannedChange(event) || event.type === 'scheduled_action') {
     // Maintenance mode is announced, not tracked: it has no end that writes could verify.
     if (event.type !== 'leader_changed') return { incident: previous, action: 'change', standalone: true };
     return { incident: { ...opened(event, options), planned: true, paged: false, severity: 'info' }, action: 'change' };
@@ -128,6 +129,62 @@ function openOrAnnounce(previous: PageIncident | null, event: ClusterEvent, opti
   // Nothing the poller can see ends these: the page stands until a person resolves it, and is not tracked here.
   if (ONE_SHOT.has(event.type)) return { incident: previous, action: 'open', standalone: true };
   return { incident: opened(event, options), action: 'open' };
+}
+
+/** Risks that end with an event of their own, by the event that ends each. */
+const RISK_ENDS = new Set([
+  'failover_readiness_restored',
+  'leader_lock_renewed',
+  'dcs_reachable',
+  'sync_commit_resumed',
+  'redundancy_restored',
+  'replica_caught_up',
+]);
+
+/**
+ * The key of a risk before the failover, shared by the event that raises it and the one that ends it: PagerDuty's
+ * dedup_key and the Slack parent, so that the end resolves the page it raised. Null for every other event.
+ */
+export function riskKeyOf(event: ClusterEvent): string | null {
+  switch (event.type) {
+    case 'failover_readiness_lost':
+    case 'failover_readiness_restored':
+      return `${event.cluster}:readiness:${event.since}`;
+    case 'leader_lock_at_risk':
+    case 'leader_lock_renewed':
+      return `${event.cluster}:lock:${event.since}`;
+    case 'dcs_unreachable':
+    case 'dcs_reachable':
+      return `${event.cluster}:dcs:${event.since}`;
+    case 'sync_commit_stalled':
+    case 'sync_commit_resumed':
+      return `${event.cluster}:sync:${event.since}`;
+    case 'redundancy_lost':
+      return `${event.cluster}:redundancy:${event.since}`;
+    case 'redundancy_restored':
+      return event.lostSince === undefined ? null : `${event.cluster}:redundancy:${event.lostSince}`;
+    case 'replica_lagging':
+    case 'replica_caught_up':
+      return `${event.cluster}:lag:${event.member}:${event.since}`;
+    default:
+      return null;
+  }
+}
+
+/**
+ * A risk is paged (or announced) on its own and ended by its own event, beside whatever incident the cluster has:
+ * a failover that could not happen is not part of the outage it would have ended, and must not resolve with it.
+ */
+function riskStep(current: PageIncident | null, event: ClusterEvent): LifecycleStep {
+  const severity = severityOf(event);
+  const standalone = { incident: current, standalone: true } as const;
+  if (severity === null) return { ...standalone, action: null };
+  if (RISK_ENDS.has(event.type))
+    return { ...standalone, action: severity === 'info' && event.type === 'replica_caught_up' ? 'change' : 'resolve' };
+  if (severity === 'info') return { ...standalone, action: 'change' };
+  // The same risk raised again, worse: readiness lost for longer than criticalAfterMs.
+  if (event.type === 'failover_readiness_lost' && event.level === 'critical') return { ...standalone, action: 'escalate' };
+  return { ...standalone, action: 'open' };
 }
 
 /** Warnings with no recovery event of their own. */

@@ -1,5 +1,5 @@
 import type { Alert, Severity } from './alerts.js';
-import type { PageAction, PageIncident } from './pageLifecycle.js';
+import { type PageAction, type PageIncident, riskKeyOf } from './pageLifecycle.js';
 import { neutralise } from './text.js';
 
 /** PagerDuty's limits: a summary of at most 1024 characters, a dedup_key of at most 255. */
@@ -59,13 +59,14 @@ export function pagerDutyRequest(
   alert: Alert,
 ): PagerDutyRequest | null {
   const { action, incident } = step;
-  const dedupKey = (incident?.key ?? alert.eventId).slice(0, DEDUP_KEY_MAX);
+  const risk = riskKeyOf(alert.event);
+  const dedupKey = (incident?.key ?? risk ?? alert.eventId).slice(0, DEDUP_KEY_MAX);
   switch (action) {
     case 'open':
     case 'escalate':
       return { endpoint: 'enqueue', body: trigger(alert, incident, dedupKey, step.grouping) };
     case 'resolve':
-      return incident?.paged ? { endpoint: 'enqueue', body: { event_action: 'resolve', dedup_key: dedupKey } } : null;
+      return incident?.paged || risk ? { endpoint: 'enqueue', body: { event_action: 'resolve', dedup_key: dedupKey } } : null;
     case 'change':
       return {
         endpoint: 'change',

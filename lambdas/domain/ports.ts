@@ -127,6 +127,8 @@ export interface ClusterTarget {
 /** What the poller already knows, so the observer reads `/history` only when a timeline moved. */
 export interface KnownPosition {
   readonly timeline: number | null;
+  /** Read `/config` this time too (the watcher asks every so often, not every poll). */
+  readonly readSettings?: boolean;
 }
 
 /** Reads one cluster per call and never throws: every member ends with an explicit status. */

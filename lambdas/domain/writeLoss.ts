@@ -9,6 +9,9 @@ export function isWriteLossEvidence(event: ClusterEvent): boolean {
     case 'timeline_changed':
       return true;
     case 'canary_failed':
+    // A lock holder still in recovery takes no writes; strict synchronous mode with no standby takes no commits.
+    case 'promotion_stuck':
+    case 'sync_commit_stalled':
       return true;
     case 'member_unreachable':
       return event.wasLeader;

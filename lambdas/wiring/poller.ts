@@ -1,6 +1,6 @@
 import { PatroniClient } from '../adapters/patroni/PatroniClient.js';
 import { resolvePassword } from '../adapters/secrets.js';
-import type { PipelineConfig } from '../config/config.js';
+import { type PipelineConfig, readinessPolicy } from '../config/config.js';
 import type { Clock, EventStore, Log } from '../domain/ports.js';
 import { ClusterWatcher, unwatchedAfterMs, type WatcherOptions } from '../services/poller/ClusterWatcher.js';
 import { clusterTarget } from './targets.js';
@@ -32,10 +32,19 @@ export async function composePoller(config: PipelineConfig, deps: PollerDeps): P
       return clusterTarget(cluster, config, password);
     }),
   );
-  const options: WatcherOptions = { unwatchedAfterMs: unwatchedAfterMs(config.poll.intervalSeconds * 1000), ...deps.watcherOptions };
+  const options: WatcherOptions = {
+    unwatchedAfterMs: unwatchedAfterMs(config.poll.intervalSeconds * 1000),
+    settingsEveryMs: config.readiness.settingsEverySeconds * 1000,
+    ...deps.watcherOptions,
+  };
   const watchers = config.clusters.map(
     (cluster, i) =>
-      new ClusterWatcher(targets[i]!, { scope: cluster.scope }, { observer, store: deps.store, clock, log: deps.log }, options),
+      new ClusterWatcher(
+        targets[i]!,
+        { scope: cluster.scope },
+        { observer, store: deps.store, clock, log: deps.log },
+        { readiness: readinessPolicy(config, cluster), ...options },
+      ),
   );
   return { observer, watchers };
 }

@@ -35,7 +35,16 @@ export function report(overrides: Partial<MemberReport> = {}): MemberReport {
     patroniVersion: '4.1.5',
     systemIdentifier: SYSTEM_ID,
     postmasterStartTime: '2026-11-26 03:00:00.000000+00:00',
-    dcsLastSeen: 1_795_660_000,
+    // Unknown, as from Patroni < 2.1.2: tests of the lock's renewal set it (readiness.test.ts).
+    dcsLastSeen: null,
+    serverVersion: 160_004,
+    replayedPosition: null,
+    replayPaused: false,
+    tags: {},
+    pendingRestart: false,
+    pendingRestartReasons: null,
+    scheduledRestart: null,
+    failsafeActive: false,
     ...overrides,
   };
 }
@@ -57,7 +66,18 @@ export function failed(name: Name, status: ReadFailure = 'unreachable', error = 
 }
 
 export function viewMember(name: Name, role: ClusterViewMember['role'], timeline: number | null, state = 'running'): ClusterViewMember {
-  return { name, role, rawRole: role, state, timeline, apiUrl: `${URLS[name]}/patroni`, host: '127.0.0.1', port: 5432, lagBytes: 0 };
+  return {
+    name,
+    role,
+    rawRole: role,
+    state,
+    timeline,
+    apiUrl: `${URLS[name]}/patroni`,
+    host: '127.0.0.1',
+    port: 5432,
+    lagBytes: 0,
+    tags: {},
+  };
 }
 
 /** `/cluster` with `leader` holding the lock (or none) and the other named members as replicas. */
@@ -66,6 +86,7 @@ export function view(leader: Name | null, timeline: number, present: readonly Na
     scope: 'denemek',
     paused,
     members: present.map((n) => viewMember(n, n === leader ? 'leader' : 'replica', timeline)),
+    scheduledSwitchover: null,
   };
 }
 

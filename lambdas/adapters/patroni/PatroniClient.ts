@@ -1,7 +1,14 @@
 import type { Observed, PatroniSettings } from '../../domain/anatomy.js';
 import { highestTimeline } from '../../domain/detector.js';
 import { messageOf } from '../../domain/errors.js';
-import { type ClusterView, type HistoryEntry, type MemberObservation, memberHost, type Observation } from '../../domain/model.js';
+import {
+  type ClusterView,
+  type HaSettings,
+  type HistoryEntry,
+  type MemberObservation,
+  memberHost,
+  type Observation,
+} from '../../domain/model.js';
 import type {
   Clock,
   ClusterObserver,
@@ -13,7 +20,7 @@ import type {
   PatroniAccess,
 } from '../../domain/ports.js';
 import { PatroniHttp } from './http.js';
-import { parseClusterView, parseHistory, parseMemberReport, parseSettings } from './parse.js';
+import { parseClusterView, parseHaSettings, parseHistory, parseMemberReport, parseSettings } from './parse.js';
 
 /**
  * Reads one cluster through Patroni's REST API: `/patroni` of every member in parallel, `/cluster` from a
@@ -38,9 +45,10 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
     const http = this.httpFor(target);
     const startedAt = this.clock();
     // `/cluster` from the first member is read alongside the `/patroni` reads so that a healthy poll is one round trip.
-    const [members, firstView] = await Promise.all([
+    const [members, firstView, settings] = await Promise.all([
       Promise.all(target.members.map((url) => readMember(http, url))),
       readView(http, target.members[0]!),
+      known?.readSettings ? readHaSettings(http, target.members[0]!) : undefined,
     ]);
     const view = firstView.view ? firstView : await fallbackView(http, members, target.members[0]!, firstView);
     const named = nameMembers(members, view.view);
@@ -55,6 +63,7 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
       view: view.view,
       viewError: view.error,
       history,
+      ...(settings !== undefined && { settings }),
     };
   }
 
@@ -164,6 +173,18 @@ async function readView(http: PatroniHttp, url: string): Promise<ViewRead> {
     return { view: parseClusterView(reply.body, endpoint(url, '/cluster')), error: null };
   } catch (error) {
     return { view: null, error: messageOf(error) };
+  }
+}
+
+/** `/config` from the first member (the DCS's copy, the same on every member); null when it cannot be read. */
+async function readHaSettings(http: PatroniHttp, base: string): Promise<HaSettings | null> {
+  const url = endpoint(base, '/config');
+  const reply = await http.getJson(url);
+  if (!reply.ok) return null;
+  try {
+    return parseHaSettings(reply.body, url);
+  } catch {
+    return null;
   }
 }
 

@@ -4,10 +4,14 @@ import { PatroniReplyError } from '../../domain/errors.js';
 import {
   type ClusterRole,
   type ClusterView,
+  type HaSettings,
   type HistoryEntry,
   type MemberReport,
   type MemberRole,
+  type MemberTags,
   PATRONI_IDENTIFIER,
+  type ScheduledSwitchover,
+  SECRET_VALUE,
 } from '../../domain/model.js';
 import { neutralise } from '../../domain/text.js';
 
@@ -42,8 +46,15 @@ const patroniStatusSchema = z.object({
       location: nonNegativeInt.optional(),
       received_location: nonNegativeInt.optional(),
       replayed_location: nonNegativeInt.optional(),
+      paused: z.boolean().optional(),
     })
     .optional(),
+  server_version: nonNegativeInt.optional(),
+  tags: z.record(z.string(), z.unknown()).optional(),
+  pending_restart: z.boolean().optional(),
+  pending_restart_reason: z.record(z.string(), z.unknown()).optional(),
+  scheduled_restart: z.object({ schedule: timestamp.optional() }).loose().optional(),
+  failsafe_mode_is_active: z.boolean().optional(),
   replication_state: word.optional(),
   pause: z.boolean().optional(),
   cluster_unlocked: z.boolean().optional(),
@@ -79,9 +90,13 @@ const clusterSchema = z.object({
         host: visible(256).optional(),
         port: z.number().int().optional(),
         lag: lagSchema,
+        tags: z.record(z.string(), z.unknown()).optional(),
       }),
     )
     .max(1000),
+  scheduled_switchover: z
+    .object({ at: timestamp, from: identifier.nullable().optional(), to: identifier.nullable().optional() })
+    .optional(),
 });
 
 // Rows may have 3, 4 or 5 fields (history written before Patroni, or before 2.1.1).
@@ -149,7 +164,44 @@ export function parseMemberReport(body: unknown, url: string): MemberReport {
     systemIdentifier: s.database_system_identifier ?? null,
     postmasterStartTime: s.postmaster_start_time ?? null,
     dcsLastSeen: s.dcs_last_seen ?? null,
+    serverVersion: s.server_version ?? null,
+    replayedPosition: xlog?.replayed_location ?? null,
+    replayPaused: xlog?.paused === true,
+    tags: memberTags(s.tags),
+    pendingRestart: s.pending_restart === true,
+    pendingRestartReasons: s.pending_restart_reason ? safeKeys(s.pending_restart_reason) : null,
+    scheduledRestart: s.scheduled_restart?.schedule ?? null,
+    failsafeActive: s.failsafe_mode_is_active === true,
   };
+}
+
+const TAG_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const TAG_TEXT = /^[\x20-\x7e]{0,128}$/;
+const MAX_TAGS = 32;
+
+/**
+ * Tags are the operator's free-form settings: a value that is not a boolean, a number or a short printable word is
+ * left out (and so is a key that is not a plain name), rather than refusing the member's whole reply.
+ */
+function memberTags(raw: Record<string, unknown> | undefined): MemberTags {
+  if (!raw) return {};
+  const kept = Object.entries(raw)
+    .filter(([key, value]) => TAG_KEY.test(key) && isTagValue(value))
+    .slice(0, MAX_TAGS);
+  return Object.fromEntries(kept) as MemberTags;
+}
+
+function isTagValue(value: unknown): boolean {
+  if (typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  return typeof value === 'string' && TAG_TEXT.test(value);
+}
+
+/** Parameter names of `pending_restart_reason`: their values are left out, as they could be anything. */
+function safeKeys(raw: Record<string, unknown>): string[] {
+  return Object.keys(raw)
+    .filter((key) => TAG_KEY.test(key))
+    .slice(0, MAX_TAGS);
 }
 
 export function parseClusterView(body: unknown, url: string): ClusterView {
@@ -168,8 +220,14 @@ export function parseClusterView(body: unknown, url: string): ClusterView {
       host: m.host ?? null,
       port: m.port ?? null,
       lagBytes: typeof m.lag === 'number' && m.lag >= 0 ? m.lag : null,
+      tags: memberTags(m.tags),
     })),
+    scheduledSwitchover: scheduledSwitchover(result.data.scheduled_switchover),
   };
+}
+
+function scheduledSwitchover(raw: { at: string; from?: string | null; to?: string | null } | undefined): ScheduledSwitchover | null {
+  return raw ? { at: raw.at, from: raw.from ?? null, to: raw.to ?? null } : null;
 }
 
 export function parseHistory(body: unknown, url: string): HistoryEntry[] {
@@ -214,4 +272,54 @@ export function parseSettings(body: unknown, url: string): PatroniSettings {
     maximumLagOnFailover: settingNumber(config.maximum_lag_on_failover),
   };
   return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as PatroniSettings;
+}
+
+/** Keys whose values are credentials or may hold one (`standby_cluster.primary_conninfo`, `*.password`): never stored. */
+const SECRET_KEY = /pass|secret|token|credential|conninfo|private|auth|(^|[._])key($|[._])/i;
+const FLAT_VALUE_MAX = 200;
+const FLAT_KEYS_MAX = 500;
+
+/** `/config` flattened with dots, each value as JSON text, credentials replaced: what the audit trail compares. */
+function flatten(config: Record<string, unknown>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  const visit = (value: unknown, path: string, depth: number): void => {
+    if (Object.keys(flat).length >= FLAT_KEYS_MAX) return;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && depth < 4) {
+      for (const [key, inner] of Object.entries(value)) if (TAG_KEY.test(key)) visit(inner, path ? `${path}.${key}` : key, depth + 1);
+      return;
+    }
+    flat[path] = SECRET_KEY.test(path) ? SECRET_VALUE : neutralise(JSON.stringify(value) ?? 'null').slice(0, FLAT_VALUE_MAX);
+  };
+  visit(config, '', 0);
+  return flat;
+}
+
+function synchronousMode(value: unknown): HaSettings['synchronousMode'] {
+  if (value === 'quorum') return 'quorum';
+  if (value === true || value === 'on' || value === 'true') return 'on';
+  return value === undefined ? undefined : 'off';
+}
+
+function flag(value: unknown): boolean | undefined {
+  if (value === true || value === 'true' || value === 'on') return true;
+  if (value === false || value === 'false' || value === 'off') return false;
+  return undefined;
+}
+
+/**
+ * Parses `/config` into what readiness needs (synchronous mode, lag limit, timings) and the flattened audit copy.
+ * Patroni applies its defaults to keys the DCS does not hold; they stay absent here and readiness uses the same defaults.
+ */
+export function parseHaSettings(body: unknown, url: string): HaSettings {
+  const timings = parseSettings(body, url);
+  const config = body as Record<string, unknown>;
+  const entries = {
+    ...timings,
+    synchronousMode: synchronousMode(config.synchronous_mode),
+    synchronousModeStrict: flag(config.synchronous_mode_strict),
+    failsafeMode: flag(config.failsafe_mode),
+    checkTimeline: flag(config.check_timeline),
+  };
+  const defined = Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  return { ...defined, flat: flatten(config) } as HaSettings;
 }

@@ -3,7 +3,7 @@ import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import { appliedStepOf, keepLatest, type NotifierState, type StormRef, withAppliedStep } from '../../domain/notifierState.js';
 import { restoreTimeOf } from '../../domain/outage.js';
-import { advanceIncident, type LifecycleStep, pageMark, subjectOf } from '../../domain/pageLifecycle.js';
+import { advanceIncident, type LifecycleStep, pageMark, riskKeyOf, subjectOf } from '../../domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../domain/pagerduty.js';
 import type { AlertChannels, Clock, Idempotent, Log, NotifierStore, ProbeLauncher, SlackChannel, SlackThread } from '../../domain/ports.js';
 import { slackIncidentMessage } from '../../domain/slackIncident.js';
@@ -214,8 +214,8 @@ export class Notifier {
       if (step.action !== 'update' && !storm) await once(`slack:${alert.eventId}`, () => slack.post(parent, null));
       return state;
     }
-    // A standalone page gets a parent of its own, never the last incident's.
-    const key = subject?.key ?? alert.eventId;
+    // A standalone page gets a parent of its own, never the last incident's; a risk's end edits the risk's parent.
+    const key = subject?.key ?? riskKeyOf(alert.event) ?? alert.eventId;
     let thread = threadOf(state, key);
     let next = state;
     if (thread) {

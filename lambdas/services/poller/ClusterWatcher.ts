@@ -6,6 +6,7 @@ import { messageOf, StateConflictError } from '../../domain/errors.js';
 import type { ClusterEvent } from '../../domain/events.js';
 import type { Observation } from '../../domain/model.js';
 import type { Clock, ClusterObserver, ClusterTarget, EventStore, Log } from '../../domain/ports.js';
+import type { ReadinessPolicy } from '../../domain/readiness.js';
 
 export interface WatcherDeps {
   readonly observer: ClusterObserver;
@@ -34,6 +35,10 @@ export interface WatcherOptions {
    * restart, when only the last heartbeat is known, the heartbeat interval is added. Unset: gaps are not recorded.
    */
   readonly unwatchedAfterMs?: number;
+  /** How readiness findings are confirmed and what the cluster should have (detector option). */
+  readonly readiness?: ReadinessPolicy;
+  /** `/config` is read on the first poll and then at most this often. @default 30000 */
+  readonly settingsEveryMs?: number;
 }
 
 /**
@@ -76,6 +81,7 @@ export class ClusterWatcher {
   private readonly backlog: Kept[] = [];
   private loaded = false;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private settingsReadAt = Number.NEGATIVE_INFINITY;
   /** The recording under way, if any: one at a time, oldest observation first. */
   private recording: Promise<void> | null = null;
   /** Recorded since the last outcome was returned; the next outcome reports them. */
@@ -106,7 +112,15 @@ export class ClusterWatcher {
     const allowance = this.options.unwatchedAfterMs;
     const fromStore = previous !== null && previous === this.loadedState;
     const unwatchedAfterMs = allowance === undefined ? undefined : allowance + (fromStore ? this.heartbeatMs : 0);
-    return detect(previous, observation, this.expectation, { unwatchedAfterMs });
+    return detect(previous, observation, this.expectation, {
+      unwatchedAfterMs,
+      ...(this.options.readiness && { readiness: this.options.readiness }),
+    });
+  }
+
+  /** The settings are read on the first poll, and again once the last read is `settingsEveryMs` old. */
+  private settingsDue(): boolean {
+    return this.deps.clock() - this.settingsReadAt >= (this.options.settingsEveryMs ?? 30_000);
   }
 
   async pollOnce(): Promise<PollOutcome> {
@@ -118,7 +132,9 @@ export class ClusterWatcher {
       );
       if (failure) return this.failedLoad(`loading the recorded state failed: ${failure}`);
     }
-    const observation = await this.deps.observer.observe(this.target, this.seen && { timeline: this.seen.timeline });
+    const readSettings = this.settingsDue();
+    const observation = await this.deps.observer.observe(this.target, { timeline: this.seen?.timeline ?? null, readSettings });
+    if (observation.settings) this.settingsReadAt = observation.observedAt;
     const detection = this.detect(this.seen, observation);
     this.seen = detection.state;
     if (this.backlog.length === 0 && this.recording === null && !this.mustWrite(detection, observation)) {

@@ -24,6 +24,7 @@ describe('Function: validateConfig', () => {
       ...minimal,
       clusters: minimal.clusters.map((c) => ({ ...c, tags: {} })),
       poll: { intervalSeconds: 5, timeoutMs: 3_000 },
+      readiness: { confirmSeconds: 2, criticalAfterMinutes: 5, lagForSeconds: 30, settingsEverySeconds: 30, settleSeconds: 60 },
       notify: {
         snsFormat: 'json',
         probe: { deadlineSeconds: 90, intervalMs: 150, localConcurrency: 32 },

@@ -141,6 +141,89 @@ const CASES: readonly [AnyPayload, string][] = [
     { type: 'canary_failed', vip: '10.0.0.10:5000', errorClass: 'refused', error: 'connect ECONNREFUSED' },
     'a canary write through the VIP 10.0.0.10:5000 failed (refused): connect ECONNREFUSED',
   ],
+  [
+    {
+      type: 'failover_readiness_lost',
+      leader: 'pg_node1',
+      level: 'warning',
+      candidates: [],
+      excluded: [
+        { member: 'pg_node2', reason: 'tagged nofailover' },
+        { member: 'pg_node3', reason: 'PostgreSQL stopped' },
+      ],
+      since: 0,
+    },
+    'NO FAILOVER CANDIDATE for leader pg_node1 since 1970-01-01T00:00:00.000Z: if it fails now, Patroni cannot fail over (pg_node2: tagged nofailover; pg_node3: PostgreSQL stopped)',
+  ],
+  [
+    { type: 'failover_readiness_restored', leader: 'pg_node1', candidates: ['pg_node2'], since: 0, afterMs: 42_000 },
+    'failover possible again after 42 s: candidates pg_node2',
+  ],
+  [
+    { type: 'promotion_stuck', member: 'pg_node2', role: 'replica', state: 'running', since: 0, loopWaitSeconds: 10 },
+    'PROMOTION STUCK: pg_node2 holds the leader lock but its PostgreSQL is still replica (running) after more than one loop_wait (10 s)',
+  ],
+  [
+    { type: 'leader_lock_at_risk', leader: 'pg_node1', unrenewedForMs: 24_000, thresholdMs: 20_000, failsafeMode: false, since: 0 },
+    'leader pg_node1 has not read the DCS for 24 s (more than ttl - loop_wait, 20 s): its lock may expire; failsafe_mode is off: the primary will demote itself',
+  ],
+  [{ type: 'leader_lock_renewed', leader: 'pg_node1', since: 0, afterMs: 9_000 }, 'leader pg_node1 reads the DCS again (9 s after'],
+  [
+    { type: 'dcs_unreachable', members: ['pg_node1', 'pg_node2'], unrenewedForMs: 31_000, failsafeMode: true, since: 0 },
+    'DCS UNREACHABLE: no member (pg_node1, pg_node2) has read it for 31 s; failsafe_mode is on',
+  ],
+  [{ type: 'dcs_reachable', since: 0, afterMs: 60_000 }, 'members read the DCS again after 60 s'],
+  [
+    { type: 'sync_commit_stalled', leader: 'pg_node1', excluded: [{ member: 'pg_node2', reason: 'PostgreSQL stopped' }], since: 0 },
+    'COMMITS STALLED on pg_node1: synchronous_mode_strict is on and no synchronous standby streams (pg_node2: PostgreSQL stopped)',
+  ],
+  [
+    { type: 'sync_commit_resumed', leader: 'pg_node1', syncStandbys: ['pg_node2'], since: 0, afterMs: 12_000 },
+    'commits resume on pg_node1: synchronous standby pg_node2 after 12 s',
+  ],
+  [
+    {
+      type: 'redundancy_lost',
+      leader: 'pg_node1',
+      timeline: 3,
+      healthy: [],
+      minimum: 1,
+      excluded: [{ member: 'pg_node2', reason: 'PostgreSQL stopped' }],
+      since: 0,
+    },
+    'redundancy lost: 0 healthy replica(s) of a minimum 1 streaming from pg_node1 (pg_node2: PostgreSQL stopped)',
+  ],
+  [
+    { type: 'replica_lagging', member: 'pg_node3', lagBytes: 8_388_608, thresholdBytes: 1_048_576, replayPaused: true, since: 0 },
+    'pg_node3 is 8.0 MB behind the leader (threshold 1.0 MB); its replay is paused',
+  ],
+  [
+    { type: 'replica_caught_up', member: 'pg_node3', lagBytes: 0, since: 0, afterMs: 31_000 },
+    'pg_node3 caught up (0.0 MB behind) after 31 s',
+  ],
+  [
+    {
+      type: 'config_changed',
+      changes: [
+        { key: 'loop_wait', from: '10', to: '5' },
+        { key: 'standby_cluster.primary_conninfo', from: '(secret)', to: null },
+      ],
+    },
+    '/config changed: loop_wait 10 → 5; standby_cluster.primary_conninfo (secret) → (unset)',
+  ],
+  [{ type: 'member_tags_changed', member: 'pg_node2', from: {}, to: { nofailover: true } }, 'pg_node2: tags no tags → nofailover=true'],
+  [
+    { type: 'pending_restart_changed', member: 'pg_node2', pending: true, reasons: ['max_connections'] },
+    'pg_node2: restart pending (max_connections)',
+  ],
+  [
+    { type: 'version_changed', member: 'pg_node2', component: 'postgresql', from: '160004', to: '160008' },
+    'pg_node2: PostgreSQL 160004 → 160008',
+  ],
+  [
+    { type: 'scheduled_action', action: 'switchover', at: '2026-12-02T02:00:00+00:00', member: null, from: 'pg_node1', to: 'pg_node2' },
+    'switchover scheduled for 2026-12-02T02:00:00+00:00 from pg_node1 to pg_node2 (planned)',
+  ],
 ];
 
 describe('Function: describeEvent', () => {

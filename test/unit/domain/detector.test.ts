@@ -583,6 +583,7 @@ describe('Function: detect', () => {
         observation(observedAt, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', node3Timeline)], {
           scope: 'denemek',
           paused: false,
+          scheduledSwitchover: null,
           members: [
             viewMember('pg_node1', 'replica', null, 'stopped'),
             viewMember('pg_node2', 'leader', 4),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseClusterView, parseHistory, parseMemberReport, parseSettings } from '../../../../lambdas/adapters/patroni/parse.js';
+import {
+  parseClusterView,
+  parseHaSettings,
+  parseHistory,
+  parseMemberReport,
+  parseSettings,
+} from '../../../../lambdas/adapters/patroni/parse.js';
 import { PatroniReplyError } from '../../../../lambdas/domain/errors.js';
 import { recordedBodies } from '../../../support/recorded.js';
 
@@ -215,5 +221,85 @@ describe('Function: parseSettings', () => {
     expect(() => parseSettings([1, 2], 'http://10.0.0.4:8008/config')).toThrow(
       'http://10.0.0.4:8008/config sent a /config reply of the wrong shape: (top level): expected an object',
     );
+  });
+});
+
+describe('What readiness reads (issue 18)', () => {
+  it('reads tags, pending restart with its reasons, a scheduled restart, the server version and paused replay', () => {
+    const body = {
+      ...v4.patroni_replica_running,
+      server_version: 160_004,
+      xlog: { received_location: 90, replayed_location: 70, paused: true },
+      tags: { nofailover: true, failover_priority: 0, clonefrom: 'pg_node1', nested: { no: 1 }, 'bad key': true, evil: 'a\u001b[31m' },
+      pending_restart: true,
+      pending_restart_reason: { max_connections: { old_value: '100', new_value: '200' } },
+      scheduled_restart: { schedule: '2026-12-02T03:00:00+00:00', postmaster_start_time: 'x' },
+    };
+    expect(parseMemberReport(body, URL)).toMatchObject({
+      serverVersion: 160_004,
+      walPosition: 90,
+      replayedPosition: 70,
+      replayPaused: true,
+      // A nested value, a key with a space and a string with an escape sequence are left out, not the whole reply.
+      tags: { nofailover: true, failover_priority: 0, clonefrom: 'pg_node1' },
+      pendingRestart: true,
+      pendingRestartReasons: ['max_connections'],
+      scheduledRestart: '2026-12-02T03:00:00+00:00',
+    });
+  });
+
+  it('degrades on Patroni 3.0.2, which says no pending_restart_reason and no failover_priority', () => {
+    const report = parseMemberReport({ ...v3.patroni_master_running, pending_restart: true }, URL);
+    expect(report).toMatchObject({ pendingRestart: true, pendingRestartReasons: null, tags: {} });
+  });
+
+  it('reads /cluster member tags and a scheduled switchover', () => {
+    const body = {
+      ...v4['cluster_leader-running+replica-streaming+replica-streaming'],
+      scheduled_switchover: { at: '2026-12-02T02:00:00+00:00', from: 'pg_node1', to: 'pg_node2' },
+    };
+    const members = ((body as Record<string, unknown>).members as Record<string, unknown>[]).map((m, i) =>
+      i === 1 ? { ...m, tags: { nofailover: true } } : m,
+    );
+    const view = parseClusterView({ ...body, members }, URL);
+    expect(view.scheduledSwitchover).toEqual({ at: '2026-12-02T02:00:00+00:00', from: 'pg_node1', to: 'pg_node2' });
+    expect(view.members[1]?.tags).toEqual({ nofailover: true });
+    expect(view.members[0]?.tags).toEqual({});
+  });
+
+  it('reads /config for readiness and flattens it for the audit with every credential replaced', () => {
+    const settings = parseHaSettings(
+      {
+        ttl: 30,
+        loop_wait: 10,
+        maximum_lag_on_failover: 1_048_576,
+        synchronous_mode: 'quorum',
+        synchronous_mode_strict: true,
+        failsafe_mode: false,
+        postgresql: { parameters: { max_connections: 100 }, use_pg_rewind: true },
+        standby_cluster: { primary_conninfo: 'host=x password=hunter2' },
+        ssl_key_file: '/etc/ssl/private/key.pem',
+        api_token: 'hunter2',
+      },
+      'http://127.0.0.1:8008/config',
+    );
+    expect(settings).toMatchObject({
+      ttl: 30,
+      loopWait: 10,
+      maximumLagOnFailover: 1_048_576,
+      synchronousMode: 'quorum',
+      synchronousModeStrict: true,
+      failsafeMode: false,
+    });
+    expect(settings.flat).toMatchObject({ 'postgresql.parameters.max_connections': '100', 'postgresql.use_pg_rewind': 'true' });
+    expect(settings.flat['standby_cluster.primary_conninfo']).toBe('(secret)');
+    expect(settings.flat.api_token).toBe('(secret)');
+    expect(JSON.stringify(settings)).not.toContain('hunter2');
+  });
+
+  it('reads synchronous_mode true/false as on/off', () => {
+    expect(parseHaSettings({ synchronous_mode: true }, URL).synchronousMode).toBe('on');
+    expect(parseHaSettings({ synchronous_mode: false }, URL).synchronousMode).toBe('off');
+    expect(parseHaSettings({}, URL).synchronousMode).toBeUndefined();
   });
 });
