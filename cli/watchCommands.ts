@@ -1,10 +1,12 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lambdas/config/config.js';
 import type { Alert } from '../lambdas/domain/alerts.js';
 import { describeEvent } from '../lambdas/domain/describe.js';
 import { ConfigError, StoreError, UsageError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
+import { renderStatus } from '../lambdas/domain/status.js';
 import { overrunMessage } from '../lambdas/services/poller/pollLoop.js';
+import { fleetStatus } from '../lambdas/wiring/status.js';
 import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
@@ -25,6 +27,11 @@ function assertWatchable(clusters: number, file: string): void {
       '(a round of 1,000 clusters takes about 1.2 s on 2 cores): split the clusters across several configuration files and ' +
       'watch processes, or deploy with aws.clustersPerPoller to shard them over several pollers',
   );
+}
+
+function statusFormat(value: string): 'table' | 'json' {
+  if (value === 'table' || value === 'json') return value;
+  throw new InvalidArgumentError(`must be table or json (got "${value}")`);
 }
 
 /** Resolves after `seconds`, or on Ctrl-C / SIGTERM, whichever comes first. */
@@ -92,6 +99,18 @@ export function registerWatchCommands(program: Command): void {
       } finally {
         await aws.ownedEmulator?.stop();
       }
+    });
+
+  program
+    .command('status')
+    .description(
+      'each cluster now: leader, failover candidates and why each other member is not one, redundancy, lag, lock age, pending restarts, scheduled actions, verdict',
+    )
+    .requiredOption('--config <file>', 'configuration file (YAML or JSON)')
+    .option('--format <format>', 'table | json (one object per cluster per line)', statusFormat, 'table')
+    .action(async (opts: { config: string; format: 'table' | 'json' }) => {
+      const statuses = await fleetStatus(loadConfig(opts.config));
+      process.stdout.write(renderStatus(statuses, opts.format));
     });
 
   program
