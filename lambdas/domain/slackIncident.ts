@@ -1,5 +1,5 @@
 import type { Alert } from './alerts.js';
-import type { PageIncident, PageMark } from './pageLifecycle.js';
+import { type PageIncident, type PageMark, riskKeyOf } from './pageLifecycle.js';
 import { slackEscape } from './text.js';
 
 /** A Slack message as Block Kit sends it: `text` for notifications, `blocks` for the message. */
@@ -19,6 +19,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function statusOf(incident: PageIncident | null, mark: PageMark): { icon: string; word: string } {
   if (incident?.status === 'resolved')
     return incident.planned ? { icon: ':white_check_mark:', word: 'DONE' } : { icon: ':white_check_mark:', word: 'RESOLVED' };
+  // A risk before the failover has no incident: its end event resolves its own parent.
+  if (!incident && mark.action === 'resolve') return { icon: ':white_check_mark:', word: 'RESOLVED' };
   if (incident?.status === 'escalated') return { icon: ':rotating_light:', word: 'ESCALATED' };
   if (incident?.planned || mark.action === 'change') return { icon: ':arrows_counterclockwise:', word: 'CHANGE' };
   return mark.severity === 'critical'
@@ -46,7 +48,7 @@ export function slackIncidentMessage(incident: PageIncident | null, alert: Alert
   const leader = incident?.leader ? `${slackEscape(incident.leader.from ?? '?')} → ${slackEscape(incident.leader.to)}` : 'unchanged';
   const field = (name: string, value: string) => ({ type: 'mrkdwn', text: cut(`*${name}*\n${value}`, FIELD_MAX) });
   const runbook = /^https?:\/\//.test(alert.runbook) ? `<${alert.runbook}|runbook>` : `runbook \`${alert.runbook}\``;
-  const key = incident?.key ?? alert.eventId;
+  const key = incident?.key ?? riskKeyOf(alert.event) ?? alert.eventId;
   return {
     text: cut(`${word} ${cluster}: ${what}`, 3_000),
     blocks: [

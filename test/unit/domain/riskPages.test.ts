@@ -3,6 +3,7 @@ import { buildAlert, severityOf } from '../../../lambdas/domain/alerts.js';
 import type { AnyPayload } from '../../../lambdas/domain/events.js';
 import { advanceIncident, type PageIncident, riskKeyOf } from '../../../lambdas/domain/pageLifecycle.js';
 import { pagerDutyRequest } from '../../../lambdas/domain/pagerduty.js';
+import { slackIncidentMessage } from '../../../lambdas/domain/slackIncident.js';
 import { isWriteLossEvidence } from '../../../lambdas/domain/writeLoss.js';
 import { makeTestEvent } from '../../support/factories.js';
 
@@ -76,5 +77,13 @@ describe('Risks before the failover on the pager', () => {
       action: 'change',
       standalone: true,
     });
+  });
+});
+
+describe('A risk on Slack', () => {
+  it('edits its own parent to RESOLVED when it ends, under the risk key', () => {
+    const message = slackIncidentMessage(null, buildAlert(restored)!, { action: 'resolve', severity: 'info' });
+    expect(message.text).toMatch(/^RESOLVED denemek: failover possible again/);
+    expect(JSON.stringify(message.blocks)).toContain('incident denemek:readiness:5000');
   });
 });

@@ -101,6 +101,20 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     expect(trigger.endpoint === 'enqueue' && trigger.body.payload).toMatchObject({ source: 'denemek', group: 'denemek' });
   });
 
+  it('a risk before the failover pages and resolves on its own key, beside the open failover incident and without touching it', async () => {
+    const pager = pagerNotifier();
+    await pager.handle(detected('failover'));
+    const incident = pager.incident()!;
+    const since = 2_500;
+    const envelope = (n: number) => ({ id: `denemek:risk:${n}`, cluster: 'denemek', observedAt: 2_600 + n, previousObservedAt: 2_000 });
+    await pager.handle([
+      makeEvent(envelope(1), { type: 'failover_readiness_lost', leader: 'pg_node2', level: 'warning', candidates: [], excluded: [], since }),
+      makeEvent(envelope(2), { type: 'failover_readiness_restored', leader: 'pg_node2', candidates: ['pg_node3'], since, afterMs: 4_000 }),
+    ]);
+    expect(pager.actions()).toEqual([`trigger ${incident.key}`, 'trigger denemek:readiness:2500', 'resolve denemek:readiness:2500']);
+    expect(pager.incident()).toMatchObject({ key: incident.key, status: 'open' });
+  });
+
   it('a switchover is one change event and no trigger, even when its writes are verified', async () => {
     const pager = pagerNotifier();
     const events = detected('switchover');
