@@ -108,7 +108,14 @@ describe('Notifier and PagerDuty: one incident, one trigger, one resolve', () =>
     const since = 2_500;
     const envelope = (n: number) => ({ id: `denemek:risk:${n}`, cluster: 'denemek', observedAt: 2_600 + n, previousObservedAt: 2_000 });
     await pager.handle([
-      makeEvent(envelope(1), { type: 'failover_readiness_lost', leader: 'pg_node2', level: 'warning', candidates: [], excluded: [], since }),
+      makeEvent(envelope(1), {
+        type: 'failover_readiness_lost',
+        leader: 'pg_node2',
+        level: 'warning',
+        candidates: [],
+        excluded: [],
+        since,
+      }),
       makeEvent(envelope(2), { type: 'failover_readiness_restored', leader: 'pg_node2', candidates: ['pg_node3'], since, afterMs: 4_000 }),
     ]);
     expect(pager.actions()).toEqual([`trigger ${incident.key}`, 'trigger denemek:readiness:2500', 'resolve denemek:readiness:2500']);
