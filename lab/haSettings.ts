@@ -9,6 +9,7 @@ import { memberIndex, memberPaths, PATRONI_BINARIES } from './daemons.js';
 import { LabError } from './errors.js';
 import { labRejoin, labStopMember } from './faults.js';
 import { commandFailure } from './processes.js';
+import { runSql } from './sql.js';
 import { readLabState } from './state.js';
 
 const run = promisify(execFile);
@@ -55,4 +56,19 @@ export async function labEditConfig(haproxyPort: number, settings: Readonly<Reco
 /** `patronictl switchover --scheduled AT`: Patroni runs it at that time and shows it in `/cluster` until then. */
 export async function labScheduleSwitchover(haproxyPort: number, leader: string, candidate: string, at: Date): Promise<void> {
   await patronictl(haproxyPort, ['switchover', '--leader', leader, '--candidate', candidate, '--scheduled', at.toISOString(), '--force']);
+}
+
+/**
+ * Stops one replica from receiving WAL (SIGSTOP to its walreceiver) until the returned function resumes it: a
+ * replica that falls behind. (`pg_wal_replay_pause()` does not hold on a Patroni replica: Patroni 3.0.2 and 4.1.5
+ * both resume the replay within a loop_wait.)
+ */
+export async function labStallReplication(haproxyPort: number, name: string): Promise<() => void> {
+  const state = readLabState(haproxyPort);
+  const port = state.options.ports.postgres[memberIndex(name)]!;
+  const result = await runSql<{ pid: number }>(port, ['SELECT pid FROM pg_stat_wal_receiver']);
+  const pid = result?.rows[0]?.pid;
+  if (!pid) throw new LabError(`${name} has no WAL receiver: is it a streaming replica?`);
+  process.kill(pid, 'SIGSTOP');
+  return () => process.kill(pid, 'SIGCONT');
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labRejoin, labStopMember } from '../../lab/faults.js';
-import { labEditConfig, labScheduleSwitchover, labSetTags } from '../../lab/haSettings.js';
+import { labEditConfig, labScheduleSwitchover, labSetTags, labStallReplication } from '../../lab/haSettings.js';
 import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
 import { fastLabOptions, freshLab } from '../../lab/profiles.js';
@@ -166,7 +166,7 @@ describe('Readiness on real Patroni 3 and 4 labs', () => {
     });
   });
 
-  it('edit-config maximum_lag_on_failover small and a replica with replay paused behind → config_changed, excluded for lag, replica_lagging', async () => {
+  it('edit-config maximum_lag_on_failover small and a replica that stops receiving WAL → config_changed, excluded for lag, replica_lagging', async () => {
     await onBoth(async (lab) => {
       const { leader, replicas } = await leaderOf(lab);
       const lagging = replicas[0]!;
@@ -174,22 +174,25 @@ describe('Readiness on real Patroni 3 and 4 labs', () => {
       await labEditConfig(lab.port, { maximum_lag_on_failover: '100000' });
       const changed = await recorded(lab, 'config_changed', { after: started });
       expect(changed.changes).toContainEqual({ key: 'maximum_lag_on_failover', from: '1048576', to: '100000' });
-      const memberPort = lab.options.ports.postgres[Number(lagging.slice(-1)) - 1]!;
-      await runSql(memberPort, ['SELECT pg_wal_replay_pause()']);
-      // About 2 MB of WAL the paused replica receives but does not replay.
-      await runSql(lab.port, [
-        'CREATE TABLE IF NOT EXISTS readiness_lag (filler text)',
-        "INSERT INTO readiness_lag SELECT repeat('x', 1000) FROM generate_series(1, 2000)",
-      ]);
-      const lag = await recorded(lab, 'replica_lagging', { after: started, match: (e) => e.member === lagging });
-      expect(lag).toMatchObject({ replayPaused: true, thresholdBytes: 100_000 });
-      const status = await statusOf(lab);
-      expect(status.excluded.find((e) => e.member === lagging)?.reason).toMatch(
-        /MB behind \(maximum_lag_on_failover 0\.1 MB\), replay paused$/,
-      );
-      expect(status.candidates).not.toContain(lagging);
-      expect(status.leader).toBe(leader);
-      await runSql(memberPort, ['SELECT pg_wal_replay_resume()']);
+      const resume = await labStallReplication(lab.port, lagging);
+      try {
+        // About 2 MB of WAL that the stalled replica does not receive.
+        await runSql(lab.port, [
+          'CREATE TABLE IF NOT EXISTS readiness_lag (filler text)',
+          "INSERT INTO readiness_lag SELECT repeat('x', 1000) FROM generate_series(1, 2000)",
+        ]);
+        const lag = await recorded(lab, 'replica_lagging', { after: started, match: (e) => e.member === lagging });
+        expect(lag).toMatchObject({ thresholdBytes: 100_000 });
+        expect(lag.lagBytes).toBeGreaterThan(1_000_000);
+        const status = await statusOf(lab);
+        expect(status.excluded.find((e) => e.member === lagging)?.reason).toMatch(
+          /^\d+\.\d MB behind \(maximum_lag_on_failover 0\.1 MB\)$/,
+        );
+        expect(status.candidates).not.toContain(lagging);
+        expect(status.leader).toBe(leader);
+      } finally {
+        resume();
+      }
       await recorded(lab, 'replica_caught_up', { after: started, match: (e) => e.member === lagging });
       await labEditConfig(lab.port, { maximum_lag_on_failover: '1048576' });
     });
@@ -225,11 +228,15 @@ describe('Readiness on real Patroni 3 and 4 labs', () => {
       // Only one replica left, and then not that one either: strict mode has no standby to acknowledge commits.
       await labStopMember(lab.port, other);
       await labStopMember(lab.port, sync);
-      const stalled = await recorded(lab, 'sync_commit_stalled', { after: started });
-      expect((await statusOf(lab)).findings).toContain('commits stalled: strict synchronous mode without a synchronous standby');
-      await Promise.all([sync, other].map((replica) => labRejoin(lab.port, replica)));
-      await recorded(lab, 'sync_commit_resumed', { after: started, match: (e) => e.since === stalled.since });
-      await labEditConfig(lab.port, { synchronous_mode: 'false', synchronous_mode_strict: 'false' });
+      try {
+        const stalled = await recorded(lab, 'sync_commit_stalled', { after: started });
+        expect((await statusOf(lab)).findings).toContain('commits stalled: strict synchronous mode without a synchronous standby');
+        await Promise.all([sync, other].map((replica) => labRejoin(lab.port, replica)));
+        await recorded(lab, 'sync_commit_resumed', { after: started, match: (e) => e.since === stalled.since });
+      } finally {
+        // A primary waiting for a synchronous standby cannot shut down cleanly: the lab must not be left so.
+        await labEditConfig(lab.port, { synchronous_mode: 'false', synchronous_mode_strict: 'false' });
+      }
     });
   });
 });

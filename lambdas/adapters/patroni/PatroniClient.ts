@@ -51,6 +51,7 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
       known?.readSettings ? readHaSettings(http, target.members[0]!) : undefined,
     ]);
     const view = firstView.view ? firstView : await fallbackView(http, members, target.members[0]!, firstView);
+    const haSettings = settings === null ? await fallbackSettings(http, members, target.members[0]!) : settings;
     const named = nameMembers(members, view.view);
     const timeline = highestTimeline(view.view, named);
     const history =
@@ -63,7 +64,7 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
       view: view.view,
       viewError: view.error,
       history,
-      ...(settings !== undefined && { settings }),
+      ...(haSettings !== undefined && { settings: haSettings }),
     };
   }
 
@@ -186,6 +187,15 @@ async function readHaSettings(http: PatroniHttp, base: string): Promise<HaSettin
   } catch {
     return null;
   }
+}
+
+/** `/config` from the other members that answered, one after another (it is the DCS's copy: the first one will do). */
+async function fallbackSettings(http: PatroniHttp, members: readonly MemberObservation[], first: string): Promise<HaSettings | null> {
+  for (const member of members.filter((m) => m.status === 'ok' && m.url !== first)) {
+    const settings = await readHaSettings(http, member.url);
+    if (settings) return settings;
+  }
+  return null;
 }
 
 /** `/history` from the leader if it answered, else from any member that did; null if none could give it. */

@@ -210,6 +210,24 @@ describe('Class: PatroniClient', () => {
     );
   });
 
+  it('reads /config with a poll only when asked, from another member when the first does not give it', async () => {
+    const healthyReplies = () => {
+      for (const url of members) agent.get(url).intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_replica_running));
+      agent.get(members[0]!).intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster));
+    };
+    healthyReplies();
+    // Not asked: no /config request (MockAgent would refuse one that has no interceptor).
+    expect((await client().observe({ name: 'c', members }, { timeline: 2 })).settings).toBeUndefined();
+    healthyReplies();
+    agent.get(members[0]!).intercept({ path: '/config' }).reply(503, 'no');
+    agent
+      .get(members[1]!)
+      .intercept({ path: '/config' })
+      .reply(200, JSON.stringify({ ttl: 30, loop_wait: 10, synchronous_mode: true }));
+    const observation = await client().observe({ name: 'c', members }, { timeline: 2, readSettings: true });
+    expect(observation.settings).toMatchObject({ ttl: 30, loopWait: 10, synchronousMode: 'on', flat: { synchronous_mode: 'true' } });
+  });
+
   it("finds the running leader's own PostgreSQL address in /cluster, or says there is none yet", async () => {
     const view = {
       members: [
