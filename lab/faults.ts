@@ -141,15 +141,26 @@ async function inject(
 
 /** `failover lab rejoin MEMBER`: starts a stopped or killed member's Patroni again; returns when the cluster is healthy. */
 export async function labRejoin(haproxyPort: number, name: string, report: Reporter = silent): Promise<void> {
+  await labRejoinAll(haproxyPort, [name], report);
+}
+
+/**
+ * Starts several stopped members' Patroni at once, recording every new pid in one write of the lab's state (two
+ * rejoins side by side would each overwrite the other's pid); returns when the cluster is healthy.
+ */
+export async function labRejoinAll(haproxyPort: number, names: readonly string[], report: Reporter = silent): Promise<void> {
   const state = readLabState(haproxyPort);
-  memberIndex(name);
-  const pid = state.patroniPids[name];
-  if (pid !== undefined && isAlive(pid)) throw new LabError(`${name}'s Patroni is already running (pid ${pid})`);
-  // A killed member may leave PostgreSQL behind; it must go before Patroni starts it again.
-  await terminate(postgresProcesses(state.dir, name), 5_000);
-  const newPid = startPatroni(state.options, state.dir, name);
-  writeLabState({ ...state, patroniPids: { ...state.patroniPids, [name]: newPid } });
-  report(`started ${name} again (pid ${newPid}); waiting for it to stream`);
+  const patroniPids = { ...state.patroniPids };
+  for (const name of names) {
+    memberIndex(name);
+    const pid = state.patroniPids[name];
+    if (pid !== undefined && isAlive(pid)) throw new LabError(`${name}'s Patroni is already running (pid ${pid})`);
+    // A killed member may leave PostgreSQL behind; it must go before Patroni starts it again.
+    await terminate(postgresProcesses(state.dir, name), 5_000);
+    patroniPids[name] = startPatroni(state.options, state.dir, name);
+    report(`started ${name} again (pid ${patroniPids[name]}); waiting for it to stream`);
+  }
+  writeLabState({ ...state, patroniPids });
   const http = labHttp(state.options, 2_000);
   try {
     // Back means the whole cluster is healthy again: both replicas streaming from the leader on its timeline.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labRejoin, labStopMember } from '../../lab/faults.js';
+import { labRejoinAll, labStopMember } from '../../lab/faults.js';
 import { labEditConfig, labScheduleSwitchover, labSetTags, labStallReplication } from '../../lab/haSettings.js';
 import { labDown } from '../../lab/lab.js';
 import { waitFor } from '../../lab/processes.js';
@@ -159,8 +159,7 @@ describe('Readiness on real Patroni 3 and 4 labs', () => {
       const lost = await recorded(lab, 'redundancy_lost', { after: started });
       expect(lost).toMatchObject({ healthy: [], minimum: 1 });
       expect((await statusOf(lab)).findings).toContain('0 healthy replica(s), fewer than 1');
-      // Each rejoin returns once the whole cluster is healthy: both start together.
-      await Promise.all(replicas.map((replica) => labRejoin(lab.port, replica)));
+      await labRejoinAll(lab.port, replicas);
       const restored = await recorded(lab, 'redundancy_restored', { after: started, match: (e) => e.lostSince === lost.since });
       expect(restored.afterMs).toBeGreaterThan(0);
     });
@@ -231,7 +230,7 @@ describe('Readiness on real Patroni 3 and 4 labs', () => {
       try {
         const stalled = await recorded(lab, 'sync_commit_stalled', { after: started });
         expect((await statusOf(lab)).findings).toContain('commits stalled: strict synchronous mode without a synchronous standby');
-        await Promise.all([sync, other].map((replica) => labRejoin(lab.port, replica)));
+        await labRejoinAll(lab.port, [sync, other]);
         await recorded(lab, 'sync_commit_resumed', { after: started, match: (e) => e.since === stalled.since });
       } finally {
         // A primary waiting for a synchronous standby cannot shut down cleanly: the lab must not be left so.
