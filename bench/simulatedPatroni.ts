@@ -29,6 +29,14 @@ export function memberAddress(cluster: number, member: number): string {
   return `127.${1 + Math.floor(n / 250)}.${1 + (n % 250)}.1`;
 }
 
+/** Stands for `dcs_last_seen` in a prepared body: Patroni reports its last DCS read, which moves every loop_wait. */
+const DCS_LAST_SEEN = '__dcs_last_seen__';
+
+/** The prepared body with the current second as `dcs_last_seen`, as a member that reads its DCS reports it. */
+function withDcsLastSeen(body: string): string {
+  return body.replace(`"${DCS_LAST_SEEN}"`, String(Math.floor(Date.now() / 1000)));
+}
+
 /** The cluster before a storm (pg_node1 leads, timeline 1) or after it (pg_node1 gone, pg_node2 leads, timeline 2). */
 function bodies(cluster: number, member: number, failedOver = false) {
   const recorded = cluster % 2 === 0 ? v4 : v3;
@@ -54,6 +62,7 @@ function bodies(cluster: number, member: number, failedOver = false) {
   const named = {
     ...patroni,
     timeline,
+    dcs_last_seen: DCS_LAST_SEEN,
     patroni: { ...patroni.patroni, scope: `c${cluster}`, ...(cluster % 2 === 0 ? { name: `pg_node${member + 1}` } : {}) },
   };
   return { '/patroni': JSON.stringify(named), '/cluster': JSON.stringify(view), '/history': '[]' } as Record<string, string>;
@@ -77,7 +86,7 @@ async function main(): Promise<void> {
         setTimeout(() => {
           // Patroni answers HTTP/1.0 and closes the connection after each reply.
           res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
-          res.end(body);
+          res.end(withDcsLastSeen(body));
         }, options.latencyMs);
       });
       await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,8 @@ export class FakeCluster {
   leader = 0;
   timeline = 1;
   readonly cues: MemberCue[] = [{}, {}, {}];
+  /** What `/config` serves (the DCS's dynamic configuration); unset: 404, as from a member that cannot read it. */
+  config: Record<string, unknown> | undefined;
   private readonly servers: Server[] = [];
   private ports: number[] = [];
 
@@ -33,7 +35,14 @@ export class FakeCluster {
       const server = createServer((req, res) => {
         const cue = this.cues[i]!;
         if (cue.down) return void req.socket.destroy();
-        const body = req.url === '/cluster' ? this.clusterBody(i) : req.url === '/patroni' ? this.patroniBody(i) : null;
+        const body =
+          req.url === '/config'
+            ? this.config
+            : req.url === '/cluster'
+              ? this.clusterBody(i)
+              : req.url === '/patroni'
+                ? this.patroniBody(i)
+                : null;
         if (!body) {
           res.writeHead(404).end();
           return;
@@ -64,7 +73,13 @@ export class FakeCluster {
 
   private patroniBody(i: number): Record<string, unknown> {
     const recorded = i === this.leader ? v4.patroni_primary_running! : v4.patroni_replica_running!;
-    const body = { ...recorded, timeline: this.timeline, patroni: { ...(recorded.patroni as object), name: NAMES[i] } };
+    // A member that reads its DCS reports the last read: it moves every loop_wait (a frozen one is a lost DCS).
+    const body = {
+      ...recorded,
+      timeline: this.timeline,
+      dcs_last_seen: Math.floor(Date.now() / 1000),
+      patroni: { ...(recorded.patroni as object), name: NAMES[i] },
+    };
     return this.cues[i]!.patroni?.(body) ?? body;
   }
 
