@@ -125,7 +125,7 @@ export function renderStatus(statuses: readonly ClusterStatus[], format: 'table'
     [
       ...s.findings,
       ...s.excluded.map((e) => `${e.member}: ${e.reason}`),
-      ...(s.settingsKnown ? [] : ['/config unreadable: Patroni defaults assumed']),
+      ...(s.settingsKnown || s.verdict === 'unreachable' ? [] : ['/config unreadable: Patroni defaults assumed']),
     ].join('; ') || '-',
   ]);
   return toTable(HEADERS, rows);
