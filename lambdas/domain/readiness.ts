@@ -419,6 +419,10 @@ function judge(memory: ReadinessMemory, poll: ReadinessPoll, dcsSeen: ReadinessM
   return out;
 }
 
+/** Members named in one event, at most: a `/cluster` listing hundreds of strangers stays one readable event. */
+const MAX_LISTED = 20;
+const listed = (exclusions: readonly Exclusion[]) => exclusions.slice(0, MAX_LISTED);
+
 interface Facts {
   readonly assessment: ReadinessAssessment;
   readonly poll: ReadinessPoll;
@@ -432,7 +436,7 @@ function judgeReadiness(out: Judged, was: ConditionMemory | undefined, facts: Fa
   if (settling && !was?.reported) return;
   const noCandidate = assessment.candidates.length === 0;
   const next = step(was, noCandidate, poll.now, policy.confirmAfterMs);
-  const lost = { leader: assessment.leader, candidates: assessment.candidates, excluded: assessment.excluded };
+  const lost = { leader: assessment.leader, candidates: assessment.candidates, excluded: listed(assessment.excluded) };
   if (next.starts && next.memory) out.drafts.push({ type: 'failover_readiness_lost', level: 'warning', ...lost, since: next.memory.since });
   if (next.memory?.reported && !next.memory.critical && poll.now - next.memory.since >= policy.criticalAfterMs) {
     out.drafts.push({ type: 'failover_readiness_lost', level: 'critical', ...lost, since: next.memory.since });
@@ -512,7 +516,12 @@ function judgeSync(out: Judged, was: ConditionMemory | undefined, facts: Facts):
   const { assessment, poll, policy } = facts;
   const next = step(was, assessment.commitsStalled, poll.now, policy.confirmAfterMs);
   if (next.starts && next.memory) {
-    out.drafts.push({ type: 'sync_commit_stalled', leader: assessment.leader, excluded: assessment.excluded, since: next.memory.since });
+    out.drafts.push({
+      type: 'sync_commit_stalled',
+      leader: assessment.leader,
+      excluded: listed(assessment.excluded),
+      since: next.memory.since,
+    });
   }
   if (next.ends) {
     out.drafts.push({
@@ -539,7 +548,7 @@ function judgeRedundancy(out: Judged, was: ConditionMemory | undefined, facts: F
       timeline: assessment.timeline,
       healthy: assessment.healthyReplicas,
       minimum: policy.minReplicas,
-      excluded: unhealthy,
+      excluded: listed(unhealthy),
       since: next.memory.since,
     });
   }
@@ -559,7 +568,8 @@ function judgeRedundancy(out: Judged, was: ConditionMemory | undefined, facts: F
 function judgeLag(out: Judged, was: ReadinessMemory['lagging'], facts: Facts): void {
   const { assessment, poll, settling, policy } = facts;
   const threshold = policy.lagBytes ?? poll.settings?.maximumLagOnFailover ?? PATRONI_DEFAULTS.maximumLagOnFailover;
-  const members = new Set([...Object.keys(was), ...Object.keys(assessment.lagBytes)]);
+  // Members that answered the poller: a `/cluster` listing hundreds of strangers must not grow the state with them.
+  const members = new Set([...Object.keys(was), ...Object.keys(assessment.lagBytes).filter((m) => poll.reports.has(m))]);
   for (const member of members) {
     const lag = assessment.lagBytes[member] ?? null;
     const previous = was[member];

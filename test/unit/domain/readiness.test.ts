@@ -253,6 +253,20 @@ describe('trackReadiness: debounced conditions', () => {
     ]);
   });
 
+  it('keeps a /cluster listing hundreds of strangers to one readable event and out of the remembered lag', () => {
+    const strangers = Array.from({ length: 200 }, (_, i) => ({
+      ...viewMember('pg_node2', 'replica', 3, 'stopped'),
+      name: `stranger${i}`,
+      lagBytes: 9e9,
+    }));
+    const base = cluster({ member: { pg_node2: { state: 'stopped' }, pg_node3: { state: 'stopped' } } });
+    const facts = { ...base, view: { ...base.view, members: [...base.view.members, ...strangers] } };
+    const { drafts, memory } = track([0, 3_000, 40_000].map((at) => ({ at, facts })));
+    const lost = drafts.find((d) => d.type === 'failover_readiness_lost');
+    expect(lost?.type === 'failover_readiness_lost' && lost.excluded).toHaveLength(20);
+    expect(Object.keys(memory.lagging)).toEqual([]);
+  });
+
   it('judges nothing in maintenance mode: Patroni fails over nothing then', () => {
     const poll = (at: number): ReadinessPoll => ({
       ...tagged,
