@@ -386,6 +386,9 @@ function trackDcsSeen(before: ReadinessMemory['dcsSeen'], poll: ReadinessPoll): 
   return seen;
 }
 
+/** When an ended condition began, and how long it lasted: what every end event carries. */
+const endOf = (ended: ConditionMemory, now: number) => ({ since: ended.since, afterMs: now - ended.since });
+
 interface Judged {
   readonly conditions: Partial<Record<ConditionName, ConditionMemory>>;
   readonly lagging: Record<string, ConditionMemory>;
@@ -448,8 +451,7 @@ function judgeReadiness(out: Judged, was: ConditionMemory | undefined, facts: Fa
       type: 'failover_readiness_restored',
       leader: assessment.leader,
       candidates: assessment.candidates,
-      since: next.ends.since,
-      afterMs: poll.now - next.ends.since,
+      ...endOf(next.ends, poll.now),
     });
   }
   if (next.memory) out.conditions.readiness = next.memory;
@@ -487,7 +489,7 @@ function judgeLock(out: Judged, was: ReadinessMemory['conditions'], facts: Facts
     const unrenewedForMs = Math.min(...ages.map((a) => a.ageMs));
     out.drafts.push({ type: 'dcs_unreachable', members: ages.map((a) => a.member), unrenewedForMs, failsafeMode, since: dcs.memory.since });
   }
-  if (dcs.ends) out.drafts.push({ type: 'dcs_reachable', since: dcs.ends.since, afterMs: poll.now - dcs.ends.since });
+  if (dcs.ends) out.drafts.push({ type: 'dcs_reachable', ...endOf(dcs.ends, poll.now) });
   if (dcs.memory) out.conditions.dcs = dcs.memory;
   // With the whole DCS gone, the leader's own lock is part of that finding, not a second one.
   const lockAtRisk = !allStale && leaderAge !== null && leaderAge > thresholdMs;
@@ -502,13 +504,7 @@ function judgeLock(out: Judged, was: ReadinessMemory['conditions'], facts: Facts
       since: lock.memory.since,
     });
   }
-  if (lock.ends)
-    out.drafts.push({
-      type: 'leader_lock_renewed',
-      leader: assessment.leader,
-      since: lock.ends.since,
-      afterMs: poll.now - lock.ends.since,
-    });
+  if (lock.ends) out.drafts.push({ type: 'leader_lock_renewed', leader: assessment.leader, ...endOf(lock.ends, poll.now) });
   if (lock.memory) out.conditions.lock = lock.memory;
 }
 
@@ -528,8 +524,7 @@ function judgeSync(out: Judged, was: ConditionMemory | undefined, facts: Facts):
       type: 'sync_commit_resumed',
       leader: assessment.leader,
       syncStandbys: assessment.syncStandbys,
-      since: next.ends.since,
-      afterMs: poll.now - next.ends.since,
+      ...endOf(next.ends, poll.now),
     });
   }
   if (next.memory) out.conditions.sync = next.memory;
@@ -586,8 +581,7 @@ function judgeLag(out: Judged, was: ReadinessMemory['lagging'], facts: Facts): v
         since: next.memory.since,
       });
     }
-    if (next.ends)
-      out.drafts.push({ type: 'replica_caught_up', member, lagBytes: lag, since: next.ends.since, afterMs: poll.now - next.ends.since });
+    if (next.ends) out.drafts.push({ type: 'replica_caught_up', member, lagBytes: lag, ...endOf(next.ends, poll.now) });
     if (next.memory) out.lagging[member] = next.memory;
   }
 }
