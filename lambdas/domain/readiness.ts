@@ -299,7 +299,8 @@ export function trackReadiness(
 
 function configChanges(before: HaSettings | null, after: HaSettings | null | undefined): ReadinessDraft[] {
   if (!before || !after) return [];
-  const keys = [...new Set([...Object.keys(before.flat), ...Object.keys(after.flat)])].sort();
+  // `pause` has its own events (cluster_paused, cluster_resumed).
+  const keys = [...new Set([...Object.keys(before.flat), ...Object.keys(after.flat)])].filter((key) => key !== 'pause').sort();
   const changes = keys
     .filter((key) => before.flat[key] !== after.flat[key])
     .map((key) => ({ key, from: before.flat[key] ?? null, to: after.flat[key] ?? null }));

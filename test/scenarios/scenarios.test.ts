@@ -13,7 +13,7 @@ import { waitFor } from '../../lab/processes.js';
 import { freshLab } from '../../lab/profiles.js';
 import { MEMBER_NAMES, type PatroniMajor } from '../../lab/topology.js';
 import { severityOf } from '../../lambdas/domain/alerts.js';
-import { type ClusterEvent, EVENT_TYPES } from '../../lambdas/domain/events.js';
+import { type ClusterEvent, EVENT_TYPES, READINESS_EVENT_TYPES } from '../../lambdas/domain/events.js';
 import { describeEvent, ScenarioLab } from './harness.js';
 import { scenarioKit } from './judge.js';
 import { writeScenarioReport } from './report.js';
@@ -21,9 +21,13 @@ import { writeScenarioReport } from './report.js';
 type WriteVerified = Extract<ClusterEvent, { type: 'write_verified' }>;
 
 /** The events a scenario is judged on, in order; member-level detail is shown but judged by each scenario. */
-// `redundancy_restored` comes whenever the old leader rejoins, which each scenario does in its own time.
+// `redundancy_restored` comes whenever the old leader rejoins, which each scenario does in its own time; readiness
+// findings (a DCS gone for longer than ttl - loop_wait, replicas restarting) come with the failure's own timing.
 const CLUSTER_LEVEL = new Set<ClusterEvent['type']>(
-  EVENT_TYPES.filter((type) => type !== 'watch_started' && type !== 'redundancy_restored' && !type.startsWith('member_')),
+  EVENT_TYPES.filter(
+    (type) =>
+      type !== 'watch_started' && type !== 'redundancy_restored' && !type.startsWith('member_') && !READINESS_EVENT_TYPES.includes(type),
+  ),
 );
 
 const clusterLevel = (events: ClusterEvent[]) => events.filter((e) => CLUSTER_LEVEL.has(e.type)).map(describeEvent);

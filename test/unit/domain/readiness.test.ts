@@ -284,7 +284,7 @@ describe('trackReadiness: debounced conditions', () => {
 });
 
 describe('trackReadiness: the audit of the HA settings', () => {
-  it('records the /config keys that changed, never on the first read, and never a secret value', () => {
+  it('records the /config keys that changed (not pause, which has its own events), never on the first read, and never a secret value', () => {
     const before = settings({
       flat: { ttl: '30', 'postgresql.parameters.max_connections': '100', 'standby_cluster.primary_conninfo': '(secret)' },
     });
