@@ -32,9 +32,11 @@ export class PagerQueue {
   ): Promise<PagerQueue> {
     const sns = new SNSClient(clientConfig);
     const sqs = new SQSClient(clientConfig);
-    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queue.name }))).QueueUrl!;
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    // The topic last, right before its subscription: a publish in between (a notifier retrying while an SNS outage
+    // is repaired) reaches a topic with no subscriber, and that alert never reaches the pager.
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'failover-alerts' }))).TopicArn!;
     await sns.send(
       new SubscribeCommand({
         TopicArn: topicArn,
