@@ -359,6 +359,27 @@ export type AnyPayload = EventPayload | ProbePayload | CanaryPayload;
 export type ClusterEvent = EventEnvelope & AnyPayload;
 export type EventType = ClusterEvent['type'];
 
+/** What readiness (readiness.ts) records: risks before a failover and the audit of the HA settings. */
+export const READINESS_EVENT_TYPES: readonly EventType[] = [
+  'failover_readiness_lost',
+  'failover_readiness_restored',
+  'promotion_stuck',
+  'leader_lock_at_risk',
+  'leader_lock_renewed',
+  'dcs_unreachable',
+  'dcs_reachable',
+  'sync_commit_stalled',
+  'sync_commit_resumed',
+  'redundancy_lost',
+  'replica_lagging',
+  'replica_caught_up',
+  'config_changed',
+  'member_tags_changed',
+  'pending_restart_changed',
+  'version_changed',
+  'scheduled_action',
+];
+
 export const EVENT_TYPES: readonly EventType[] = [
   'watch_started',
   'watch_gap',
@@ -382,47 +403,10 @@ export const EVENT_TYPES: readonly EventType[] = [
   'cluster_reachable',
   'identity_mismatch',
   'unexpected_reply',
-  'failover_readiness_lost',
-  'failover_readiness_restored',
-  'promotion_stuck',
-  'leader_lock_at_risk',
-  'leader_lock_renewed',
-  'dcs_unreachable',
-  'dcs_reachable',
-  'sync_commit_stalled',
-  'sync_commit_resumed',
-  'redundancy_lost',
-  'replica_lagging',
-  'replica_caught_up',
-  'config_changed',
-  'member_tags_changed',
-  'pending_restart_changed',
-  'version_changed',
-  'scheduled_action',
+  ...READINESS_EVENT_TYPES,
   'write_verified',
   'write_unavailable',
   'canary_failed',
-];
-
-/** What readiness (readiness.ts) records: risks before a failover and the audit of the HA settings. */
-export const READINESS_EVENT_TYPES: readonly EventType[] = [
-  'failover_readiness_lost',
-  'failover_readiness_restored',
-  'promotion_stuck',
-  'leader_lock_at_risk',
-  'leader_lock_renewed',
-  'dcs_unreachable',
-  'dcs_reachable',
-  'sync_commit_stalled',
-  'sync_commit_resumed',
-  'redundancy_lost',
-  'replica_lagging',
-  'replica_caught_up',
-  'config_changed',
-  'member_tags_changed',
-  'pending_restart_changed',
-  'version_changed',
-  'scheduled_action',
 ];
 
 /** How long the audit trail keeps an event by default: 13 months, a year of monthly SLA reports plus the month being reported. */
