@@ -31,6 +31,7 @@ export function buildProgram(): Command {
     .description('Failover event pipeline for Patroni clusters: watch, alert, verify writes, report SLAs')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
   addAwsOptions(program);

@@ -34,7 +34,7 @@ import {
 } from '../lambdas/services/reporter/slaReports.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { resolveAws } from '../local/aws.js';
-import { awsChoice } from './awsOptions.js';
+import { addAwsOptions, awsChoice } from './awsOptions.js';
 import { parseTime } from './time.js';
 
 function format<T extends Format>(allowed: readonly T[]) {
@@ -140,7 +140,7 @@ async function readEvents(
 }
 
 function storeOptions(command: Command): Command {
-  return command
+  return addAwsOptions(command)
     .option('--config <file>', 'configuration file: its store.tableName, clusters and slo block')
     .option('--table <name>', "DynamoDB table (default: the --stack's, else the configuration's, else failover-events)")
     .option('--stack <name>', "the deployed stateful stack whose table to read (default: the configuration's store.stack)");

@@ -10,7 +10,7 @@ import { fleetStatus } from '../lambdas/wiring/status.js';
 import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
-import { awsChoice } from './awsOptions.js';
+import { addAwsOptions, awsChoice } from './awsOptions.js';
 import { positiveNumber } from './labCommands.js';
 import { stderrLog } from './log.js';
 
@@ -60,8 +60,7 @@ export function formatEvent(event: ClusterEvent, json: boolean): string {
 }
 
 export function registerWatchCommands(program: Command): void {
-  program
-    .command('watch')
+  addAwsOptions(program.command('watch'))
     .description('run the poller on this machine and print each event as it is recorded')
     .requiredOption('--config <file>', 'configuration file (YAML or JSON)')
     .option('--interval <s>', 'seconds between polls of a cluster (overrides poll.intervalSeconds)', positiveNumber('--interval'))

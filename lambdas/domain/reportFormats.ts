@@ -111,10 +111,15 @@ function phaseRows(incidents: readonly Incident[]): (string | number | null)[][]
       from += p.durationMs;
       return row;
     });
-    // After the outage, not part of it: until every other member streamed from the new leader again.
+    // After the outage, not part of it: until every other member streamed from the new leader again. The
+    // replicas can follow the new leader before HAProxy routes to it; that is said, never a negative phase.
     if (!i.redundancyRestoredAt) return rows;
-    const label = 'until the replicas streamed again (after writes stable)';
-    return [...rows, line('redundancy', label, i.redundancyRestoredAt - from, 'redundancy_restored')];
+    const afterMs = i.redundancyRestoredAt - from;
+    const label =
+      afterMs >= 0
+        ? 'until the replicas streamed again (after writes stable)'
+        : `the replicas streamed again ${duration(-afterMs)} before writes were stable`;
+    return [...rows, line('redundancy', label, Math.max(0, afterMs), 'redundancy_restored')];
   });
 }
 
@@ -201,7 +206,7 @@ export function summaryRows(report: SlaReport): [string, string][] {
     ],
     ['failovers / switchovers / unknown', `${report.failovers} / ${report.switchovers} / ${report.unknown}`],
     ['mean time to recovery', report.mttrMs === null ? '-' : `${seconds(report.mttrMs)} s`],
-    ['mean time between failures', report.mtbfMs === null ? '-' : `${(report.mtbfMs / 3_600_000).toFixed(1)} h`],
+    ['mean time between failures', report.mtbfMs === null ? '-' : duration(report.mtbfMs)],
   ];
 }
 

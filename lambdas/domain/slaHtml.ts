@@ -262,12 +262,25 @@ function burnDownSvg(report: SlaReport): string {
   return `<h3>Error budget</h3>
 <p>Budget ${escapeHtml(duration(errorBudgetMs))} for ${report.sloPercent} %: ${escapeHtml(duration(report.errorBudgetRemainingMs))} left after the measured downtime (solid); dashed, if every unwatched second and every incident at its upper bound were down.</p>
 <svg width="${WIDTH + LABEL_WIDTH + 60}" height="${BURN_HEIGHT + 40}" viewBox="${-LABEL_WIDTH} -10 ${WIDTH + LABEL_WIDTH + 60} ${BURN_HEIGHT + 40}" role="img" aria-label="error budget remaining over the period" class="burn-down">
-<text x="-8" y="4" text-anchor="end">100 % left</text><text x="-8" y="${px(y(0) + 4)}" text-anchor="end">0 left</text>
+${burnLabels(lowest, y)}
 <line x1="0" x2="${WIDTH}" y1="${px(y(0))}" y2="${px(y(0))}" stroke="#c62828" stroke-dasharray="2 2"/>
 <polyline points="${line(worst)}" fill="none" stroke="#ef6c00" stroke-dasharray="6 4" class="worst"/>
 <polyline points="${line(measured)}" fill="none" stroke="#1565c0" stroke-width="2" class="measured"/>
 ${axis(period, x, BURN_HEIGHT + 4)}
 </svg>`;
+}
+
+/**
+ * The budget axis: all of it at the top and the worst overspend at the bottom on the left, zero on the right, so
+ * the labels never overlap when a small budget is spent many times over (zero then sits close to the top).
+ */
+function burnLabels(lowest: number, y: (left: number) => number): string {
+  const labels = [
+    `<text x="-8" y="4" text-anchor="end">100 % left</text>`,
+    `<text x="${WIDTH + 4}" y="${px(y(0) + 4)}" text-anchor="start">0 left</text>`,
+  ];
+  if (lowest < 0) labels.push(`<text x="-8" y="${px(y(lowest) + 4)}" text-anchor="end">${escapeHtml(duration(lowest))} left</text>`);
+  return labels.join('');
 }
 
 /** Each incident with an anatomy as one bar split by phase, scaled to the longest incident shown. */
@@ -356,7 +369,7 @@ ${table(FLEET_HEADERS, rows, 'fleet')}`;
 }
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}th{background:#f4f4f4}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;font-size:12px}th{background:#f4f4f4}
 svg text{font-size:12px}svg .tick{font-size:10px;fill:#555}.outage-label{font-size:10px;fill:#c62828}
 .legend i{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 .verdict{font-size:16px;padding:6px 12px;background:#fafafa}`;

@@ -259,6 +259,15 @@ describe('Function: renderIncidents with the anatomy', () => {
     expect(phases.at(-1)).toMatch(/,redundancy,until the replicas streamed again \(after writes stable\),[^,]+,30\.0,redundancy_restored$/);
   });
 
+  it('says so when the replicas streamed again before writes were stable, instead of a negative phase', () => {
+    const phases = renderPhases([{ ...withAnatomy, redundancyRestoredAt: incident.start + 18_000 }], 'csv')
+      .trim()
+      .split('\n');
+    expect(phases.at(-1)).toMatch(
+      /,redundancy,the replicas streamed again 3\.0 s before writes were stable,[^,]+,0\.0,redundancy_restored$/,
+    );
+  });
+
   it('gives the phases, milestones and prediction in JSON', () => {
     const [json] = JSON.parse(renderIncidents([withAnatomy], 'json'));
     expect(json.cause.kind).toBe('unreachable');
