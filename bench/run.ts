@@ -12,6 +12,7 @@ import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import { detect } from '../lambdas/domain/detector.js';
 import type { ClusterTarget, EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
+import { type AwsPathRow, awsPathMarkdown, awsPathRuns } from './awsPath.js';
 import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
 import { type ReportReads, reportReads, reportReadsMarkdown } from './reports.js';
@@ -277,6 +278,7 @@ function markdown(results: {
   endToEnd: EndToEndRow[];
   reads: ReportReads | null;
   storms: StormRow[];
+  awsPath: AwsPathRow[];
   replyBytes: number;
   alertsPerFailover: number;
 }): string {
@@ -346,7 +348,7 @@ loop in the poller, so the silent one delays nobody else.
 |---|---|---|---|
 | observations through the detector per second | ${results.detector.perSecond.toFixed(0)} | ${results.detector.baselinePerSecond.toFixed(0)} (structured copy of the observation) | ${results.detector.ratio.toFixed(2)} |
 | store writes per minute, one cluster polled every second, steady | ${results.writes.writesPerMinute.toFixed(2)} (${results.writes.writes} in ${results.writes.polls} polls) | 60 (a write per poll) | ${(60 / results.writes.writesPerMinute).toFixed(0)}× fewer |
-${endToEndMarkdown(results.endToEnd)}${results.storms.length > 0 ? stormMarkdown(results.storms) : ''}${reportReadsMarkdown(results.reads)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
+${endToEndMarkdown(results.endToEnd)}${results.storms.length > 0 ? stormMarkdown(results.storms) : ''}${awsPathMarkdown(results.awsPath)}${reportReadsMarkdown(results.reads)}${costTable(results.writes.writesPerMinute, results.replyBytes, results.alertsPerFailover)}`;
 }
 
 async function main(): Promise<void> {
@@ -371,12 +373,15 @@ async function main(): Promise<void> {
       storms.push(await stormBench(clusters));
     }
   }
+  // The notifier on the simulated AWS path: in memory, a few minutes in all.
+  process.env.BENCH_PAGERDUTY_KEY ??= 'simulated-pagerduty-routing-key';
+  const awsPath = await awsPathRuns();
   // Seeding 1,000 clusters × 13 months into moto takes minutes; `npm run bench -- --no-reports` skips it.
   const reads = process.argv.includes('--no-reports') ? null : await reportReads();
   const recorded4 = JSON.parse(readFileSync(join(ROOT, 'test', 'support', 'fixtures', 'patroni', 'recorded-4.json'), 'utf8'));
   const replyBytes = Buffer.byteLength(JSON.stringify(recorded4.patroni_primary_running));
   const alertsPerFailover = e2e.find((r) => r.mode === 'kill' && r.profile === 'fast')?.alertsSent ?? 3;
-  const results = { scale, silent, detector, writes, endToEnd: e2e, reads, storms, replyBytes, alertsPerFailover };
+  const results = { scale, silent, detector, writes, endToEnd: e2e, reads, storms, awsPath, replyBytes, alertsPerFailover };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench', 'results', 'latest.json'),

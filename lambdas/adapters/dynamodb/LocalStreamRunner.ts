@@ -12,9 +12,10 @@ import { messageOf, StoreError } from '../../domain/errors.js';
 import type { Log } from '../../domain/ports.js';
 import { errorFields } from '../errorFields.js';
 import type { BatchResult } from './streamBatch.js';
+import { STREAM_DELIVERY } from './streamDelivery.js';
 
 export interface StreamRunnerOptions {
-  /** Records per handler call, as the event source mapping's batch size. @default 100 */
+  /** Records per handler call, as the event source mapping's batch size. @default STREAM_DELIVERY.batchSize */
   readonly batchSize?: number;
   /** Pause between GetRecords calls on an idle shard. @default 200 */
   readonly pollMs?: number;
@@ -178,7 +179,7 @@ export class LocalStreamRunner {
    * when stopped before every record was handed over (or set aside).
    */
   private async deliver(records: DynamoDBRecord[]): Promise<boolean> {
-    const batchSize = this.options.batchSize ?? 100;
+    const batchSize = this.options.batchSize ?? STREAM_DELIVERY.batchSize;
     const maxRetries = this.options.maxRetries ?? 10;
     let pending = records;
     let retries = 0;

@@ -5,6 +5,7 @@ import { messageOf, NotAnEventError } from '../../domain/errors.js';
 import { type ClusterEvent, EVENT_TYPES } from '../../domain/events.js';
 import type { Log } from '../../domain/ports.js';
 import { toEvent } from './DynamoEventStore.js';
+import { STREAM_DELIVERY } from './streamDelivery.js';
 
 export interface BatchResult {
   readonly batchItemFailures: { itemIdentifier: string }[];
@@ -27,7 +28,7 @@ export function eventFromRecord(record: DynamoDBRecord): ClusterEvent {
 }
 
 /** Clusters handled at once within a batch: their events are independent, and a storm brings many. */
-export const DEFAULT_LANES = 8;
+export const DEFAULT_LANES = STREAM_DELIVERY.lanes;
 
 /**
  * One stream batch: each cluster's records in order, one after another (a lane per cluster), and up to `lanes`

@@ -129,9 +129,9 @@ describe('Stack: FailoverService', () => {
     pipeline.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' }, 2);
   });
 
-  it('feeds the notifier from the stream: event items only, batches of 100 with no window, one batch per shard, bisect, bounded retries and age, on-failure queue', () => {
+  it('feeds the notifier from the stream: event items only, batches of 500 with no window, one batch per shard, bisect, bounded retries and age, on-failure queue', () => {
     pipeline.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      BatchSize: 100,
+      BatchSize: 500,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 21_600,
