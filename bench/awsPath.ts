@@ -84,7 +84,10 @@ function simulatedTable(calls: CallCounter): NotifierStore & FleetStore {
     return { ...next, revision: (next.revision ?? 0) + 1 };
   };
   return {
-    recordEvent: async () => (await calls.call('DynamoDB PutItem'), true),
+    recordEvent: async () => {
+      await calls.call('DynamoDB PutItem');
+      return true;
+    },
     loadNotifierState: async (cluster) => {
       await calls.call('DynamoDB GetItem');
       return states.get(cluster) ?? { ...EMPTY_NOTIFIER_STATE, revision: 0 };
@@ -95,7 +98,10 @@ function simulatedTable(calls: CallCounter): NotifierStore & FleetStore {
       states.set(cluster, saved);
       return saved;
     },
-    loadFleetState: async () => (await calls.call('DynamoDB GetItem'), fleet),
+    loadFleetState: async () => {
+      await calls.call('DynamoDB GetItem');
+      return fleet;
+    },
     saveFleetState: async (state) => {
       await calls.call('DynamoDB PutItem');
       fleet = checked(fleet, state, 'the fleet');
@@ -121,14 +127,22 @@ function simulatedChannels(calls: CallCounter, onFleetPage: () => void): AlertCh
   let published = 0;
   return {
     sns: {
-      publish: async () => (await calls.call('SNS Publish'), `message-${++published}`),
+      publish: async () => {
+        await calls.call('SNS Publish');
+        return `message-${++published}`;
+      },
       publishStorm: async () => {
         await calls.call('SNS Publish');
         onFleetPage();
         return `message-${++published}`;
       },
     },
-    pagerduty: { send: async () => (await calls.call('PagerDuty Events'), { attempts: 1 }) },
+    pagerduty: {
+      send: async () => {
+        await calls.call('PagerDuty Events');
+        return { attempts: 1 };
+      },
+    },
   };
 }
 
@@ -180,7 +194,9 @@ export async function awsPathBench(size: number, delivery: Delivery): Promise<Aw
     config,
     {
       store: simulatedTable(calls),
-      channels: simulatedChannels(calls, () => void (fleetPagedAt ??= Date.now())),
+      channels: simulatedChannels(calls, () => {
+        fleetPagedAt ??= Date.now();
+      }),
       idempotent: simulatedIdempotency(calls),
       probes: null,
       log: quiet,
@@ -273,9 +289,9 @@ out, as in the local storm. Delivery is records per batch × clusters at once wi
 ${table}
 
 Target: the last of 1,000 clusters paged within 60 s. A batch of 100 holds about 20 clusters' records (5 a failover),
-so more lanes alone cannot help it; 500 records and 32 lanes keep about 100 clusters in flight. What remains is the
-fleet record: every opening in a storm updates it in turn (one conditional write each, in this process), about
-10 ms × N of the total. Not simulated: PagerDuty's own limit per integration key (120 events a minute, in PagerDuty's
+so more lanes alone cannot help it; 500 records and ${STREAM_DELIVERY.lanes} lanes keep about 100 clusters in flight. Every opening in a
+storm changes the fleet record; those that arrive while it is being saved are saved together, in one conditional
+write. Not simulated: PagerDuty's own limit per integration key (120 events a minute, in PagerDuty's
 community answer). A storm's members each send their own trigger, grouped under the storm, so a storm of hundreds of
 clusters would meet it; the adapter then waits for Retry-After, which holds those members' later records, not the
 fleet page, which leaves at the storm's fifth opening.

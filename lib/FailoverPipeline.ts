@@ -73,7 +73,7 @@ export interface FailoverPipelineProps {
   readonly functionProps?: PipelineFunctionProps;
   /**
    * Stream batch size of the notifier. There is no batching window, so a record never waits for a batch to fill;
-   * under a backlog (a storm) a batch's clusters are handled 32 at a time, each cluster's events in order.
+   * under a backlog (a storm) a batch's clusters are handled 64 at a time, each cluster's events in order.
    * @default 500 (STREAM_DELIVERY, chosen from the benchmark of the notifier on the simulated AWS path)
    */
   readonly notifierBatchSize?: number;

@@ -54,7 +54,9 @@ export function openingKind(event: ClusterEvent): string {
 export class Storms {
   /** The fleet record as this process last saved it (null: read it). */
   private lastSaved: FleetState | null = null;
-  private turns: Promise<unknown> = Promise.resolve();
+  /** Changes to the fleet's record waiting for the save in flight; applied and saved together after it. */
+  private readonly pending: PendingChange[] = [];
+  private flushing = false;
   /** Fleet parents being posted by this process, by storm: a member joining meanwhile waits for its thread. */
   private readonly announcing = new Map<string, Promise<SlackThread | null>>();
 
@@ -175,29 +177,58 @@ export class Storms {
 
   /**
    * Applies `change` to the fleet's record, saved at the revision it was read at; a lost race is applied again.
-   * One change at a time in this process (a batch's lanes share the record, and would only race each other),
-   * starting from the record as this process last saved it: a save from a stale copy fails on its revision and
-   * is redone on a fresh read, and a change that finds nothing to do on the copy is checked on a fresh read too.
+   * Changes are applied one at a time in this process (a batch's lanes share the record, and would only race each
+   * other), and those that arrive while a save is in flight are applied together and saved in one write: in a storm
+   * every opening changes the record, and one write per opening would make a thousand openings wait in turn.
    */
-  private mutate<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
-    const turn = this.turns.then(() => this.mutateNow(change));
-    this.turns = turn.catch(() => undefined);
-    return turn;
+  private mutate<T>(change: FleetChange<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ change, resolve, reject } as PendingChange);
+      if (!this.flushing) void this.flush();
+    });
   }
 
-  private async mutateNow<T>(change: (fleet: FleetState) => { fleet: FleetState; result: T }): Promise<T> {
+  /** Never throws: each group's failure goes to its callers. The flag is cleared in the same turn the queue is seen empty. */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending.splice(0);
+        try {
+          const results = await this.applyTogether(group.map((p) => p.change));
+          for (const [i, p] of group.entries()) p.resolve(results[i]);
+        } catch (error) {
+          for (const p of group) p.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /**
+   * Applies the changes in order, starting from the record as this process last saved it, and saves once. A save
+   * from a stale copy fails on its revision and is redone on a fresh read; changes that find nothing to do on the
+   * copy are checked on a fresh read too (without a save, nothing proved the copy current).
+   */
+  private async applyTogether(changes: readonly FleetChange<unknown>[]): Promise<unknown[]> {
     for (let attempt = 1; ; attempt++) {
       const cached = this.lastSaved;
       const loaded = cached ?? (await this.deps.fleet.loadFleetState());
-      const { fleet, result } = change(loaded);
+      let fleet = loaded;
+      const results = changes.map((change) => {
+        const next = change(fleet);
+        fleet = next.fleet;
+        return next.result;
+      });
       if (fleet === loaded) {
-        if (!cached) return result;
+        if (!cached) return results;
         this.lastSaved = null;
         continue;
       }
       try {
         this.lastSaved = await this.deps.fleet.saveFleetState(fleet);
-        return result;
+        return results;
       } catch (error) {
         this.lastSaved = null;
         if (!(error instanceof StateConflictError) || attempt >= FLEET_ATTEMPTS) throw error;
@@ -205,4 +236,13 @@ export class Storms {
       }
     }
   }
+}
+
+/** One change to the fleet's record: the record after it, and what the caller learns. */
+type FleetChange<T> = (fleet: FleetState) => { fleet: FleetState; result: T };
+
+interface PendingChange {
+  readonly change: FleetChange<unknown>;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }

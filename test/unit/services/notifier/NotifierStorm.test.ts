@@ -167,4 +167,33 @@ describe('Class: Notifier, storms', () => {
     expect(fleet.current().storm).toBeNull();
     expect(fleet.current().previous?.members.map((m) => [m.cluster, m.status])).toEqual([1, 2, 3, 4].map((i) => [`db-${i}`, 'resolved']));
   });
+
+  it('saves the openings that arrive while a save is in flight together, each caller still learning its own role', async () => {
+    // Prepare: a fleet record whose saves take a while and are counted, and two processes on it.
+    const stored = memoryFleetStore();
+    let saves = 0;
+    const slow = {
+      loadFleetState: () => stored.loadFleetState(),
+      saveFleetState: async (state: Parameters<typeof stored.saveFleetState>[0]) => {
+        saves++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return stored.saveFleetState(state);
+      },
+    };
+    const settings = { clusters: 5, windowMs: 60_000 };
+    const storms = () => new Storms({ fleet: slow, settings, tagsOf: () => ({}), channels: {}, log });
+    const [a, b] = [storms(), storms()];
+    const once = async <T>(_key: string, send: () => Promise<T>) => send();
+    const incident = (i: number) => ({ key: `db-${i}:1`, cluster: `db-${i}`, openedAt: 1_000 + i }) as never;
+    const event = failover('db-0', 1_000).find((e) => e.type === 'leader_changed')!;
+    // Act: 60 openings at once, split between the two processes, so their groups also race each other's saves.
+    const refs = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).opened(incident(i), event, once)));
+    // Assess: every opening recorded once, four paged alone before the storm, the rest grouped; far fewer saves.
+    const storm = stored.current().storm!;
+    expect(storm.members.map((m) => m.cluster).sort()).toEqual(Array.from({ length: 60 }, (_, i) => `db-${i}`).sort());
+    expect(storm.members.filter((m) => m.pagedAlone)).toHaveLength(4);
+    expect(refs.filter((r) => r === null)).toHaveLength(4);
+    expect(refs.filter((r) => r?.key === storm.key)).toHaveLength(56);
+    expect(saves).toBeLessThan(30);
+  });
 });
