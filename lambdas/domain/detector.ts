@@ -495,10 +495,9 @@ function trackReadinessOf(
     state.readiness ?? null,
     {
       view,
-      reports: new Map(reports.map((m) => [m.name, m.report])),
+      reports: reportsByName(reports),
       leader: state.leader,
       timeline: state.timeline,
-      settings: null,
       freshSettings: observation.settings,
       now: observation.observedAt,
       promotedAt: state.awaitingRedundancy?.since ?? null,
@@ -688,7 +687,12 @@ function reconcile(rows: readonly HistoryEntry[], startLeader: string | null, dr
 }
 
 type OkMember = Extract<MemberObservation, { status: 'ok' }>;
-type NamedOkMember = OkMember & { readonly name: string };
+export type NamedOkMember = OkMember & { readonly name: string };
+
+/** The answering members' reports by name (readiness and status read them so). */
+export function reportsByName(members: readonly NamedOkMember[]): Map<string, MemberReport> {
+  return new Map(members.map((m) => [m.name, m.report]));
+}
 
 function isOk(member: MemberObservation): member is OkMember {
   return member.status === 'ok';

@@ -222,7 +222,8 @@ const SCHEDULED_MATCH_MS = 120_000;
 /** The payloads readiness records (their shapes are in the event vocabulary); the detector stamps them like its own. */
 export type ReadinessDraft = ReadinessPayload | Extract<EventPayload, { type: 'redundancy_restored' }>;
 
-export interface ReadinessPoll extends ReadinessInput {
+/** One poll as readiness reads it: `/config` comes as `freshSettings`, and the remembered copy stands in between reads. */
+export interface ReadinessPoll extends Omit<ReadinessInput, 'settings'> {
   readonly now: number;
   /** `/config` read this poll: absent when not read this time, null when it could not be read. */
   readonly freshSettings: HaSettings | null | undefined;
@@ -410,7 +411,10 @@ function step(
   return { memory: { ...was, since, reported: was?.reported === true || starts }, starts, ends: null };
 }
 
-function judge(memory: ReadinessMemory, poll: ReadinessPoll, dcsSeen: ReadinessMemory['dcsSeen'], policy: ReadinessPolicy): Judged {
+/** A poll with the settings it is judged by: this poll's `/config`, else the one remembered. */
+type JudgedPoll = ReadinessPoll & Pick<ReadinessInput, 'settings'>;
+
+function judge(memory: ReadinessMemory, poll: JudgedPoll, dcsSeen: ReadinessMemory['dcsSeen'], policy: ReadinessPolicy): Judged {
   const assessment = assessReadiness(poll);
   const settling = poll.promotedAt !== null && poll.now - poll.promotedAt < policy.settleAfterPromotionMs;
   const out: Judged = { conditions: {}, lagging: {}, drafts: [] };
@@ -429,7 +433,7 @@ const listed = (exclusions: readonly Exclusion[]) => exclusions.slice(0, MAX_LIS
 
 interface Facts {
   readonly assessment: ReadinessAssessment;
-  readonly poll: ReadinessPoll;
+  readonly poll: JudgedPoll;
   readonly settling: boolean;
   readonly policy: ReadinessPolicy;
 }

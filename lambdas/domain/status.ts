@@ -1,4 +1,4 @@
-import { highestTimeline, observedLeader } from './detector.js';
+import { highestTimeline, type NamedOkMember, observedLeader, reportsByName } from './detector.js';
 import type { Exclusion } from './events.js';
 import type { MemberReport, Observation } from './model.js';
 import { assessReadiness, PATRONI_DEFAULTS, type ReadinessPolicy } from './readiness.js';
@@ -36,9 +36,8 @@ export interface ClusterStatus {
 }
 
 export function clusterStatus(observation: Observation, policy: ReadinessPolicy): ClusterStatus {
-  const reports = new Map<string, MemberReport>();
-  for (const m of observation.members) if (m.status === 'ok' && m.name) reports.set(m.name, m.report);
-  const named = [...reports].map(([name, report]) => ({ name, url: '', status: 'ok' as const, report }));
+  const named = observation.members.filter((m): m is NamedOkMember => m.status === 'ok' && Boolean(m.name));
+  const reports = reportsByName(named);
   const leader = observedLeader(observation.view, named) ?? null;
   const timeline = highestTimeline(observation.view, observation.members);
   const base = {

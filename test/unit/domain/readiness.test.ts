@@ -114,7 +114,6 @@ function track(
   for (const p of polls) {
     const poll: ReadinessPoll = {
       ...(p.facts ?? cluster()),
-      settings: null,
       freshSettings: p.fresh,
       now: p.at,
       promotedAt: p.promotedAt ?? null,
@@ -270,7 +269,6 @@ describe('trackReadiness: debounced conditions', () => {
   it('judges nothing in maintenance mode: Patroni fails over nothing then', () => {
     const poll = (at: number): ReadinessPoll => ({
       ...tagged,
-      settings: null,
       freshSettings: undefined,
       now: at,
       promotedAt: null,
