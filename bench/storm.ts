@@ -13,6 +13,10 @@ import { memberAddress, startMembers, stopMembers } from './simulatedPatroni.js'
 
 export interface StormRow {
   readonly clusters: number;
+  /** The poll interval of the run, seconds. */
+  readonly intervalSeconds: number;
+  /** CPU each process used from the failover until the storm was quiet, in cores (1 = one core all the time). */
+  readonly coresUsed: { readonly pipeline: number; readonly emulator: number; readonly members: number };
   /** leader_changed events recorded within the time limit. */
   readonly recorded: number;
   /** Recorded minus the failover, per cluster. */
@@ -47,11 +51,17 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** CPU seconds a process has used so far (user + system), from /proc (Linux; 100 clock ticks a second). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function stormBench(size: number, limitSeconds = 240): Promise<StormRow> {
+export async function stormBench(size: number, intervalSeconds = 1, limitSeconds = 240): Promise<StormRow> {
   const aws = await startLocalAws();
   const members = await startMembers(size);
   const recordedAt = new Map<string, number>();
@@ -72,7 +82,7 @@ export async function stormBench(size: number, limitSeconds = 240): Promise<Stor
         members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`),
         tags: { az: c % 10 === 9 ? 'eu-west-1b' : 'eu-west-1a' },
       })),
-      poll: { intervalSeconds: 1, timeoutMs: 1_000 },
+      poll: { intervalSeconds, timeoutMs: 1_000 },
       store: { tableName: `bench-storm-${size}` },
     });
     const onRecorded = (event: ClusterEvent) => {
@@ -100,6 +110,8 @@ export async function stormBench(size: number, limitSeconds = 240): Promise<Stor
     counting = true;
     // Every leader goes in the same second: its Patroni stops answering and pg_node2 takes the lock.
     const failedAt = Date.now();
+    const pids = { pipeline: process.pid, emulator: aws.pid, members: members.pid! };
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
     members.send('failover');
     const deadline = failedAt + limitSeconds * 1000;
     // Quiet: every change recorded and no alert for QUIET_MS (the incidents of clusters without a VIP resolve at once).
@@ -107,12 +119,18 @@ export async function stormBench(size: number, limitSeconds = 240): Promise<Stor
     const settled = () => recordedAt.size >= size && alertTimes.length >= size && Date.now() - Math.max(...alertTimes) >= QUIET_MS;
     while (Date.now() < deadline && !settled()) await sleep(250);
     counting = false;
+    const stormSeconds = (Date.now() - failedAt) / 1000;
+    const coresUsed = Object.fromEntries(
+      Object.entries(pids).map(([name, pid]) => [name, (cpuSeconds(pid) - cpuBefore[name]!) / stormSeconds]),
+    ) as StormRow['coresUsed'];
     // Bounded: a pipeline still working through a backlog would drain it first; the emulator stops under it.
     await Promise.race([pipeline.stop(), sleep(30_000)]);
     const latencies = [...recordedAt.values()].map((t) => t - failedAt).sort((a, b) => a - b);
     const perFailover = Object.fromEntries([...calls].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / size]));
     return {
       clusters: size,
+      intervalSeconds,
+      coresUsed,
       recorded: recordedAt.size,
       recordedMs: latencies.length > 0 ? { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies.at(-1)! } : null,
       lastAlertMs: alertTimes.length > 0 ? Math.max(...alertTimes) - failedAt : null,
@@ -135,7 +153,7 @@ export function stormMarkdown(rows: readonly StormRow[]): string {
   const table = rows
     .map(
       (r) =>
-        `| ${r.clusters} | ${r.watchedBeforeFailover} | ${r.recorded} of ${r.clusters} | ${seconds(r.recordedMs?.p50)} | ${seconds(r.recordedMs?.p95)} | ${seconds(r.recordedMs?.max)} | ${seconds(r.lastAlertMs)} | ${r.alerts} | ${r.peakRssMb.pipeline.toFixed(0)} + ${r.peakRssMb.emulator.toFixed(0)} + ${r.peakRssMb.members.toFixed(0)} | ${Object.values(
+        `| ${r.clusters} | ${r.intervalSeconds} s | ${r.watchedBeforeFailover} | ${r.recorded} of ${r.clusters} | ${seconds(r.recordedMs?.p50)} | ${seconds(r.recordedMs?.p95)} | ${seconds(r.recordedMs?.max)} | ${seconds(r.lastAlertMs)} | ${r.alerts} | ${r.peakRssMb.pipeline.toFixed(0)} + ${r.peakRssMb.emulator.toFixed(0)} + ${r.peakRssMb.members.toFixed(0)} | ${r.coresUsed.pipeline.toFixed(2)} + ${r.coresUsed.emulator.toFixed(2)} + ${r.coresUsed.members.toFixed(2)} | ${Object.values(
           r.callsPerFailover,
         )
           .reduce((a, b) => a + b, 0)
@@ -153,21 +171,23 @@ export function stormMarkdown(rows: readonly StormRow[]): string {
 
 N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 4.1.5 bodies, each member on its
 own loopback address) fail over in the same second: every leader stops answering and pg_node2 takes the lock on a
-new timeline. The poller (1 s), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
+new timeline. The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
 one process. Times are from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
 are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
 left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
 thread replies over N seconds whatever the pipeline does (the fleet page is why one message says it all).
 
-| clusters | baselines recorded before the failover | leader_changed recorded | p50 (s) | p95 (s) | max (s) | last alert left (s) | alerts | peak RSS, pipeline + emulator + members (MB) | AWS calls per failover |
-|---|---|---|---|---|---|---|---|---|---|
+| clusters | poll interval | baselines recorded before the failover | leader_changed recorded | p50 (s) | p95 (s) | max (s) | last alert left (s) | alerts | peak RSS, pipeline + emulator + members (MB) | cores used, pipeline + emulator + members | AWS calls per failover |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${table}
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
-hold), about 30 a second under this load, and every AWS call of the poller, the stream reader and the notifier waits
-in that one queue: a separate client per component (the poller has its own) cannot change that. A run whose
-baselines were not all recorded before the failover started it with a backlog. On AWS, DynamoDB serves these calls
-in parallel; the figures for many clusters are the emulator's, not the pipeline's.
+hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
+client per component (the poller has its own) cannot change that. The cores column says whose CPU it was, on this
+machine's two cores: an emulator near 1.00 is busy with its own work; one well below it, while the pipeline (the
+poll rounds) and the simulated members take the rest, is starved of CPU. A run whose baselines were not all
+recorded before the failover started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the
+figures for many clusters are this machine's and the emulator's, not the pipeline's.
 
 AWS calls per failing cluster in the largest run that recorded every change (${biggest?.clusters ?? '–'} clusters), from the failover until the storm was quiet (the poller's
 commits, the stream reads, the notifier's state, the fleet record, idempotency records, SNS):
