@@ -30,6 +30,11 @@ export interface StormRow {
   readonly limitSeconds: number;
   /** Clusters whose first poll (`watch_started`) was recorded before the failover. */
   readonly watchedBeforeFailover: number;
+  /**
+   * Alerts sent during the storm, by event type: beyond a failover's two, members an overloaded poller could not
+   * reach within its timeout (member_unreachable, then member_reachable).
+   */
+  readonly alertsByType: Readonly<Record<string, number>>;
 }
 
 /**
@@ -67,6 +72,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
   const recordedAt = new Map<string, number>();
   const alertTimes: number[] = [];
   const calls = new Map<string, number>();
+  const alertTypes = new Map<string, number>();
   let counting = false;
   let watched = 0;
   const peak = { pipeline: 0, emulator: 0, members: 0 };
@@ -94,7 +100,10 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
       aws: { clientConfig: awsClientConfig(aws), description: 'bench emulator', ownedEmulator: null },
       log: quiet,
       onRecorded,
-      onAlert: () => alertTimes.push(Date.now()),
+      onAlert: (alert) => {
+        alertTimes.push(Date.now());
+        if (counting) alertTypes.set(alert.type, (alertTypes.get(alert.type) ?? 0) + 1);
+      },
       onOverrun: () => undefined,
       onAwsCall: (client, command) => {
         if (!counting) return;
@@ -139,6 +148,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
       callsPerFailover: perFailover,
       limitSeconds,
       watchedBeforeFailover,
+      alertsByType: Object.fromEntries([...alertTypes].sort((a, b) => b[1] - a[1])),
     };
   } finally {
     clearInterval(sampler);
@@ -180,6 +190,19 @@ thread replies over N seconds whatever the pipeline does (the fleet page is why 
 | clusters | poll interval | baselines recorded before the failover | leader_changed recorded | p50 (s) | p95 (s) | max (s) | last alert left (s) | alerts | peak RSS, pipeline + emulator + members (MB) | cores used, pipeline + emulator + members | AWS calls per failover |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 ${table}
+
+Alerts by type, per run: ${rows
+    .map(
+      (r) =>
+        `${r.clusters} at ${r.intervalSeconds} s: ${
+          Object.entries(r.alertsByType)
+            .map(([type, n]) => `${type} ${n}`)
+            .join(', ') || 'none'
+        }`,
+    )
+    .join('; ')}.
+Beyond each failover's two alerts, the rest are members that an overloaded pipeline could not reach within the
+1 s request timeout, and their return.
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
 hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
