@@ -1,7 +1,7 @@
 // Issue 16, item 3: the notifier on the AWS path. N clusters fail over in the same second; their pollers commit
 // the events (one poll interval spreads them), the table's stream carries them in one shard, and the event source
-// mapping hands the notifier one batch at a time (parallelization factor 1, batches of 100, no window), as
-// FailoverPipeline deploys it. The notifier is the product's own (`notifierOverPorts`: the same batches, lanes,
+// mapping hands the notifier one batch at a time (parallelization factor 1, STREAM_DELIVERY's batch size, no
+// window), as FailoverPipeline deploys it. The notifier is the product's own (`notifierOverPorts`: the same batches, lanes,
 // state cache, idempotency and storm grouping); only DynamoDB, SNS and PagerDuty are simulated, in memory, each
 // call taking its service's usual in-region latency. What it shows: when the last cluster is paged, and every AWS
 // call of a failover by event, counted where the product makes it.
