@@ -39,6 +39,17 @@ function hostile(res: ServerResponse, path: string, live: Set<ServerResponse>): 
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
       return;
+    case '/answer-then-stall': {
+      // A reply that is on time, then a loop that stays busy past the client's timeout before it reads it (client
+      // and server share this process): what a poller sees when a round of a thousand clusters keeps it busy.
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"state":"running"}');
+      const busyUntil = Date.now() + 600;
+      while (Date.now() < busyUntil) {
+        // busy: nothing runs, timers fall due
+      }
+      return;
+    }
     case '/headers-never':
       return; // accepts, never answers
     default:
@@ -93,6 +104,11 @@ describe('Hostile Patroni peers on loopback', () => {
     // JSON.parse either copes or throws RangeError; either way the member gets a status, not a crash.
     if (reply.ok) expect(Array.isArray(reply.body)).toBe(true);
     else expect(reply.failure).toBe('invalid_reply');
+  });
+
+  it('reads a reply that arrived in time though the loop was too busy to read it before the timeout fell due', async () => {
+    const reply = await new PatroniHttp({ timeoutMs: 300 }).getJson(`${base}/answer-then-stall`);
+    expect(reply).toEqual({ ok: true, status: 200, body: { state: 'running' } });
   });
 
   it('records a member that never sends headers as a timeout, and still observes the cluster', async () => {
