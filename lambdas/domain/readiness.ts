@@ -8,6 +8,7 @@ import {
   type MemberTags,
   type ScheduledSwitchover,
 } from './model.js';
+import { ownValue } from './records.js';
 
 /**
  * Before the failover: whether Patroni could fail over right now, whether a promotion is stuck, whether the leader is
@@ -109,7 +110,7 @@ export function assessReadiness(input: ReadinessInput): ReadinessAssessment {
       timeline,
       syncMode,
       maxLag,
-      lag: lagBytes[member.name] ?? null,
+      lag: ownValue(lagBytes, member.name) ?? null,
     });
     if (reason) excluded.push({ member: member.name, reason });
     else candidates.push(member.name);
@@ -329,7 +330,7 @@ function auditMembers(
   for (const [member, report] of reports) {
     const now = auditOf(report);
     members[member] = now;
-    const was = before[member];
+    const was = ownValue(before, member);
     if (!was) continue;
     if (!sameTags(was.tags, now.tags)) drafts.push({ type: 'member_tags_changed', member, from: was.tags, to: now.tags });
     if (was.pendingRestart !== now.pendingRestart) {
@@ -382,7 +383,7 @@ function trackDcsSeen(before: ReadinessMemory['dcsSeen'], poll: ReadinessPoll): 
   const seen: Record<string, { value: number; since: number }> = {};
   for (const [member, report] of poll.reports) {
     if (report.dcsLastSeen === null) continue;
-    const was = before[member];
+    const was = ownValue(before, member);
     seen[member] = was && was.value === report.dcsLastSeen ? was : { value: report.dcsLastSeen, since: poll.now };
   }
   return seen;
@@ -571,8 +572,8 @@ function judgeLag(out: Judged, was: ReadinessMemory['lagging'], facts: Facts): v
   // Members that answered the poller: a `/cluster` listing hundreds of strangers must not grow the state with them.
   const members = new Set([...Object.keys(was), ...Object.keys(assessment.lagBytes).filter((m) => poll.reports.has(m))]);
   for (const member of members) {
-    const lag = assessment.lagBytes[member] ?? null;
-    const previous = was[member];
+    const lag = ownValue(assessment.lagBytes, member) ?? null;
+    const previous = ownValue(was, member);
     if (settling && !previous?.reported) continue;
     const next = step(previous, lag !== null && lag > threshold, poll.now, policy.lagAfterMs);
     if (next.starts && next.memory && lag !== null) {

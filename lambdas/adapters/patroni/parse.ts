@@ -29,7 +29,11 @@ const nonNegativeInt = z.number().int().nonnegative();
  * message names the field, never echoes the value).
  */
 /** Member names and scopes: host-like identifiers (`pg_node1`, `db-1.example.com`, `patroni-0`). */
-const identifier = z.string().regex(PATRONI_IDENTIFIER, 'must be a printable identifier (letters, digits, . _ @ : + -)');
+const identifier = z
+  .string()
+  .regex(PATRONI_IDENTIFIER, 'must be a printable identifier (letters, digits, . _ @ : + -)')
+  // Names key the cluster's recorded state; `__proto__` is the one key neither a JavaScript object nor a DynamoDB map read back keeps.
+  .refine((name) => name !== '__proto__', 'must not be __proto__ (it cannot be kept as a key of the recorded state)');
 /** Roles (`master`, `sync_standby`) and states (`running`, `start failed`, `in archive recovery`): lowercase words. */
 const word = z.string().regex(/^[A-Za-z][A-Za-z _-]{0,63}$/, 'must be one or a few words of letters');
 /** A URL or host name as Patroni prints it: visible ASCII, no spaces. */
@@ -106,25 +110,29 @@ const historyRowSchema = z
   .rest(z.union([z.literal(''), timestamp, identifier, z.null()]));
 const historySchema = z.array(historyRowSchema).max(100_000);
 
-const MEMBER_ROLES: Record<string, MemberRole> = {
-  master: 'primary',
-  primary: 'primary',
-  replica: 'replica',
-  standby_leader: 'standby_leader',
-  demoted: 'demoted',
-  promoted: 'primary',
-  uninitialized: 'uninitialized',
-};
+const MEMBER_ROLES: ReadonlyMap<string, MemberRole> = new Map(
+  Object.entries({
+    master: 'primary',
+    primary: 'primary',
+    replica: 'replica',
+    standby_leader: 'standby_leader',
+    demoted: 'demoted',
+    promoted: 'primary',
+    uninitialized: 'uninitialized',
+  } as const),
+);
 
-const CLUSTER_ROLES: Record<string, ClusterRole> = {
-  leader: 'leader',
-  master: 'leader',
-  primary: 'leader',
-  standby_leader: 'standby_leader',
-  sync_standby: 'sync_standby',
-  quorum_standby: 'quorum_standby',
-  replica: 'replica',
-};
+const CLUSTER_ROLES: ReadonlyMap<string, ClusterRole> = new Map(
+  Object.entries({
+    leader: 'leader',
+    master: 'leader',
+    primary: 'leader',
+    standby_leader: 'standby_leader',
+    sync_standby: 'sync_standby',
+    quorum_standby: 'quorum_standby',
+    replica: 'replica',
+  } as const),
+);
 
 /** The reply's first problem, by its path in the body. */
 function replyError(endpoint: string, url: string, issues: z.core.$ZodIssue[]): PatroniReplyError {
@@ -135,11 +143,12 @@ function replyError(endpoint: string, url: string, issues: z.core.$ZodIssue[]): 
 
 export function normaliseMemberRole(raw: string): MemberRole {
   // `promoted` is the instant between pg_ctl promote and the end of recovery; callbacks already map it to primary.
-  return MEMBER_ROLES[raw] ?? 'unknown';
+  // A Map, not an object: a role such as `valueOf` must not find Object.prototype's method.
+  return MEMBER_ROLES.get(raw) ?? 'unknown';
 }
 
 export function normaliseClusterRole(raw: string): ClusterRole {
-  return CLUSTER_ROLES[raw] ?? 'unknown';
+  return CLUSTER_ROLES.get(raw) ?? 'unknown';
 }
 
 /** Parses `/patroni` (or the body of any health endpoint). Throws PatroniReplyError on a wrong shape. */

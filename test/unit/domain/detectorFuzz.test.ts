@@ -21,25 +21,25 @@ const URLS = NAMES.map((_, i) => `http://10.0.0.${i + 4}:8008`);
 const TIMELINE = 3;
 
 /** The four bodies of one healthy poll: three `/patroni` and the `/cluster` the first member serves. */
-function healthyBodies(): unknown[] {
-  const patroni = NAMES.map((name, i) => {
-    const recorded = i === 0 ? v4.patroni_primary_running! : v4.patroni_replica_running!;
-    return { ...recorded, timeline: TIMELINE, patroni: { ...(recorded.patroni as object), name } };
+function healthyBodies(names: readonly string[] = NAMES, leader = 0, timeline = TIMELINE): unknown[] {
+  const patroni = names.map((name, i) => {
+    const recorded = i === leader ? v4.patroni_primary_running! : v4.patroni_replica_running!;
+    return { ...recorded, timeline, patroni: { ...(recorded.patroni as object), name } };
   });
   const cluster = v4['cluster_leader-running+replica-streaming+replica-streaming']!;
   const members = (cluster.members as Record<string, unknown>[]).map((m, i) => ({
     ...m,
-    name: NAMES[i],
-    role: i === 0 ? 'leader' : 'replica',
+    name: names[i],
+    role: i === leader ? 'leader' : 'replica',
     api_url: `${URLS[i]}/patroni`,
-    timeline: TIMELINE,
+    timeline,
   }));
   return [...patroni, { ...cluster, members }];
 }
 
 /** What the poller makes of four bodies: a failed parse is that member's invalid_reply, or no `/cluster`. */
-function observe(bodies: unknown[], observedAt: number): Observation {
-  const members = NAMES.map((name, i): MemberObservation => {
+function observe(bodies: unknown[], observedAt: number, names: readonly string[] = NAMES): Observation {
+  const members = names.map((name, i): MemberObservation => {
     try {
       return { name, url: URLS[i]!, status: 'ok', report: { ...parseMemberReport(bodies[i], URLS[i]!), name } };
     } catch (error) {
@@ -115,4 +115,20 @@ describe('Fuzz: detect over sequences of real, single-value-mutated observations
       { numRuns: 10_000 },
     );
   }, 180_000);
+
+  it('follows members named like the properties every JavaScript object has, through state that went to the store and back', () => {
+    // Patroni allows any name of letters, digits and . _ @ : + -, so `constructor` is a valid member name; a lookup
+    // that reached Object.prototype saw a member that was never there (`__proto__` the parser refuses).
+    const names = ['constructor', 'toString', 'hasOwnProperty'];
+    const polls = [healthyBodies(names, 0, 3), healthyBodies(names, 0, 3), healthyBodies(names, 1, 4), healthyBodies(names, 1, 4)];
+    let state: ClusterState | null = null;
+    const events: ClusterEvent[] = [];
+    polls.forEach((bodies, i) => {
+      const detection = detect(state, observe(bodies, (i + 1) * 1_000, names), { scope: 'denemek' });
+      events.push(...detection.events);
+      state = JSON.parse(JSON.stringify(detection.state)) as ClusterState;
+    });
+    expect(events.filter((e) => e.type === 'leader_changed')).toEqual([expect.objectContaining({ from: 'constructor', to: 'toString' })]);
+    expect(state).toMatchObject({ leader: 'toString', timeline: 4 });
+  });
 });

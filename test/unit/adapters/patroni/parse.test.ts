@@ -185,6 +185,25 @@ describe('Untrusted strings in replies (issue 17, item 1)', () => {
     expect(() => parseMemberReport({ ...v4.patroni_primary_running, ...patch }, URL)).toThrow(PatroniReplyError);
   });
 
+  it.each(['valueOf', 'constructor', 'toString', 'hasOwnProperty'])(
+    'reads the role %s, a property every object has, as "unknown"',
+    (role) => {
+      const report = parseMemberReport({ ...v4.patroni_primary_running, role }, URL);
+      expect(report).toMatchObject({ role: 'unknown', rawRole: role });
+      const view = v4['cluster_leader-running+replica-streaming+replica-streaming']!;
+      const members = (view.members as Record<string, unknown>[]).map((m, i) => (i === 1 ? { ...m, role } : m));
+      expect(parseClusterView({ ...view, members }, URL).members[1]).toMatchObject({ role: 'unknown' });
+    },
+  );
+
+  it('refuses the member name __proto__, the one key the recorded state cannot keep, and saying so', () => {
+    const body = { ...v4.patroni_primary_running, patroni: { ...(v4.patroni_primary_running!.patroni as object), name: '__proto__' } };
+    expect(() => parseMemberReport(body, URL)).toThrow(/patroni\.name: must not be __proto__/);
+    const view = v4['cluster_leader-running+replica-streaming+replica-streaming']!;
+    const members = (view.members as Record<string, unknown>[]).map((m, i) => (i === 1 ? { ...m, name: '__proto__' } : m));
+    expect(() => parseClusterView({ ...view, members }, URL)).toThrow(/members\.1\.name: must not be __proto__/);
+  });
+
   it("refuses a /history row whose new leader's name is forged, and makes Patroni's free-text reason inert", () => {
     expect(() => parseHistory([[1, 100, 'no recovery target specified', '2026-11-26T04:35:37+00:00', 'mallory\n']], URL)).toThrow(
       PatroniReplyError,
