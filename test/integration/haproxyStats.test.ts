@@ -31,6 +31,17 @@ function statsStandIn(): Server {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(`# pxname,svname,status,lastchg\n${'x'.repeat(2 * 1024 * 1024)}`);
         return;
+      case '/answer-then-stall;csv': {
+        // On time, then this process (client and stand-in share it) stays busy past the client's timeout before it
+        // reads the reply: what a local pipeline busy with a storm's notifications does to a probe's stats read.
+        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+        res.end(RECORDED);
+        const busyUntil = Date.now() + 600;
+        while (Date.now() < busyUntil) {
+          // busy: nothing runs, timers fall due
+        }
+        return;
+      }
       default:
         // '/hang;csv': headers never come.
         return;
@@ -68,9 +79,16 @@ describe('Adapter: HaproxyStats against a wire-faithful stand-in', () => {
       `HAProxy stats at ${base}/html;csv answered HTML, not the CSV stats (is \`;csv\` reachable at that URL?)`,
       `HAProxy stats at ${base}/refusing;csv answered HTTP 503`,
       `HAProxy stats at ${base}/huge;csv sent more than 1048576 bytes`,
-      expect.stringMatching(new RegExp(`^HAProxy stats at ${base}/hang;csv unreadable: `)),
+      `HAProxy stats at ${base}/hang;csv unreadable: timed out after 2000 ms`,
     ]);
     const closed = await stats.routingTo('http://127.0.0.1:1/', leader);
     expect(closed).toEqual({ ok: false, note: 'HAProxy stats at http://127.0.0.1:1/;csv unreadable: ECONNREFUSED' });
+  });
+
+  it('reads a reply that arrived in time though the loop was too busy to read it before the timeout fell due', async () => {
+    const quick = new HaproxyStats(() => 1_000_000, 300);
+    const read = await quick.routingTo(`${base}/answer-then-stall`, leader);
+    await quick.close();
+    expect(read).toEqual({ ok: true, value: { upAt: 1_000_000 - 8_000, server: 'pg_node3' } });
   });
 });

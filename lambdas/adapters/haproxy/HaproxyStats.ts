@@ -3,6 +3,7 @@ import type { HaproxyRouting, Observed } from '../../domain/anatomy.js';
 import type { Clock, HaproxyStatsReader, MemberAddress } from '../../domain/ports.js';
 import { redactCredentials } from '../../domain/text.js';
 import { errorFields } from '../errorFields.js';
+import { BACKSTOP_MS, timeoutAfterPendingIo } from '../timeouts.js';
 import { parseStatsCsv, routingFromStats } from './statsCsv.js';
 
 const TIMEOUT_MS = 2_000;
@@ -16,15 +17,23 @@ export function csvUrl(statsUrl: string): string {
 
 /** Reads HAProxy's stats CSV over HTTP with a timeout that ends the whole request; never throws. */
 export class HaproxyStats implements HaproxyStatsReader {
-  private readonly dispatcher = new Agent({ connect: { timeout: TIMEOUT_MS }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+  private readonly dispatcher: Agent;
 
-  constructor(private readonly clock: Clock = Date.now) {}
+  constructor(
+    private readonly clock: Clock = Date.now,
+    private readonly timeoutMs = TIMEOUT_MS,
+  ) {
+    // undici's header and body timeouts are backstops: they fire before the I/O already waiting (see timeoutAfterPendingIo).
+    const backstop = timeoutMs + BACKSTOP_MS;
+    this.dispatcher = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: backstop, bodyTimeout: backstop });
+  }
 
   async routingTo(statsUrl: string, leader: MemberAddress): Promise<Observed<HaproxyRouting>> {
     const url = csvUrl(statsUrl);
     const where = redactCredentials(url);
+    const { signal, clear } = timeoutAfterPendingIo(this.timeoutMs);
     try {
-      const response = await request(url, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const response = await request(url, { dispatcher: this.dispatcher, signal });
       if (response.statusCode !== 200) {
         await response.body.dump().catch(() => undefined);
         return { ok: false, note: `HAProxy stats at ${where} answered HTTP ${response.statusCode}` };
@@ -37,6 +46,8 @@ export class HaproxyStats implements HaproxyStatsReader {
     } catch (error) {
       const { code, message } = errorFields(error);
       return { ok: false, note: `HAProxy stats at ${where} unreadable: ${redactCredentials(code || message)}` };
+    } finally {
+      clear();
     }
   }
 

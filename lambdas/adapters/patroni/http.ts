@@ -4,6 +4,7 @@ import type { ReadFailure } from '../../domain/model.js';
 import type { PatroniAccess } from '../../domain/ports.js';
 import { neutralise, redactCredentials } from '../../domain/text.js';
 import { errorFields, isTlsRejection } from '../errorFields.js';
+import { BACKSTOP_MS, timeoutAfterPendingIo } from '../timeouts.js';
 
 export type JsonReply =
   | { readonly ok: true; readonly status: number; readonly body: unknown }
@@ -11,23 +12,6 @@ export type JsonReply =
 
 const DEFAULT_TIMEOUT_MS = 3_000;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/** How far behind our own timeout undici's header and body timeouts stand, should ours ever not end a request. */
-const BACKSTOP_MS = 1_000;
-
-/**
- * An abort signal for a request's whole time, connection to last byte, that fires only after the event loop has
- * read the I/O already waiting: a timer that falls due while the loop is busy (a round of a thousand clusters, a
- * storm's notifications) runs before the reply sitting in the socket is read, and would call a member that did
- * answer in time unreachable. `setImmediate` runs after the loop's I/O phase; undici's connect timeout does the same.
- */
-function timeoutAfterPendingIo(timeoutMs: number): { signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => setImmediate(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'))),
-    timeoutMs,
-  );
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
 
 /**
  * GETs JSON from Patroni's REST API and never throws: every outcome is a value the poller can record.
