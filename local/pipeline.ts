@@ -5,14 +5,13 @@ import type { Alert } from '../lambdas/domain/alerts.js';
 import { messageOf, StoreError } from '../lambdas/domain/errors.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { Log, WriteProber } from '../lambdas/domain/ports.js';
-import { unwatchedAfterMs } from '../lambdas/services/poller/ClusterWatcher.js';
-import { type OverrunReport, overrunMessage, type PollLoopSummary, runPollLoop } from '../lambdas/services/poller/pollLoop.js';
+import { type OverrunReport, overrunMessage, type PollLoopSummary } from '../lambdas/services/poller/pollLoop.js';
 import { AwsClients } from '../lambdas/wiring/clients.js';
 import { ensureLocalResources, localEventStore, localStreamRunner } from '../lambdas/wiring/local.js';
 import { composeNotifier, pagerDutyFromConfig, slackFromEnv } from '../lambdas/wiring/notifier.js';
-import { composePoller } from '../lambdas/wiring/poller.js';
 import { composeProber } from '../lambdas/wiring/prober.js';
 import type { AwsTarget } from './aws.js';
+import { startPollerThread } from './pollerThread.js';
 import { LocalProbes } from './probePool.js';
 
 export interface LocalPipelineOptions {
@@ -55,6 +54,8 @@ function startCanary(minutes: number | undefined, canary: () => Promise<unknown>
 /**
  * The whole pipeline on one machine, same code and same wiring as on AWS: the poller loop instead of the
  * schedule, a stream reader instead of the event source mapping, background probes instead of the prober Lambda.
+ * The poller runs on its own thread, as it runs in its own functions on AWS: a storm's notifications on this one
+ * never hold up a poll round, and a round never holds them up.
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const { config, log } = options;
@@ -70,13 +71,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   });
   if (createdTable) log.info(`created table ${tableName}`);
   const store = localEventStore(clients, tableName, config.store.retentionDays, log);
-  // The poller's commits have their own connections: notifier and probe traffic in a storm never queues them.
-  const pollerStore = localEventStore(
-    new AwsClients(options.aws.clientConfig, options.onAwsCall),
-    tableName,
-    config.store.retentionDays,
-    log,
-  );
 
   const prober = composeProber(config, { store, log, prober: options.prober });
   const probes = new LocalProbes(
@@ -105,22 +99,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   await streamRunner.start('LATEST');
   const canary = startCanary(config.notify.probe.canaryMinutes, () => prober.canary(), log);
 
-  const intervalMs = (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000;
-  const { observer, watchers } = await composePoller(config, {
-    store: pollerStore,
-    log,
-    watcherOptions: { unwatchedAfterMs: unwatchedAfterMs(intervalMs) },
-  });
-  const abort = new AbortController();
-  const polling = runPollLoop(watchers, {
-    intervalMs,
-    deadline: Number.MAX_SAFE_INTEGER,
-    pollBudgetMs: 0,
-    signal: abort.signal,
-    onOverrun: (report) => (options.onOverrun ?? ((r) => log.warn(overrunMessage(r), { ...r })))(report),
-    onRecorded: (_cluster, events) => {
-      for (const event of events) options.onRecorded?.(event);
+  const poller = await startPollerThread(
+    {
+      config,
+      clientConfig: options.aws.clientConfig,
+      intervalMs: (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000,
+      countAwsCalls: options.onAwsCall !== undefined,
     },
+    {
+      log,
+      onRecorded: (events) => {
+        for (const event of events) options.onRecorded?.(event);
+      },
+      onOverrun: (report) => (options.onOverrun ?? ((r) => log.warn(overrunMessage(r), { ...r })))(report),
+      onAwsCall: options.onAwsCall,
+    },
+  ).catch(async (error: unknown) => {
+    canary.stop();
+    await streamRunner.stop();
+    throw error;
   });
   return {
     topicArn,
@@ -128,10 +125,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     streamRunner,
     async stop() {
       canary.stop();
-      abort.abort();
       // A poll stuck on a hung store ends at its SDK time-out (seconds); the loop returns after that poll.
-      const summary = await polling;
-      await observer.close();
+      const summary = await poller.stop();
       await probes.drain();
       await prober.close();
       // Let the stream reader pick up the last verdicts before it stops.
