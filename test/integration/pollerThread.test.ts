@@ -4,8 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../lab/processes.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { AwsClients } from '../../lambdas/wiring/clients.js';
-import { ensureLocalResources } from '../../lambdas/wiring/local.js';
 import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { PollerThreadError } from '../../local/errors.js';
 import { startPollerThread } from '../../local/pollerThread.js';
