@@ -182,7 +182,8 @@ export function stormMarkdown(rows: readonly StormRow[]): string {
 N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 4.1.5 bodies, each member on its
 own loopback address) fail over in the same second: every leader stops answering and pg_node2 takes the lock on a
 new timeline. The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
-one process. Times are from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
+one process, as \`failover watch\` runs them: the poller on a thread of its own, the stream reader and the notifier on the
+main thread. Times are from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
 are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
 left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
 thread replies over N seconds whatever the pipeline does (the fleet page is why one message says it all).
@@ -206,9 +207,12 @@ Beyond each failover's two alerts, the rest are members that an overloaded pipel
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
 hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
-client per component (the poller has its own) cannot change that. The cores column says whose CPU it was, on this
-machine's two cores: an emulator near 1.00 is busy with its own work; one well below it, while the pipeline (the
-poll rounds) and the simulated members take the rest, is starved of CPU. A run whose baselines were not all
+client per component (the poller has its own, on its own thread) cannot change that, and because the AWS SDK opens
+a connection per call to it, a lane for the poller's calls in the emulator did not help either (tried: the poller's
+request, sent last behind 200 others, was still served about 50th, in the order of the connections' accepts). The
+cores column says whose CPU it was, on this machine's two cores (the pipeline's is both its threads): an emulator
+near 1.00 is busy with its own work; one well below it, while the pipeline and the simulated members take the rest,
+is starved of CPU. A run whose baselines were not all
 recorded before the failover started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the
 figures for many clusters are this machine's and the emulator's, not the pipeline's.
 
