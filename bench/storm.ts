@@ -207,9 +207,9 @@ Beyond each failover's two alerts, the rest are members that an overloaded pipel
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
 hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
-client per component (the poller has its own, on its own thread) cannot change that, and because the AWS SDK opens
-a connection per call to it, a lane for the poller's calls in the emulator did not help either (tried: the poller's
-request, sent last behind 200 others, was still served about 50th, in the order of the connections' accepts). The
+client per component (the poller has its own, on its own thread) cannot change that. Nor did a lane for the poller's calls in the emulator (tried: its request, sent last behind 200
+others, was still served about 50th): the emulator's HTTP server (werkzeug's) closes the connection after every
+reply, so each call is a new connection, and calls are served in the order their connections are accepted. The
 cores column says whose CPU it was, on this machine's two cores (the pipeline's is both its threads): an emulator
 near 1.00 is busy with its own work; one well below it, while the pipeline and the simulated members take the rest,
 is starved of CPU. A run whose baselines were not all

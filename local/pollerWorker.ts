@@ -22,12 +22,20 @@ function parent(): MessagePort {
 const port = parent();
 const send = (message: FromPoller) => port.postMessage(message);
 
-/** Log lines go to the main thread's log; their fields as JSON, since a log field may hold anything. */
+/** A log line's fields as plain data (a field may hold anything, and only plain data crosses to the main thread). */
+function plain(fields: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(fields)) as Record<string, unknown>;
+  } catch (error) {
+    return { unloggableFields: messageOf(error) };
+  }
+}
+
+/** Log lines go to the main thread's log. */
 const log: Log = Object.fromEntries(
   (['debug', 'info', 'warn', 'error'] as const).map((level) => [
     level,
-    (message: string, ...extra: Record<string, unknown>[]) =>
-      send({ kind: 'log', level, message, extra: extra.map((fields) => JSON.parse(JSON.stringify(fields)) as Record<string, unknown>) }),
+    (message: string, ...extra: Record<string, unknown>[]) => send({ kind: 'log', level, message, extra: extra.map(plain) }),
   ]),
 ) as unknown as Log;
 
