@@ -207,17 +207,17 @@ Beyond each failover's two alerts, the rest are members that an overloaded pipel
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
 hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
-client per component (the poller has its own, on its own thread) cannot change that. Nor did a lane for the poller's calls in the emulator (tried: its request, sent last behind 200
-others, was still served about 50th): the emulator's HTTP server (werkzeug's) closes the connection after every
-reply, so each call is a new connection, and calls are served in the order their connections are accepted. A port
-of its own that the emulator served first did put a marked call next, but in the 500-cluster storm at 5 s it made
-things worse, not better (tried once: 474 of 500 recorded, 20.7 transactions a failover instead of 5, the emulator
-idle two thirds of the time), and was dropped without knowing why. The
-cores column says whose CPU it was, on this machine's two cores (the pipeline's is both its threads): an emulator
-near 1.00 is busy with its own work; one well below it, while the pipeline and the simulated members take the rest,
-is starved of CPU. A run whose baselines were not all
-recorded before the failover started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the
-figures for many clusters are this machine's and the emulator's, not the pipeline's.
+client per component (the poller has its own, on its own thread) cannot change that. Nor did a lane for the
+poller's calls in the emulator (tried: its request, sent last behind 200 others, was still served about 50th): the
+emulator's HTTP server (werkzeug's) closes the connection after every reply, so each call is a new connection, and
+calls are served in the order their connections are accepted. A port of its own that the emulator served first did
+put a marked call next, but in the 500-cluster storm at 5 s it made things worse, not better (tried once: 474 of 500
+recorded, 20.7 transactions a failover instead of 5, the emulator idle two thirds of the time), and was dropped
+without knowing why. The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
+its threads): an emulator near 1.00 is busy with its own work; one well below it, while the pipeline and the
+simulated members take the rest, is starved of CPU. A run whose baselines were not all recorded before the failover
+started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the figures for many clusters are this
+machine's and the emulator's, not the pipeline's.
 
 AWS calls per failing cluster in the largest run that recorded every change (${biggest?.clusters ?? '–'} clusters), from the failover until the storm was quiet (the poller's
 commits, the stream reads, the notifier's state, the fleet record, idempotency records, SNS):
