@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyStats } from '../../lambdas/adapters/haproxy/HaproxyStats.js';
+import { answerThenStall } from '../support/standIns.js';
 
 /** HAProxy 2.6.12's own `;csv` reply, recorded from the lab. */
 const RECORDED = readFileSync(join(import.meta.dirname, '../support/fixtures/haproxy/stats-2.6.csv'), 'utf8');
@@ -31,17 +32,9 @@ function statsStandIn(): Server {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(`# pxname,svname,status,lastchg\n${'x'.repeat(2 * 1024 * 1024)}`);
         return;
-      case '/answer-then-stall;csv': {
-        // On time, then this process (client and stand-in share it) stays busy past the client's timeout before it
-        // reads the reply: what a local pipeline busy with a storm's notifications does to a probe's stats read.
-        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-        res.end(RECORDED);
-        const busyUntil = Date.now() + 600;
-        while (Date.now() < busyUntil) {
-          // busy: nothing runs, timers fall due
-        }
+      case '/answer-then-stall;csv':
+        answerThenStall(res, 'text/plain', RECORDED);
         return;
-      }
       default:
         // '/hang;csv': headers never come.
         return;

@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PatroniHttp } from '../../lambdas/adapters/patroni/http.js';
 import { PatroniClient } from '../../lambdas/adapters/patroni/PatroniClient.js';
+import { answerThenStall } from '../support/standIns.js';
 
 /** Misbehaving "Patroni" members on loopback, one path each. */
 function hostile(res: ServerResponse, path: string, live: Set<ServerResponse>): void {
@@ -39,17 +40,9 @@ function hostile(res: ServerResponse, path: string, live: Set<ServerResponse>): 
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
       return;
-    case '/answer-then-stall': {
-      // A reply that is on time, then a loop that stays busy past the client's timeout before it reads it (client
-      // and server share this process): what a poller sees when a round of a thousand clusters keeps it busy.
-      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
-      res.end('{"state":"running"}');
-      const busyUntil = Date.now() + 600;
-      while (Date.now() < busyUntil) {
-        // busy: nothing runs, timers fall due
-      }
+    case '/answer-then-stall':
+      answerThenStall(res, 'application/json', '{"state":"running"}');
       return;
-    }
     case '/headers-never':
       return; // accepts, never answers
     default:

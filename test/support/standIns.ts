@@ -1,4 +1,18 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/**
+ * Answers on time, then keeps this process's event loop busy past the client's timeout before the client can read
+ * the reply (client and stand-in share the process): what a poller busy with a round of a thousand clusters, or a
+ * local pipeline busy with a storm's notifications, does to a read whose answer has already arrived.
+ */
+export function answerThenStall(res: ServerResponse, contentType: string, body: string, busyMs = 600): void {
+  res.writeHead(200, { 'content-type': contentType, connection: 'close' });
+  res.end(body);
+  const busyUntil = Date.now() + busyMs;
+  while (Date.now() < busyUntil) {
+    // busy: nothing runs, timers fall due
+  }
+}
 
 /** A local HTTP server standing in for Slack's Web API (chat.postMessage) or an incoming webhook. */
 export class SlackStandIn {

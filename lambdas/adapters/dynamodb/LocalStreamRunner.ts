@@ -152,7 +152,7 @@ export class LocalStreamRunner {
           )
         ).ShardIterator;
         if (!iterator) return; // the shard is closed
-        const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+        const page = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
         iterator = page.NextShardIterator;
         failures = 0;
         const records = page.Records ?? [];
@@ -208,6 +208,14 @@ export class LocalStreamRunner {
     return true;
   }
 }
+
+/**
+ * DynamoDB Streams' largest page. Most of a busy table's stream records are not events (the poller's state, the
+ * notifier's state and idempotency records, this reader's checkpoints), so a page of 100 held the events of about
+ * ten clusters, and a storm's notifications went out ten clusters a page, one page after another; the event source
+ * mapping on AWS fills its batch from as many reads as it needs.
+ */
+const GET_RECORDS_LIMIT = 1_000;
 
 /** The event source mapping's filter: only event items, never state, notifier or idempotency items. */
 function isEventRecord(record: _Record): boolean {
