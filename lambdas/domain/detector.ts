@@ -863,6 +863,15 @@ function stamp(drafts: readonly Draft[], observation: Observation, context: Stam
   );
 }
 
+/**
+ * Whether a member answered, not how it failed: a member that is down reads as refused on one poll and as timed
+ * out on the next whenever the poller is busy (a storm of 500 clusters polled every second flipped each dead leader
+ * about 13 times, a state write each). The kind seen first stays recorded until the next write.
+ */
+function failedOrOk(status: MemberMemory['status']): 'ok' | 'failed' {
+  return status === 'ok' ? 'ok' : 'failed';
+}
+
 /** Fields whose change must be persisted even when no event was emitted. */
 function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
   const pick = (s: ClusterState) => [
@@ -880,7 +889,7 @@ function structurallyDifferent(a: ClusterState, b: ClusterState): boolean {
     s.dcsMembers,
     s.awaitingRedundancy ?? null,
     readinessFingerprint(s.readiness),
-    Object.entries(s.members).map(([url, m]) => [url, m.name, m.status, m.role, m.state, m.foreign]),
+    Object.entries(s.members).map(([url, m]) => [url, m.name, failedOrOk(m.status), m.role, m.state, m.foreign]),
   ];
   return JSON.stringify(pick(a)) !== JSON.stringify(pick(b));
 }

@@ -137,6 +137,18 @@ describe('Function: detect', () => {
       expect(typesAfterStart(events)).toEqual(['member_unreachable']);
     });
 
+    it('row 2: a down member that reads as refused on one poll and timed out on the next asks for no write', () => {
+      const down = (at: number, kind: 'timeout' | 'unreachable') =>
+        observation(at, [primary('pg_node1', 3), failed('pg_node2', kind), replica('pg_node3', 3)], view('pg_node1', 3));
+      const first = detect(detect(null, healthy(1_000, 'pg_node1', 3)).state, down(2_000, 'timeout'));
+      expect(first.stateChanged).toBe(true);
+      const flipped = detect(first.state, down(3_000, 'unreachable'));
+      expect(flipped.events).toEqual([]);
+      expect(flipped.stateChanged).toBe(false);
+      const back = detect(flipped.state, healthy(4_000, 'pg_node1', 3));
+      expect(back.stateChanged).toBe(true);
+    });
+
     it('row 3: member_reachable, then what changed while it was away', () => {
       const { events } = run(
         healthy(1_000, 'pg_node1', 3),
