@@ -32,8 +32,10 @@ describe('LocalStreamRunner (the event source mapping of local mode) against mot
   let aws: LocalAws;
   let store: DynamoEventStore;
   const delivered: string[] = [];
+  const batches: string[][] = [];
   const handler = async (records: DynamoDBRecord[]) => {
-    delivered.push(...records.map((r) => r.dynamodb!.NewImage!.id!.S!));
+    batches.push(records.map((r) => r.dynamodb!.NewImage!.id!.S!));
+    delivered.push(...batches.at(-1)!);
     return { batchItemFailures: [] };
   };
   const runner = (clientConfig: ReturnType<typeof awsClientConfig>) =>
@@ -73,6 +75,26 @@ describe('LocalStreamRunner (the event source mapping of local mode) against mot
     // Assess
     expect(delivered.filter((id) => id === first!.id)).toHaveLength(1);
     expect(delivered.filter((id) => id === second!.id)).toHaveLength(1);
+  });
+
+  it('hands over a backlog of 150 events in one batch, as the event source mapping fills its batch', async () => {
+    // Prepare: a reader that has delivered once (so the next one resumes after it), then a backlog while none runs.
+    const [marker, ...backlog] = events(151).map((e) => ({ ...e, id: `${e.id}-backlog` }));
+    const one = runner(awsClientConfig(aws));
+    await one.start('LATEST');
+    await store.recordEvent(marker!);
+    await waitFor('the marker event', 15_000, 100, () => (delivered.includes(marker!.id) ? true : undefined));
+    await one.stop();
+    for (const event of backlog) await store.recordEvent(event);
+    // Act
+    const two = runner(awsClientConfig(aws));
+    await two.start('LATEST');
+    await waitFor('the backlog', 20_000, 100, () => (backlog.every((e) => delivered.includes(e.id)) ? true : undefined));
+    await two.stop();
+    // Assess: one handler call, not one per 100 stream records.
+    const withBacklog = batches.filter((batch) => batch.some((id) => id.endsWith('-backlog') && id !== marker!.id));
+    expect(withBacklog).toHaveLength(1);
+    expect(withBacklog[0]).toEqual(backlog.map((e) => e.id));
   });
 
   it('keeps reading when the emulator is unreachable for a while, and delivers what was recorded meanwhile', async () => {
