@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -183,6 +184,35 @@ describe('Module: local AWS emulator (moto)', () => {
     await secrets.send(new CreateSecretCommand({ Name: 'vip-probe', SecretString: '{"password":"p"}' }));
     const value = await secrets.send(new GetSecretValueCommand({ SecretId: 'vip-probe' }));
     expect(JSON.parse(value.SecretString!)).toEqual({ password: 'p' });
+  });
+
+  it('takes 300 connections at once into its backlog while it serves one (werkzeug alone keeps 128)', async () => {
+    // Prepare: idle connections; the serial server accepts the first and waits for its request, so every other one
+    // stays in the listen backlog, and past the backlog the kernel drops the handshake (a storm's calls, one by one).
+    const port = Number(new URL(aws.endpoint).port);
+    const sockets: Socket[] = [];
+    // Act
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 300 },
+        () =>
+          new Promise<boolean>((resolve) => {
+            const socket = connect({ host: '127.0.0.1', port });
+            sockets.push(socket);
+            const timer = setTimeout(() => resolve(false), 5_000);
+            socket.once('connect', () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
+            socket.once('error', () => resolve(false));
+          }),
+      ),
+    );
+    for (const socket of sockets) socket.destroy();
+    // Assess: every handshake completed, and the emulator still answers.
+    expect(outcomes.filter((connected) => !connected)).toHaveLength(0);
+    const sqs = new SQSClient(awsClientConfig(aws));
+    await expect(sqs.send(new CreateQueueCommand({ QueueName: 'after-the-burst' }))).resolves.toBeDefined();
   });
 
   it('stops and frees its port', async () => {
