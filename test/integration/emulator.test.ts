@@ -69,6 +69,37 @@ describe('Module: local AWS emulator (moto)', () => {
     expect(records.Records![0]!.dynamodb!.NewImage!.type).toEqual({ S: 'leader_changed' });
   });
 
+  it("sends stream records in DynamoDB's wire form: every attribute type, keys, sequence and time (local/moto_server_serial.py)", async () => {
+    // Prepare: an item with every attribute type, nested as the pipeline's state items are.
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    const streamArn = await createStreamTable(dynamo, 'emulator-wire-stream');
+    const item = {
+      pk: { S: 'c#wire' },
+      sk: { S: 'STATE' },
+      count: { N: '42.5' },
+      raw: { B: Uint8Array.from([0, 1, 2, 255]) },
+      flag: { BOOL: false },
+      nothing: { NULL: true },
+      tags: { SS: ['a', 'b'] },
+      numbers: { NS: ['1', '2'] },
+      blobs: { BS: [Uint8Array.from([7])] },
+      state: {
+        M: { members: { L: [{ M: { name: { S: 'pg_node1' }, lag: { N: '0' } } }, { NULL: true }] }, note: { S: 'ünïcode "quoted"' } },
+      },
+    };
+    const before = Date.now();
+    // Act
+    await dynamo.send(new PutItemCommand({ TableName: 'emulator-wire-stream', Item: item }));
+    const record = (await readStream(streamArn)).Records![0]!;
+    // Assess: the image is the item as written, binary included; the metadata parses as the SDK expects.
+    expect(record.dynamodb!.NewImage).toEqual(item);
+    expect(record.dynamodb!.Keys).toEqual({ pk: item.pk, sk: item.sk });
+    expect(record.dynamodb!.SequenceNumber).toMatch(/^\d+$/);
+    expect(record.dynamodb!.ApproximateCreationDateTime).toBeInstanceOf(Date);
+    expect(record.dynamodb!.ApproximateCreationDateTime!.getTime()).toBeGreaterThanOrEqual(before - 60_000);
+    expect(record).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb' });
+  });
+
   it('keeps a stream readable across a failed TransactWriteItems, without the failed writes (local/moto_server_serial.py)', async () => {
     // Prepare: an iterator taken before the failed transaction, as a running stream reader holds one.
     const dynamo = new DynamoDBClient(awsClientConfig(aws));
