@@ -92,6 +92,16 @@ export interface PollLoopSummary {
 }
 
 /**
+ * Where in the interval a cluster's polls fall: the clusters spread evenly over it, as Prometheus spreads its
+ * scrapes. Started together, every cluster would poll in the same instant of each interval, so a round would be one
+ * burst of every request, and a fleet-wide failover one burst of every commit: at 500 clusters the burst lagged the
+ * event loop past the store's 2 s connect timeout. Spread, each cluster is still polled once an interval.
+ */
+export function pollPhaseMs(index: number, clusters: number, intervalMs: number): number {
+  return Math.floor((index * intervalMs) / clusters);
+}
+
+/**
  * Polls every cluster on its own schedule until the deadline. Each cluster has its own loop, so a slow or dead
  * cluster (timeouts of every member) never delays the others.
  */
@@ -108,7 +118,9 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
     totals.events += outcome.events.length;
   };
   await Promise.all(
-    watchers.map(async (watcher) => {
+    watchers.map(async (watcher, index) => {
+      const phase = pollPhaseMs(index, watchers.length, options.intervalMs);
+      if (phase > 0) await sleep(phase, undefined, { signal: options.signal }).catch(() => undefined);
       while (!options.signal?.aborted && options.deadline - clock() > options.pollBudgetMs) {
         const started = clock();
         const outcome = await watcher.pollOnce();

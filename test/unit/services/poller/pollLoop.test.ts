@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ClusterWatcher, PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
-import { type OverrunReport, overrunMessage, runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
+import { type OverrunReport, overrunMessage, pollPhaseMs, runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
 
 /** A watcher whose polls take `pollMs` each, counting them. */
 function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: number[] } {
@@ -31,6 +31,21 @@ describe('Function: runPollLoop', () => {
     expect(dead.polls.length).toBeLessThanOrEqual(2);
     expect(healthy.polls.length).toBeGreaterThanOrEqual(6);
     expect(summary.polls).toBe(healthy.polls.length + dead.polls.length);
+  });
+
+  it('spreads the clusters evenly over the interval, each still polled once an interval', async () => {
+    // The pure part: where in the interval each of four clusters polls.
+    expect([0, 1, 2, 3].map((i) => pollPhaseMs(i, 4, 1_000))).toEqual([0, 250, 500, 750]);
+    // Prepare: four clusters, a 400 ms interval.
+    const watchers = ['a', 'b', 'c', 'd'].map((name) => fakeWatcher(name, 5));
+    const started = Date.now();
+    // Act
+    await runPollLoop(watchers, { intervalMs: 400, deadline: started + 1_000, pollBudgetMs: 0 });
+    // Assess: no first poll before its phase, the first polls in order of phase, and every cluster polled again.
+    const firsts = watchers.map((w) => w.polls[0]! - started);
+    for (const [i, first] of firsts.entries()) expect(first).toBeGreaterThanOrEqual(pollPhaseMs(i, 4, 400) - 2);
+    expect([...firsts].sort((x, y) => x - y)).toEqual(firsts);
+    for (const watcher of watchers) expect(watcher.polls.length).toBeGreaterThanOrEqual(2);
   });
 
   it('starts no poll that would not finish before the deadline', async () => {
