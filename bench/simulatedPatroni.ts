@@ -18,6 +18,14 @@ interface Options {
 /** Each simulated reply's delay, as a member on the same network answers. */
 export const LATENCY_MS = 2;
 
+/**
+ * In a storm, how long after the leaders stop answering pg_node2 takes the lock. Patroni never has two primaries at
+ * once (a new leader takes the lock only once the old one has lost it, after its ttl in the field); a simulated
+ * takeover in the same instant let a poll under way read the old leader's reply from just before and pg_node2's
+ * from just after, and report a split brain no Patroni cluster can show.
+ */
+export const TAKEOVER_MS = 500;
+
 const fixtures = (major: 3 | 4) =>
   JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'support', 'fixtures', 'patroni', `recorded-${major}.json`), 'utf8'));
 const v3 = fixtures(3);
@@ -71,7 +79,8 @@ function bodies(cluster: number, member: number, failedOver = false) {
 async function main(): Promise<void> {
   const options: Options = JSON.parse(process.argv[2] ?? '{}');
   const servers: Server[] = [];
-  // 'failover' (from the storm benchmark): every cluster's leader stops answering and pg_node2 takes over at once.
+  // 'failover' (from the storm benchmark): every cluster's leader stops answering, and TAKEOVER_MS later pg_node2 takes over.
+  let leaderDown = false;
   let failedOver = false;
   for (let c = 0; c < options.clusters; c++) {
     for (let m = 0; m < 3; m++) {
@@ -81,7 +90,7 @@ async function main(): Promise<void> {
       const hang = c < options.silentMembers && m === 1;
       const server = createServer((req, res) => {
         if (hang) return; // accept, never answer
-        if (failedOver && m === 0) return void req.socket.destroy();
+        if (leaderDown && m === 0) return void req.socket.destroy();
         const body = (failedOver ? after : before)[req.url ?? ''] ?? '{}';
         setTimeout(() => {
           // Patroni answers HTTP/1.0 and closes the connection after each reply.
@@ -99,7 +108,10 @@ async function main(): Promise<void> {
   process.send?.({ ready: servers.length });
   process.on('message', (message) => {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
-    if (message === 'failover') failedOver = true;
+    if (message === 'failover') {
+      leaderDown = true;
+      setTimeout(() => (failedOver = true), TAKEOVER_MS);
+    }
     if (message === 'stop') {
       for (const server of servers) server.close();
       process.exit(0);

@@ -9,7 +9,7 @@ import { validateConfig } from '../lambdas/config/config.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { awsClientConfig, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
-import { memberAddress, startMembers, stopMembers } from './simulatedPatroni.js';
+import { memberAddress, startMembers, stopMembers, TAKEOVER_MS } from './simulatedPatroni.js';
 
 export interface StormRow {
   readonly clusters: number;
@@ -19,7 +19,7 @@ export interface StormRow {
   readonly coresUsed: { readonly pipeline: number; readonly emulator: number; readonly members: number };
   /** leader_changed events recorded within the time limit. */
   readonly recorded: number;
-  /** Recorded minus the failover, per cluster. */
+  /** Recorded minus pg_node2's takeover (the change to record exists from then), per cluster. */
   readonly recordedMs: { readonly p50: number; readonly p95: number; readonly max: number } | null;
   /** The last alert of the storm handed to its channels, minus the failover. */
   readonly lastAlertMs: number | null;
@@ -117,7 +117,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
     await sleep(3_000);
     alertTimes.length = 0;
     counting = true;
-    // Every leader goes in the same second: its Patroni stops answering and pg_node2 takes the lock.
+    // Every leader goes in the same instant (its Patroni stops answering), and pg_node2 takes the lock TAKEOVER_MS later.
     const failedAt = Date.now();
     const pids = { pipeline: process.pid, emulator: aws.pid, members: members.pid! };
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
@@ -134,7 +134,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
     ) as StormRow['coresUsed'];
     // Bounded: a pipeline still working through a backlog would drain it first; the emulator stops under it.
     await Promise.race([pipeline.stop(), sleep(30_000)]);
-    const latencies = [...recordedAt.values()].map((t) => t - failedAt).sort((a, b) => a - b);
+    const latencies = [...recordedAt.values()].map((t) => t - (failedAt + TAKEOVER_MS)).sort((a, b) => a - b);
     const perFailover = Object.fromEntries([...calls].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, n / size]));
     return {
       clusters: size,
@@ -180,10 +180,10 @@ export function stormMarkdown(rows: readonly StormRow[]): string {
   return `## A storm through the whole local pipeline
 
 N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 4.1.5 bodies, each member on its
-own loopback address) fail over in the same second: every leader stops answering and pg_node2 takes the lock on a
-new timeline. The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
+own loopback address) fail over in the same second: every leader stops answering, and ${TAKEOVER_MS} ms later pg_node2 takes
+the lock on a new timeline (never in the same instant: Patroni never has two primaries at once). The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
 one process, as \`failover watch\` runs them: the poller on a thread of its own, the stream reader and the notifier on the
-main thread. Times are from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
+main thread. A \`leader_changed\` is timed from pg_node2's takeover, an alert from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
 are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
 left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
 thread replies over N seconds whatever the pipeline does (the fleet page is why one message says it all).
