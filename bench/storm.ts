@@ -207,15 +207,20 @@ Beyond each failover's two alerts, the rest are members that an overloaded pipel
 
 What limits it locally: the emulator serves one request at a time (moto, serialised so that its conditional writes
 hold), and every AWS call of the poller, the stream reader and the notifier waits in that one queue: a separate
-client per component (the poller has its own, on its own thread) cannot change that. Three things made that queue
+client per component (the poller has its own, on its own thread) cannot change that. Five things made that queue
 shorter (each measured by hand on 500 clusters, single runs on a shared machine): the emulator no longer pays on
 every request for what never changes while it runs (moto's module list read from disk, a response class's method
 names, the access log line: about 30 % of its CPU a call; at 5 s, p95 24.7 s and last alert 127 s became 16.1 s
 and 61 s); it listens with a backlog of 4,096 instead of werkzeug's 128, past which the kernel dropped connections
-and the poller's commits failed at the SDK's 2 s connect timeout (2,935 of them in one run at 1 s); and the stream
+and the poller's commits failed at the SDK's 2 s connect timeout (2,935 of them in one run at 1 s); the stream
 reader reads pages of 1,000 records, not 100, of which most are state and idempotency records, so a storm's
 notifications no longer go out about ten clusters a page (at 5 s, last alert 33 and 48 s in two runs, against 49
-and 53 s). Polled every second, a dead leader also read as refused on one poll and timed out on the next whenever
+and 53 s); the emulator writes a GetRecords page as moto writes its DynamoDB items instead of through moto's
+shape-driven serializer, which took 2-4.5 s of the serial server for each page of a storm's records (counted by
+request type at 5 s: 23.9 of its 45.8 s of CPU, then 0.75 of 26.3 s); and the poll loop spreads the clusters
+evenly over the interval, so a round is no longer one burst of every request nor a fleet-wide failover one burst of
+every commit (at 5 s: p95 16.0 s and last alert 52 s in lockstep, 9.8 and 10.8 s and 36 and 42 s spread).
+Polled every second, a dead leader also read as refused on one poll and timed out on the next whenever
 the poller was busy, and each flip was a state write (about 13 a cluster); the detector now records whether a
 member answered, not how it failed, until the next write. Nor did a lane for the
 poller's calls in the emulator (tried: its request, sent last behind 200 others, was still served about 50th): the
@@ -223,7 +228,7 @@ emulator's HTTP server (werkzeug's) closes the connection after every reply, so 
 calls are served in the order their connections are accepted. A port of its own that the emulator served first did
 put a marked call next, but in the 500-cluster storm at 5 s it made things worse, not better (tried once: 474 of 500
 recorded, 20.7 transactions a failover instead of 5, the emulator idle two thirds of the time), and was dropped
-without knowing why. The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
+before the slow GetRecords pages were found: each held the serial server for seconds, lane or not, which may be why. The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
 its threads): an emulator near 1.00 is busy with its own work; one well below it, while the pipeline and the
 simulated members take the rest, is starved of CPU. A run whose baselines were not all recorded before the failover
 started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the figures for many clusters are this
