@@ -112,6 +112,10 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   const overruns = new OverrunWatch(options, watchers.length, clock);
   // Every cluster's loop waits on the one signal: Node warns past 10 listeners unless told how many to expect.
   if (options.signal) setMaxListeners(watchers.length + 10, options.signal);
+  // Until `ms` has passed or the loop is stopped, whichever comes first.
+  const pause = async (ms: number) => {
+    if (ms > 0) await sleep(ms, undefined, { signal: options.signal }).catch(() => undefined);
+  };
   const count = (outcome: PollOutcome) => {
     totals.polls++;
     if (outcome.wrote) totals.writes++;
@@ -120,8 +124,7 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   };
   await Promise.all(
     watchers.map(async (watcher, index) => {
-      const phase = pollPhaseMs(index, watchers.length, options.intervalMs);
-      if (phase > 0) await sleep(phase, undefined, { signal: options.signal }).catch(() => undefined);
+      await pause(pollPhaseMs(index, watchers.length, options.intervalMs));
       while (!options.signal?.aborted && options.deadline - clock() > options.pollBudgetMs) {
         const started = clock();
         const outcome = await watcher.pollOnce();
@@ -129,7 +132,7 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
         overruns.record(watcher.target.name, clock() - started);
         if (outcome.events.length > 0) options.onRecorded?.(watcher.target.name, outcome.events);
         const wait = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs) - clock();
-        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+        await pause(wait);
       }
     }),
   );
