@@ -40,6 +40,7 @@ export class PatroniHttp {
         headersTimeout: this.timeoutMs + BACKSTOP_MS,
         bodyTimeout: this.timeoutMs + BACKSTOP_MS,
         keepAliveTimeout: 10_000,
+        maxResponseSize: this.maxBodyBytes,
       });
   }
 
@@ -60,6 +61,7 @@ export class PatroniHttp {
       if (typeof text !== 'string') return text;
       return parseJson(text, response.statusCode, url);
     } catch (error) {
+      if (errorFields(error).code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return this.tooLarge(url);
       const failed = classifyError(error, url, this.timeoutMs);
       return failed.ok ? failed : { ...failed, message: redactCredentials(failed.message) };
     } finally {
@@ -85,24 +87,28 @@ export class PatroniHttp {
     await this.dispatcher.close();
   }
 
+  /**
+   * The whole body at once: the default Agent stops reading at the cap (`maxResponseSize`), so an endless body costs
+   * no more than the cap; the length check covers a dispatcher passed in. Reading it chunk by chunk through an async
+   * iterator cost a fifth of a 1,000-cluster round.
+   */
   private async readCapped(body: Dispatcher.ResponseData['body'], url: string): Promise<string | JsonReply> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBodyBytes) {
-        body.destroy();
-        return invalid(`${url} sent more than ${this.maxBodyBytes} bytes; a Patroni reply is never that large`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    const bytes = await body.bytes();
+    if (bytes.length > this.maxBodyBytes) return this.tooLarge(url);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+      return UTF8.decode(bytes);
     } catch {
       return invalid(`${url} sent a body that is not valid UTF-8`);
     }
   }
+
+  private tooLarge(url: string): JsonReply {
+    return invalid(`${url} sent more than ${this.maxBodyBytes} bytes; a Patroni reply is never that large`);
+  }
 }
+
+/** Not streaming, so one decoder serves every reply. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Patroni's health endpoints: they answer 503 with the full `/patroni` body when the check fails. */
 const HEALTH_ENDPOINTS = new Set([
