@@ -17,7 +17,7 @@ import type { ClusterEvent } from '../lambdas/domain/events.js';
 import type { EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { runPollLoop } from '../lambdas/services/poller/pollLoop.js';
-import { awsClientConfig, startLocalAws } from '../local/emulator.js';
+import { emulatorTarget, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 
 export interface EndToEndRow {
@@ -80,7 +80,7 @@ export async function endToEnd(profile: LabProfile): Promise<EndToEndRow[]> {
   });
   const pipeline = await startLocalPipeline({
     config,
-    aws: { clientConfig: awsClientConfig(aws), description: 'bench', ownedEmulator: null },
+    aws: emulatorTarget(aws, 'bench'),
     log: quiet,
     onRecorded: (event) => recorded.push({ at: Date.now(), event }),
     onAlert: (alert) => alerts.push({ at: Date.now(), eventId: alert.eventId }),

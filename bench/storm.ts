@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateConfig } from '../lambdas/config/config.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
-import { awsClientConfig, startLocalAws } from '../local/emulator.js';
+import { emulatorTarget, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { memberAddress, startMembers, stopMembers, TAKEOVER_MS } from './simulatedPatroni.js';
 
@@ -97,7 +97,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
     };
     const pipeline = await startLocalPipeline({
       config,
-      aws: { clientConfig: awsClientConfig(aws), description: 'bench emulator', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'bench emulator'),
       log: quiet,
       onRecorded,
       onAlert: (alert) => {
@@ -222,13 +222,15 @@ evenly over the interval, so a round is no longer one burst of every request nor
 every commit (at 5 s: p95 16.0 s and last alert 52 s in lockstep, 9.8 and 10.8 s and 36 and 42 s spread).
 Polled every second, a dead leader also read as refused on one poll and timed out on the next whenever
 the poller was busy, and each flip was a state write (about 13 a cluster); the detector now records whether a
-member answered, not how it failed, until the next write. Nor did a lane for the
-poller's calls in the emulator (tried: its request, sent last behind 200 others, was still served about 50th): the
-emulator's HTTP server (werkzeug's) closes the connection after every reply, so each call is a new connection, and
-calls are served in the order their connections are accepted. A port of its own that the emulator served first did
-put a marked call next, but in the 500-cluster storm at 5 s it made things worse, not better (tried once: 474 of 500
-recorded, 20.7 transactions a failover instead of 5, the emulator idle two thirds of the time), and was dropped
-before the slow GetRecords pages were found: each held the serial server for seconds, lane or not, which may be why. The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
+member answered, not how it failed, until the next write. A lane for the poller's calls did help once the slow GetRecords pages were gone: the emulator
+listens on a second port, the poller's, and serves a call waiting there before the next one on its main port
+(werkzeug closes every connection after its reply, so one call is one connection, and a header cannot reorder calls
+already accepted). Measured by hand at 5 s, each pair minutes apart: recording p95 5.3 s with the lane against
+6.6 s without, then 9.8 s against 11.1 s on a busier machine. Letting one main-port call in after every three on
+the lane undid it (14.0 s): with the emulator getting under half a core, the commits alone nearly fill it, and
+delayed commits were retried after the SDK's timeout. Polled every second the pipeline is overloaded anyway, and
+there the lane gives the notifier only what the poller leaves (one run by hand: p95 19.9 s, last alert 254 s; an
+earlier one without it: 22.4 s and 87 s). The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
 its threads): an emulator near 1.00 is busy with its own work; one well below it, while the pipeline and the
 simulated members take the rest, is starved of CPU. A run whose baselines were not all recorded before the failover
 started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the figures for many clusters are this

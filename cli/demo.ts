@@ -17,7 +17,7 @@ import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { percent, verdictLine } from '../lambdas/domain/reportFormats.js';
 import { DEFAULT_SLO, type SlaReport } from '../lambdas/domain/sla.js';
 import { clusterReport } from '../lambdas/services/reporter/slaReports.js';
-import { awsClientConfig, startLocalAws } from '../local/emulator.js';
+import { emulatorTarget, startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { renderLabStatus } from './labCommands.js';
 
@@ -92,7 +92,7 @@ export async function runDemo(patroni: PatroniMajor): Promise<void> {
     const watchedFrom = Date.now();
     const pipeline = await startLocalPipeline({
       config,
-      aws: { clientConfig: awsClientConfig(aws), description: 'moto', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'moto'),
       log: {
         debug: () => undefined,
         info: () => undefined,

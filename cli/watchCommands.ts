@@ -7,7 +7,7 @@ import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { renderStatus } from '../lambdas/domain/status.js';
 import { overrunMessage } from '../lambdas/services/poller/pollLoop.js';
 import { fleetStatus } from '../lambdas/wiring/status.js';
-import { LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
+import { LOCAL_AWS_LANE_PORT, LOCAL_AWS_PORT, resolveAws } from '../local/aws.js';
 import { startLocalAws } from '../local/emulator.js';
 import { startLocalPipeline } from '../local/pipeline.js';
 import { addAwsOptions, awsChoice } from './awsOptions.js';
@@ -114,10 +114,12 @@ export function registerWatchCommands(program: Command): void {
 
   program
     .command('emulator')
-    .description(`run the local AWS emulator (moto) on 127.0.0.1:${LOCAL_AWS_PORT} until Ctrl-C, for watch and history to share`)
+    .description(
+      `run the local AWS emulator (moto) on 127.0.0.1:${LOCAL_AWS_PORT} (and ${LOCAL_AWS_LANE_PORT}, the poller's lane) until Ctrl-C, for watch and history to share`,
+    )
     .action(async () => {
-      const aws = await startLocalAws({ port: LOCAL_AWS_PORT });
-      process.stderr.write(`local AWS emulator at ${aws.endpoint}; Ctrl-C stops it\n`);
+      const aws = await startLocalAws({ port: LOCAL_AWS_PORT, lanePort: LOCAL_AWS_LANE_PORT });
+      process.stderr.write(`local AWS emulator at ${aws.endpoint} (the poller's lane at ${aws.laneEndpoint}); Ctrl-C stops it\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

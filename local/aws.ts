@@ -7,6 +7,8 @@ import { AwsTargetError } from './errors.js';
 /** Where the CLI's AWS calls go, and whether this process owns an emulator it must stop. */
 export interface AwsTarget {
   readonly clientConfig: AwsSettings;
+  /** The poller's own way in, where it has one: the local emulator's lane, served before every other call. */
+  readonly pollerClientConfig?: AwsSettings;
   readonly description: string;
   readonly ownedEmulator: LocalAws | null;
 }
@@ -20,6 +22,8 @@ export interface AwsChoice {
 
 /** The local emulator's well-known port, so `watch`, `history` and `failover emulator` find each other. */
 export const LOCAL_AWS_PORT = Number(process.env.FAILOVER_LOCAL_AWS_PORT ?? 4566);
+/** The local emulator's lane for the poller's commits: the port after its own. */
+export const LOCAL_AWS_LANE_PORT = LOCAL_AWS_PORT + 1;
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 type Profiles = Awaited<ReturnType<typeof sharedProfiles>>;
@@ -85,10 +89,13 @@ export async function resolveAws(
 async function localEmulator(options: { start: boolean; onNote?: (note: string) => void }, region: string): Promise<AwsTarget> {
   const endpoint = `http://127.0.0.1:${LOCAL_AWS_PORT}`;
   const local = { ...AWS_CALL_TIMEOUTS, endpoint, region, credentials: DUMMY_CREDENTIALS };
+  const lane = { ...local, endpoint: `http://127.0.0.1:${LOCAL_AWS_LANE_PORT}` };
   const unconfigured = 'no AWS profile, credentials or endpoint is configured';
   if (await emulatorAnswers(endpoint)) {
     options.onNote?.(`${unconfigured}: using the local AWS emulator at ${endpoint}`);
-    return { clientConfig: local, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
+    // An emulator started by an older version has no lane; its one port then serves the poller too.
+    const pollerClientConfig = (await emulatorAnswers(lane.endpoint)) ? lane : local;
+    return { clientConfig: local, pollerClientConfig, description: `local AWS emulator at ${endpoint}`, ownedEmulator: null };
   }
   if (!options.start) {
     throw new AwsTargetError(
@@ -96,7 +103,12 @@ async function localEmulator(options: { start: boolean; onNote?: (note: string) 
         'give --profile (or set AWS_PROFILE), --endpoint-url, or AWS credentials; or run `failover emulator` for local use',
     );
   }
-  const emulator = await startLocalAws({ port: LOCAL_AWS_PORT });
+  const emulator = await startLocalAws({ port: LOCAL_AWS_PORT, lanePort: LOCAL_AWS_LANE_PORT });
   options.onNote?.(`${unconfigured}: started the local AWS emulator at ${endpoint}`);
-  return { clientConfig: local, description: `local AWS emulator started at ${endpoint}`, ownedEmulator: emulator };
+  return {
+    clientConfig: local,
+    pollerClientConfig: lane,
+    description: `local AWS emulator started at ${endpoint}`,
+    ownedEmulator: emulator,
+  };
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AWS_CALL_TIMEOUTS, type AwsSettings } from '../lambdas/adapters/awsClients.js';
+import type { AwsTarget } from './aws.js';
 import { EmulatorError } from './errors.js';
 
 /**
@@ -12,6 +13,8 @@ import { EmulatorError } from './errors.js';
  */
 export interface LocalAws {
   readonly endpoint: string;
+  /** The same emulator on a port it always serves first: the poller's lane (see moto_server_serial.py). */
+  readonly laneEndpoint: string;
   /** The emulator's process (tests stop and continue it to play a hung store). */
   readonly pid: number;
   readonly region: string;
@@ -48,14 +51,15 @@ export async function emulatorAnswers(endpoint: string): Promise<boolean> {
 }
 
 /** Starts moto and resolves once it answers; the returned `stop` ends it and waits for its exit (bounded). */
-export async function startLocalAws(options: { port?: number; logFile?: string } = {}): Promise<LocalAws> {
+export async function startLocalAws(options: { port?: number; lanePort?: number } = {}): Promise<LocalAws> {
   if (!existsSync(MOTO_SERVER)) {
     throw new EmulatorError(`${MOTO_SERVER} not found: run \`npm run setup\` to create the project venv with moto[server]`);
   }
   const port = options.port ?? (await freePort());
+  const lanePort = options.lanePort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   // One request at a time: see moto_server_serial.py for the transaction race this avoids.
-  const child: ChildProcess = spawn(VENV_PYTHON, [SERIAL_LAUNCHER, '127.0.0.1', String(port)], {
+  const child: ChildProcess = spawn(VENV_PYTHON, [SERIAL_LAUNCHER, '127.0.0.1', String(port), String(lanePort)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
@@ -75,6 +79,7 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
   }
   return {
     endpoint,
+    laneEndpoint: `http://127.0.0.1:${lanePort}`,
     pid: child.pid!,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
@@ -93,4 +98,14 @@ export async function startLocalAws(options: { port?: number; logFile?: string }
 /** SDK client settings for the emulator (or, with no emulator, for whatever AWS the environment names). */
 export function awsClientConfig(aws: LocalAws): AwsSettings {
   return { ...AWS_CALL_TIMEOUTS, endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials, maxAttempts: 2 };
+}
+
+/** The emulator as a pipeline's AWS, the poller's commits on its lane. */
+export function emulatorTarget(aws: LocalAws, description: string): AwsTarget {
+  return {
+    clientConfig: awsClientConfig(aws),
+    pollerClientConfig: { ...awsClientConfig(aws), endpoint: aws.laneEndpoint },
+    description,
+    ownedEmulator: null,
+  };
 }

@@ -102,7 +102,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const poller = await startPollerThread(
     {
       config,
-      clientConfig: options.aws.clientConfig,
+      clientConfig: options.aws.pollerClientConfig ?? options.aws.clientConfig,
       intervalMs: (options.intervalSeconds ?? config.poll.intervalSeconds) * 1000,
       countAwsCalls: options.onAwsCall !== undefined,
     },

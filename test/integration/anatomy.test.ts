@@ -12,7 +12,7 @@ import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import { longestPhase } from '../../lambdas/domain/anatomy.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { emulatorTarget, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { capturedLog } from '../support/logCapture.js';
 
@@ -48,7 +48,7 @@ describe('Incident anatomy on a real Patroni 4 lab whose HAProxy is slower than 
     });
     pipeline = await startLocalPipeline({
       config,
-      aws: { clientConfig: awsClientConfig(aws), description: 'test emulator', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'test emulator'),
       log: capturedLog('pipeline-anatomy'),
       onRecorded: (event) => recorded.push(event),
       onAlert: (alert) => alerts.push(alert),

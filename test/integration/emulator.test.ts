@@ -246,13 +246,38 @@ describe('Module: local AWS emulator (moto)', () => {
     await expect(sqs.send(new CreateQueueCommand({ QueueName: 'after-the-burst' }))).resolves.toBeDefined();
   });
 
-  it('stops and frees its port', async () => {
+  it("serves a call on the poller's lane before the calls already waiting on its main port", async () => {
+    // Prepare: the server held still while 40 calls wait on the main port, then one on the lane
+    const finished: string[] = [];
+    const call = (endpoint: string, name: string) =>
+      fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(30_000) }).then(async (response) => {
+        await response.text();
+        finished.push(name);
+      });
+    process.kill(aws.pid, 'SIGSTOP');
+    let calls: Promise<void>[];
+    try {
+      calls = Array.from({ length: 40 }, (_, i) => call(aws.endpoint, `main-${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      calls.push(call(aws.laneEndpoint, 'lane'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      process.kill(aws.pid, 'SIGCONT');
+    }
+    // Act
+    await Promise.all(calls);
+    // Assess: served first or second (one main call may already be accepted when the lane's arrives), not 41st
+    expect(finished).toHaveLength(41);
+    expect(finished.indexOf('lane')).toBeLessThan(2);
+  });
+
+  it('stops and frees its ports', async () => {
     // Prepare
     const second = await startLocalAws();
-    const port = Number(new URL(second.endpoint).port);
+    const ports = [second.endpoint, second.laneEndpoint].map((endpoint) => Number(new URL(endpoint).port));
     // Act
     await second.stop();
     // Assess
-    expect(await isPortFree(port)).toBe(true);
+    for (const port of ports) expect(await isPortFree(port)).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import { anatomySummary } from '../../lambdas/domain/anatomy.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { awsClientConfig, emulatorTarget, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { runFailover } from '../support/cli.js';
 import { capturedLog } from '../support/logCapture.js';
@@ -77,7 +77,7 @@ describe.each(PROFILES)('Notifier on a real Patroni 4 lab, $profile profile: ale
     });
     pipeline = await startLocalPipeline({
       config,
-      aws: { clientConfig: awsClientConfig(aws), description: 'test emulator', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'test emulator'),
       log: capturedLog('pipeline', (m, e) => console.error(m, ...e)),
       onRecorded: (event) => recorded.push(event),
       onAlert: (alert) => alerts.push(alert),

@@ -7,7 +7,7 @@ import { waitFor } from '../../lab/processes.js';
 import { validateConfig } from '../../lambdas/config/config.js';
 import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent } from '../../lambdas/domain/events.js';
-import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { awsClientConfig, emulatorTarget, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { FakeCluster } from '../support/fakeCluster.js';
 import { capturedLog } from '../support/logCapture.js';
@@ -54,7 +54,7 @@ describe('A storm: 50 clusters fail over within 10 s (issue 15, item 6)', () => 
     });
     pipeline = await startLocalPipeline({
       config,
-      aws: { clientConfig: awsClientConfig(aws), description: 'test emulator', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'test emulator'),
       log: capturedLog('storm-pipeline'),
       onRecorded: (event) => recorded.push(event),
       onAlert: (alert) => alerts.push(alert),

@@ -19,7 +19,7 @@ import type { Alert } from '../../lambdas/domain/alerts.js';
 import type { ClusterEvent, ProbePayload } from '../../lambdas/domain/events.js';
 import { stabilityWindowMs } from '../../lambdas/domain/outage.js';
 import type { VipTarget } from '../../lambdas/domain/ports.js';
-import { awsClientConfig, type LocalAws, startLocalAws } from '../../local/emulator.js';
+import { awsClientConfig, emulatorTarget, type LocalAws, startLocalAws } from '../../local/emulator.js';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
@@ -89,7 +89,7 @@ describe.sequential("The guide's VIP path: keepalived, a master and a backup HAP
         poll: { intervalSeconds: 1 },
         store: { tableName: 'vip-events' },
       }),
-      aws: { clientConfig: awsClientConfig(aws), description: 'vip emulator', ownedEmulator: null },
+      aws: emulatorTarget(aws, 'vip emulator'),
       log: capturedLog('pipeline-vip'),
       onAlert: (alert) => alerts.push(alert),
     });
