@@ -267,6 +267,7 @@ ${lines}
 Targets: detection within the poll interval plus 0.3 s; alert within 1 s of the event; write-restore error under 0.3 s.
 A negative detection means our poller recorded the change before the bench's own 100 ms \`/cluster\` poll saw it; the
 ratio floors the 1 s poller's time at that 100 ms resolution.
+
 `;
 }
 
@@ -326,10 +327,10 @@ What limits the 1,000-cluster round (profiled with \`--cpu-prof\`): it is CPU-bo
 tear-down (Patroni closes every connection, so each request is a new TCP connection: \`net\` connect/close, undici's
 per-origin pools and parser, garbage collection); parsing with zod is about 2 % and the detector is not in the round.
 In the floor table, at 1,000 clusters our client took ${thousandOverBare} times bare undici's time for the same requests
-(0.95-1.45 over the runs so far: the checks, parsing and timeouts are not what limits it); the rest is the HTTP client's
+(0.95-1.6 over the runs so far: the checks, parsing and timeouts are not what limits it); the rest is the HTTP client's
 per-connection cost, and node:http (no agent) did the same round ${bareOverNodeHttp} times faster.
 The guide names undici and the product keeps it (timeouts, body caps, TLS options and one pool per option set in one
-place); at the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`), the round is about 0.2-0.3 s, so
+place); at the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`), the round is about 0.17-0.3 s, so
 1,000 clusters are ten functions well inside the target. The simulated members use the other core (the simulator
 CPU column), so spreading our round over worker threads could at best share out the same ~2 s of CPU between two
 busy cores on this machine: not built. Tried and dropped: disabling keep-alive (undici \`pipelining: 0\`, no change),

@@ -228,9 +228,9 @@ listens on a second port, the poller's, and serves a call waiting there before t
 already accepted). Measured by hand at 5 s, each pair minutes apart: recording p95 5.3 s with the lane against
 6.6 s without, then 9.8 s against 11.1 s on a busier machine. Letting one main-port call in after every three on
 the lane undid it (14.0 s): with the emulator getting under half a core, the commits alone nearly fill it, and
-delayed commits were retried after the SDK's timeout. Polled every second the pipeline is overloaded anyway, and
-there the lane gives the notifier only what the poller leaves (one run by hand: p95 19.9 s, last alert 254 s; an
-earlier one without it: 22.4 s and 87 s). The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
+delayed commits were retried after the SDK's timeout. Polled every second, the notifier gets only what the
+poller leaves: on a busier machine than this run's, where members flapped, one run by hand with the lane had its
+last alert at 254 s against 87 s without it (recording p95 19.9 s against 22.4 s). The cores column says whose CPU it was, on this machine's two cores (the pipeline's is both
 its threads): an emulator near 1.00 is busy with its own work; one well below it, while the pipeline and the
 simulated members take the rest, is starved of CPU. A run whose baselines were not all recorded before the failover
 started it with a backlog. On AWS, DynamoDB serves these calls in parallel; the figures for many clusters are this
@@ -242,5 +242,6 @@ commits, the stream reads, the notifier's state, the fleet record, idempotency r
 | client and command | calls per failover |
 |---|---|
 ${breakdown}
+
 `;
 }
