@@ -17,7 +17,7 @@ import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
 import { type ReportReads, reportReads, reportReadsMarkdown } from './reports.js';
 import { LATENCY_MS, memberAddress, startMembers, stopMembers } from './simulatedPatroni.js';
-import { type StormRow, stormBench, stormMarkdown } from './storm.js';
+import { type StormRow, stormInItsOwnProcess, stormMarkdown } from './storm.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -377,7 +377,7 @@ async function main(): Promise<void> {
       [1000, 1],
     ] as const) {
       process.stderr.write(`storm: ${clusters} clusters, polled every ${interval} s\n`);
-      storms.push(await stormBench(clusters, interval));
+      storms.push(await stormInItsOwnProcess(clusters, interval));
     }
   }
   // The notifier on the simulated AWS path: in memory, a few minutes in all.

@@ -3,8 +3,10 @@
 // until every alert has left, the processes' peak memory, and the AWS calls per failover. The clusters are the
 // benchmark's simulated members (bodies recorded from Patroni 3.0.2 and 4.1.5, each member on its own loopback
 // address, in a process of their own); they have no VIP, so there are no verdicts.
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../lambdas/config/config.js';
 import type { ClusterEvent } from '../lambdas/domain/events.js';
 import { emulatorTarget, startLocalAws } from '../local/emulator.js';
@@ -157,6 +159,34 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
   }
 }
 
+/** Longer than any storm takes (its own limit, the baselines of 1,000 clusters, the quiet wait, the stops). */
+const STORM_PROCESS_LIMIT_MS = 15 * 60_000;
+
+/**
+ * One storm in a process of its own, as `failover watch` runs the pipeline: the pipeline's peak memory is then its
+ * own, not what the benchmark's earlier parts (a 1,000-cluster poll round, the lab, the storm before) left in the heap.
+ */
+export function stormInItsOwnProcess(size: number, intervalSeconds: number): Promise<StormRow> {
+  const child = fork(fileURLToPath(import.meta.url), [String(size), String(intervalSeconds)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<StormRow>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the ${size}-cluster storm did not finish within ${STORM_PROCESS_LIMIT_MS / 60_000} minutes`));
+    }, STORM_PROCESS_LIMIT_MS);
+    child.once('message', (row) => {
+      clearTimeout(timer);
+      resolve(row as StormRow);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the ${size}-cluster storm's process exited with ${code} before its result`));
+    });
+  });
+}
+
 /** The storm section of docs/benchmarks.md. */
 export function stormMarkdown(rows: readonly StormRow[]): string {
   const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : (ms / 1000).toFixed(1));
@@ -182,7 +212,7 @@ export function stormMarkdown(rows: readonly StormRow[]): string {
 N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 4.1.5 bodies, each member on its
 own loopback address) fail over in the same second: every leader stops answering, and ${TAKEOVER_MS} ms later pg_node2 takes
 the lock on a new timeline (never in the same instant: Patroni never has two primaries at once). The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
-one process, as \`failover watch\` runs them: the poller on a thread of its own, the stream reader and the notifier on the
+one process of their own for each run, as \`failover watch\` runs them: the poller on a thread of its own, the stream reader and the notifier on the
 main thread. A \`leader_changed\` is timed from pg_node2's takeover, an alert from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
 are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
 left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
@@ -244,4 +274,12 @@ commits, the stream reads, the notifier's state, the fleet record, idempotency r
 ${breakdown}
 
 `;
+}
+
+// Imported by the benchmark; runs a storm only when forked as a process of its own (`stormInItsOwnProcess`).
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [size, intervalSeconds] = process.argv.slice(2).map(Number);
+  const row = await stormBench(size!, intervalSeconds);
+  // Exits once the row is sent: a client's idle socket must not keep the benchmark waiting for this process.
+  process.send?.(row, () => process.exit(0));
 }
