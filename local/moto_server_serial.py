@@ -58,7 +58,9 @@ def _serial_run_simple(hostname, port, application, **kwargs):
     if _LANE_PORT is None:
         return _run_simple(hostname, port, application, **{**kwargs, "threaded": False})
     handler = kwargs.get("request_handler")
-    main_server, lane_server = (werkzeug.serving.make_server(hostname, p, application, request_handler=handler) for p in (port, _LANE_PORT))
+    main_server, lane_server = (
+        werkzeug.serving.make_server(hostname, p, application, request_handler=handler) for p in (port, _LANE_PORT)
+    )
     _serve_lane_first(main_server, lane_server)
 
 

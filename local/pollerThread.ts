@@ -41,6 +41,13 @@ export interface PollerThread {
 const NOTHING_POLLED: PollLoopSummary = { polls: 0, writes: 0, events: 0, failedPolls: 0, unrecorded: 0 };
 
 /**
+ * The poller thread's young generation, in MB. Its garbage is thousands of short connections a second, which a
+ * smaller nursery gives back sooner: 500 clusters polled every second peaked at 542 MB for the process on average over
+ * six runs with 4, 8 or 16 MB, against 605 MB over three with V8's default, with the same CPU and recording times.
+ */
+const POLLER_YOUNG_GENERATION_MB = 16;
+
+/**
  * In a checkout the worker is TypeScript, run through tsx as this module is (registered in the thread first: on
  * Node 20, loader hooks given as a worker's `--import` do not reach its entry); the package runs the compiled one.
  */
@@ -57,7 +64,11 @@ function workerSource(): { source: string | URL; eval: boolean } {
  */
 export function startPollerThread(start: PollerStart, listeners: PollerListeners): Promise<PollerThread> {
   const { source, eval: isCode } = workerSource();
-  const worker = new Worker(source, { workerData: start, eval: isCode });
+  const worker = new Worker(source, {
+    workerData: start,
+    eval: isCode,
+    resourceLimits: { maxYoungGenerationSizeMb: POLLER_YOUNG_GENERATION_MB },
+  });
   let summary: PollLoopSummary = NOTHING_POLLED;
   let polling = false;
   let ended = false;
