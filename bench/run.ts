@@ -332,7 +332,7 @@ per-connection cost, and node:http (no agent) did the same round ${bareOverNodeH
 The guide names undici and the product keeps it (timeouts, body caps, TLS options and one pool per option set in one
 place); at the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`), the round is about 0.17-0.3 s, so
 1,000 clusters are ten functions well inside the target. The simulated members use the other core (the simulator
-CPU column), so spreading our round over worker threads could at best share out the same ~2 s of CPU between two
+CPU column), so spreading our round over worker threads could at best share out the same CPU (the CPU column) between two
 busy cores on this machine: not built. Tried and dropped: disabling keep-alive (undici \`pipelining: 0\`, no change),
 bounding requests in flight (1,024 or 256 at once: 20-25 % slower, about 2 % less memory). The peak memory is not
 ours either: about 110 MB is Node and the loaded modules, the rest is garbage from thousands of short connections that
