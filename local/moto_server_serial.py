@@ -22,22 +22,21 @@ about a third of the server's busy time; the SDK's own calls then cost the serve
 GetRecords is written as moto writes its DynamoDB items, not through moto's shape-driven serializer: counted by
 request type in a 500-cluster storm, its pages took the server 2-4.5 s each, half of the server's CPU.
 
-With LANE_PORT, the server also listens there and always serves a waiting call on that port before the next one
+The server also listens on LANE_PORT and always serves a waiting call on that port before the next one
 on PORT: the poller's commits go there, so a storm's notifier calls never hold up the recording of its changes.
 Werkzeug closes every connection after its reply, so one call is one connection, and the choice is made per call.
 Strictly first: letting a main-port call in after every three lane calls undid it (500 clusters failing over at
 5 s: recording p95 14.0 s against 5.3 s strictly first, and the poller's transactions 2.4 a failover against 1.1,
 its commits retried after the SDK's timeout).
 
-Usage: moto_server_serial.py HOST PORT [LANE_PORT]
+Usage: moto_server_serial.py HOST PORT LANE_PORT
 """
 import selectors
 import sys
 
 import werkzeug.serving
 
-_run_simple = werkzeug.serving.run_simple
-_LANE_PORT = int(sys.argv[3]) if len(sys.argv) > 3 else None
+_LANE_PORT = int(sys.argv[3])
 
 
 def _serve_lane_first(main_server, lane_server):
@@ -55,8 +54,6 @@ def _serve_lane_first(main_server, lane_server):
 
 
 def _serial_run_simple(hostname, port, application, **kwargs):
-    if _LANE_PORT is None:
-        return _run_simple(hostname, port, application, **{**kwargs, "threaded": False})
     handler = kwargs.get("request_handler")
     main_server, lane_server = (
         werkzeug.serving.make_server(hostname, p, application, request_handler=handler) for p in (port, _LANE_PORT)
