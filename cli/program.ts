@@ -22,7 +22,7 @@ Environment:
                     where the shared config and credentials files are (default ~/.aws/config, ~/.aws/credentials)
   FAILOVER_LOCAL_AWS_PORT
                     port of the local AWS emulator, used only when no AWS profile, credentials or endpoint is
-                    configured (default 4566)
+                    configured (default 4566; the poller's lane is the port after it)
   FAILOVER_DEBUG=1  print the stack of an unexpected error, and debug logs
   Passwords are read from the variables a configuration file names (passwordEnv), never from the command line.`;
 
