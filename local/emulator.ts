@@ -50,6 +50,16 @@ export async function emulatorAnswers(endpoint: string): Promise<boolean> {
   }
 }
 
+/** Why moto ended before it answered: a port already taken, said plainly, or the end of what it printed. */
+function exitedEarly(code: number, stderr: string, ports: readonly number[]): EmulatorError {
+  if (stderr.includes('Address already in use')) {
+    return new EmulatorError(
+      `moto_server could not listen: port ${ports.join(' or ')} on 127.0.0.1 is in use; stop what listens there, or set FAILOVER_LOCAL_AWS_PORT to a free port (the next one must be free too)`,
+    );
+  }
+  return new EmulatorError(`moto_server exited with code ${code}: ${stderr.trim()}`);
+}
+
 /** Starts moto and resolves once it answers; the returned `stop` ends it and waits for its exit (bounded). */
 export async function startLocalAws(options: { port?: number; lanePort?: number } = {}): Promise<LocalAws> {
   if (!existsSync(MOTO_SERVER)) {
@@ -70,7 +80,7 @@ export async function startLocalAws(options: { port?: number; lanePort?: number 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await emulatorAnswers(endpoint))) {
-    if (child.exitCode !== null) throw new EmulatorError(`moto_server exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (child.exitCode !== null) throw exitedEarly(child.exitCode, stderr, [port, lanePort]);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new EmulatorError(`moto_server did not answer on ${endpoint} within ${START_TIMEOUT_MS / 1000} s: ${stderr.trim()}`);

@@ -271,6 +271,21 @@ describe('Module: local AWS emulator (moto)', () => {
     expect(finished.indexOf('lane')).toBeLessThan(2);
   });
 
+  it("refuses to start when the poller's lane port is taken, naming the ports and the way out", async () => {
+    // Prepare: something else listens on the lane's port
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const lanePort = (squatter.address() as { port: number }).port;
+    try {
+      // Act / Assess
+      await expect(startLocalAws({ lanePort })).rejects.toThrow(
+        new RegExp(`port \\d+ or ${lanePort} on 127\\.0\\.0\\.1 is in use; .*FAILOVER_LOCAL_AWS_PORT`),
+      );
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
   it('stops and frees its ports', async () => {
     // Prepare
     const second = await startLocalAws();
