@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import type { ReadFailure } from '../../domain/model.js';
 import type { PatroniAccess } from '../../domain/ports.js';
 import { neutralise, redactCredentials } from '../../domain/text.js';
 import { errorFields, isTlsRejection } from '../errorFields.js';
 import { BACKSTOP_MS, timeoutAfterPendingIo } from '../timeouts.js';
+import { ClientPerMember } from './clientPerMember.js';
 
 export type JsonReply =
   | { readonly ok: true; readonly status: number; readonly body: unknown }
@@ -31,7 +32,7 @@ export class PatroniHttp {
       : undefined;
     this.dispatcher =
       dispatcher ??
-      new Agent({
+      new ClientPerMember({
         connect: {
           timeout: this.timeoutMs,
           ...(options.caFile ? { ca: readFileSync(options.caFile, 'utf8'), rejectUnauthorized: true } : {}),
@@ -88,7 +89,7 @@ export class PatroniHttp {
   }
 
   /**
-   * The whole body at once: the default Agent stops reading at the cap (`maxResponseSize`), so an endless body costs
+   * The whole body at once: the default dispatcher stops reading at the cap (`maxResponseSize`), so an endless body costs
    * no more than the cap; the length check covers a dispatcher passed in. Reading it chunk by chunk through an async
    * iterator cost a fifth of a 1,000-cluster round.
    */
