@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
+import { ClientPerMember } from '../lambdas/adapters/patroni/clientPerMember.js';
 import { PatroniClient } from '../lambdas/adapters/patroni/PatroniClient.js';
 import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import { detect } from '../lambdas/domain/detector.js';
@@ -34,6 +35,8 @@ interface ScaleResult {
   peakRssMb: number;
   /** The same requests all at once with bare undici and with node:http (a new connection each): the transport's floor. */
   bareUndiciMs: number;
+  /** Bare undici again through its default Agent, which our client used before it kept one Client per member. */
+  undiciAgentMs: number;
   nodeHttpMs: number;
 }
 
@@ -50,7 +53,7 @@ function roundUrls(list: readonly ClusterTarget[]): string[] {
 }
 
 /** Every request of a round at once, bare undici (no parsing, no timeouts, no checks): what our client adds to. */
-async function bareUndiciRound(list: readonly ClusterTarget[], dispatcher: Agent): Promise<void> {
+async function bareUndiciRound(list: readonly ClusterTarget[], dispatcher: Dispatcher): Promise<void> {
   await Promise.all(roundUrls(list).map(async (url) => (await request(url, { dispatcher })).body.text().catch(() => '')));
 }
 
@@ -68,6 +71,14 @@ function fetchWithNodeHttp(url: string): Promise<void> {
     req.on('error', () => resolve());
     req.on('timeout', () => req.destroy());
   });
+}
+
+/** A bare undici round through `dispatcher`, after a warm-up round as ours had. */
+async function warmThenTimed(list: readonly ClusterTarget[], dispatcher: Dispatcher): Promise<number> {
+  await bareUndiciRound(list, dispatcher);
+  const ms = await timed(() => bareUndiciRound(list, dispatcher));
+  await dispatcher.close();
+  return ms;
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -115,10 +126,8 @@ async function pollScale(clusters: number): Promise<ScaleResult> {
     const simulatorCpuMs = (await simulatorCpu(child)) - simulatorBefore;
     await client.close();
     const baselineMs = await timed(() => naiveRound(list));
-    const dispatcher = new Agent();
-    await bareUndiciRound(list, dispatcher); // warm-up, as ours had
-    const bareUndiciMs = await timed(() => bareUndiciRound(list, dispatcher));
-    await dispatcher.close();
+    const bareUndiciMs = await warmThenTimed(list, new ClientPerMember({}));
+    const undiciAgentMs = await warmThenTimed(list, new Agent());
     const nodeHttpMs = await timed(() => nodeHttpRound(list));
     const requests = clusters * 4;
     return {
@@ -132,6 +141,7 @@ async function pollScale(clusters: number): Promise<ScaleResult> {
       simulatorCpuMs,
       peakRssMb: peakMb,
       bareUndiciMs,
+      undiciAgentMs,
       nodeHttpMs,
     };
   } finally {
@@ -293,10 +303,12 @@ function markdown(results: {
   const thousand = results.scale.find((r) => r.clusters === 1000);
   const thousandOverBare = thousand ? (thousand.oursMs / thousand.bareUndiciMs).toFixed(2) : 'n/a';
   const bareOverNodeHttp = thousand ? (thousand.bareUndiciMs / thousand.nodeHttpMs).toFixed(2) : 'n/a';
+  const nodeHttpSpeedup = thousand ? (thousand.baselineMs / thousand.nodeHttpMs).toFixed(1) : 'n/a';
+  const agentOverClients = thousand ? (thousand.undiciAgentMs / thousand.bareUndiciMs).toFixed(2) : 'n/a';
   const floors = results.scale
     .map(
       (r) =>
-        `| ${r.clusters} | ${r.oursMs.toFixed(0)} | ${r.bareUndiciMs.toFixed(0)} | ${(r.oursMs / r.bareUndiciMs).toFixed(2)} | ${r.nodeHttpMs.toFixed(0)} | ${(r.bareUndiciMs / r.nodeHttpMs).toFixed(2)} |`,
+        `| ${r.clusters} | ${r.oursMs.toFixed(0)} | ${r.bareUndiciMs.toFixed(0)} | ${(r.oursMs / r.bareUndiciMs).toFixed(2)} | ${r.undiciAgentMs.toFixed(0)} | ${r.nodeHttpMs.toFixed(0)} | ${(r.bareUndiciMs / r.nodeHttpMs).toFixed(2)} |`,
     )
     .join('\n');
   return `# Benchmarks
@@ -316,28 +328,36 @@ Baseline: members one after another, a new connection each time.
 ${rows}
 
 The transport's floor, same run: the same requests all at once with bare undici (no parsing, no timeout, no checks)
-and with node:http without an agent, each a new connection.
+through one \`Client\` per member as ours, through undici's default \`Agent\`, and with node:http without an agent, each
+a new connection.
 
-| clusters | ours (ms) | bare undici (ms) | ours / bare undici | node:http (ms) | bare undici / node:http |
-|---|---|---|---|---|---|
+| clusters | ours (ms) | bare undici (ms) | ours / bare undici | bare undici, default Agent (ms) | node:http (ms) | bare undici / node:http |
+|---|---|---|---|---|---|---|
 ${floors}
 
 Targets: 1,000 clusters in at most 1 s a round on 2 cores, at least 20 times the baseline, peak memory under 256 MB.
 What limits the 1,000-cluster round (profiled with \`--cpu-prof\`): it is CPU-bound, spread over connection set-up and
 tear-down (Patroni closes every connection, so each request is a new TCP connection: \`net\` connect/close, undici's
-per-origin pools and parser, garbage collection); parsing with zod is about 2 % and the detector is not in the round.
+parser, garbage collection); parsing with zod is about 2 % and the detector is not in the round. undici's default
+\`Agent\` closes an origin's pool when its last connection ends, so with Patroni it built and destroyed a pool and a
+client for every request; the client now keeps one undici \`Client\` per member (\`ClientPerMember\`), and in this run
+bare undici through the \`Agent\` took ${agentOverClients} times as long as through it. By hand, in a process of its own,
+the 1,000-cluster round went from a median of 891-991 ms to 725-783 ms and its peak from 443-705 MB to 339-340 MB.
 In the floor table, at 1,000 clusters our client took ${thousandOverBare} times bare undici's time for the same requests
-(0.95-1.6 over the runs so far: the checks, parsing and timeouts are not what limits it); the rest is the HTTP client's
-per-connection cost, and node:http (no agent) did the same round ${bareOverNodeHttp} times faster.
-The guide names undici and the product keeps it (timeouts, body caps, TLS options and one pool per option set in one
-place); at the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`), the round is about 0.17-0.3 s, so
-1,000 clusters are ten functions well inside the target. The simulated members use the other core (the simulator
-CPU column), so spreading our round over worker threads could at best share out the same CPU (the CPU column) between two
-busy cores on this machine: not built. Tried and dropped: disabling keep-alive (undici \`pipelining: 0\`, no change),
-bounding requests in flight (1,024 or 256 at once: 20-25 % slower, about 2 % less memory). The peak memory is not
-ours either: about 110 MB is Node and the loaded modules, the rest is garbage from thousands of short connections that
-V8 collects lazily in a CPU-bound round (bare undici in a process of its own, four rounds, peaked at 560-790 MB
-when we tried it by hand).
+(the checks, parsing and timeouts are not what limits it), and node:http (no agent) did the bare round
+${bareOverNodeHttp} times as fast as undici. What is left of undici's cost is mostly one error object per request:
+undici ends each closed connection with an \`InformationalError\`, Node's stream \`destroy\` reads its \`stack\`, and
+with source maps on (tsx here, \`--enable-source-maps\` on Lambda) formatting it is about 8 % of the round's CPU
+(\`Error.stackTraceLimit = 0\` made a round 23 % faster by hand). Left alone: it would strip every stack trace in
+the poller's logs. At the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`) the round is about
+0.17-0.3 s, so 1,000 clusters are ten functions well inside the target. The simulated members use the other core (the
+simulator CPU column), so spreading our round over worker threads could at best share out the same CPU between two busy
+cores on this machine: not built. node:http's bare round (nothing but the requests) was ${nodeHttpSpeedup} times the
+baseline in this run: the 20× target is at the transport's floor on these 2 cores. Tried and dropped: disabling keep-alive
+(undici \`pipelining: 0\`, no change), bounding requests in flight (1,024 or 256 at once: 20-25 % slower, about 2 %
+less memory). The peak memory is mostly garbage that V8 collects lazily in a CPU-bound round: after a full GC
+the live heap was 18 MB. A heap cap trades it for time: by hand, \`--max-old-space-size=128\` gave a 216 MB peak and
+an 821 ms round (with the \`Agent\` the same cap ran out of memory).
 
 One member of 100 clusters never answers: the round took ${results.silent.roundMs.toFixed(0)} ms with a ${results.silent.timeoutMs} ms timeout,
 and a healthy cluster's observation was ready after ${results.silent.healthyClusterMs.toFixed(0)} ms: each cluster runs its own
