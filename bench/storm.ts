@@ -40,8 +40,8 @@ export interface StormRow {
 }
 
 /**
- * No alert for this long after every change was recorded and every cluster's incident was paged at least once (each
- * cluster without a VIP opens and resolves one: two alerts): the storm has been paged.
+ * No alert for this long after every change was recorded and every cluster's `leader_changed` was paged: the storm
+ * has been paged, and the alerts that follow it (members coming back) are counted too.
  */
 const QUIET_MS = 20_000;
 
@@ -75,6 +75,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
   const alertTimes: number[] = [];
   const calls = new Map<string, number>();
   const alertTypes = new Map<string, number>();
+  const changesPaged = new Set<string>();
   let counting = false;
   let watched = 0;
   const peak = { pipeline: 0, emulator: 0, members: 0 };
@@ -104,7 +105,9 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
       onRecorded,
       onAlert: (alert) => {
         alertTimes.push(Date.now());
-        if (counting) alertTypes.set(alert.type, (alertTypes.get(alert.type) ?? 0) + 1);
+        if (!counting) return;
+        alertTypes.set(alert.type, (alertTypes.get(alert.type) ?? 0) + 1);
+        if (alert.type === 'leader_changed') changesPaged.add(alert.cluster);
       },
       onOverrun: () => undefined,
       onAwsCall: (client, command) => {
@@ -127,7 +130,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
     const deadline = failedAt + limitSeconds * 1000;
     // Quiet: every change recorded and no alert for QUIET_MS (the incidents of clusters without a VIP resolve at once).
     const watchedBeforeFailover = watched;
-    const settled = () => recordedAt.size >= size && alertTimes.length >= size && Date.now() - Math.max(...alertTimes) >= QUIET_MS;
+    const settled = () => recordedAt.size >= size && changesPaged.size >= size && Date.now() - Math.max(...alertTimes) >= QUIET_MS;
     while (Date.now() < deadline && !settled()) await sleep(250);
     counting = false;
     const stormSeconds = (Date.now() - failedAt) / 1000;
@@ -216,7 +219,7 @@ N simulated clusters (the poll-scale members above, half Patroni 3.0.2 and half 
 own loopback address) fail over in the same second: every leader stops answering, and ${TAKEOVER_MS} ms later pg_node2 takes
 the lock on a new timeline (never in the same instant: Patroni never has two primaries at once). The poller (at the interval shown), the stream reader and the notifier (SNS, storm grouping) run against the emulator in
 one process of their own for each run, as \`failover watch\` runs them: the poller on a thread of its own, the stream reader and the notifier on the
-main thread. A \`leader_changed\` is timed from pg_node2's takeover, an alert from the failover; the limit was ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
+main thread. A \`leader_changed\` is timed from pg_node2's takeover, an alert from the failover; a run ends once every change is recorded, every \`leader_changed\` has been paged and no alert has left for ${QUIET_MS / 1000} s, or at the limit of ${rows[0]?.limitSeconds ?? '–'} s. The members have no VIP, so there
 are no write probes or verdicts, and each incident resolves when its new leader is seen. Slack and PagerDuty are
 left out: Slack's own limit of about one message a second per channel, which the notifier keeps, spreads a storm's
 thread replies over N seconds whatever the pipeline does (the fleet page is why one message says it all).

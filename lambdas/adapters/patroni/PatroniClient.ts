@@ -112,8 +112,8 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
   }
 
   /**
-   * One connection pool per distinct set of HTTP options, reused across poll rounds: a thousand clusters with
-   * the same timeout and no TLS or auth of their own share one pool instead of holding a thousand.
+   * One HTTP client per distinct set of HTTP options, reused across poll rounds: a thousand clusters with the same
+   * timeout and no TLS or auth of their own share one (which keeps a connection client per member) instead of a thousand.
    */
   private httpFor(target: ClusterTarget): PatroniHttp {
     const options = { ...this.defaults, ...target.http };
