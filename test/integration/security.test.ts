@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labFailover } from '../../lab/faults.js';
 import { labDown } from '../../lab/lab.js';
+import { waitFor } from '../../lab/processes.js';
 import { fastLabOptions, freshLab } from '../../lab/profiles.js';
 import { labStateExists } from '../../lab/state.js';
 import { LAB_CREDENTIALS } from '../../lab/templates.js';
@@ -97,11 +98,10 @@ describe('Security on a lab with TLS (Patroni 4): REST API over HTTPS with basic
     // fall 3), which answers as a server in recovery; only that is waited out, for 15 s at most.
     const prober = new PgWriteProber();
     const probe = () => prober.attempt(vip(), { cluster: 'secure', triggerId: 'tls-test' });
-    let attempt = await probe();
-    for (let tries = 0; tries < 60 && attempt.message?.includes('in recovery'); tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      attempt = await probe();
-    }
+    const attempt = await waitFor('HAProxy to route to the new leader', 15_000, 250, async () => {
+      const tried = await probe();
+      return tried.message?.includes('in recovery') ? undefined : tried;
+    });
     // Assess
     expect(attempt.message ?? '').toBe('');
     expect(attempt.ok).toBe(true);
