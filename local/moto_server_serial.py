@@ -33,6 +33,7 @@ Usage: moto_server_serial.py HOST PORT LANE_PORT
 """
 import selectors
 import sys
+import types
 
 import werkzeug.serving
 
@@ -67,6 +68,22 @@ werkzeug.serving.run_simple = _serial_run_simple
 # connect timeout ("the request socket did not establish a connection"). Seen in a 500-cluster storm polled every
 # second: 2,935 poller commits failed so, each retried on a later poll. The kernel caps this at net.core.somaxconn.
 werkzeug.serving.BaseWSGIServer.request_queue_size = 4096
+
+
+class _DrainWithoutWaiting(selectors.DefaultSelector):
+    """
+    After each reply, werkzeug reads what is left of the request until the client closes, waiting up to 10 ms
+    each time (so that a client still sending a body too large sees a 413 instead of a reset). The SDK's calls
+    have a length and moto reads them whole, so there is nothing left to read: the wait only lasts until the
+    client's event loop gets round to closing its end, and the serial server does nothing else meanwhile. Taken
+    with cProfile over 1,500 TransactWriteItems: the server spent about half its time in that wait.
+    """
+
+    def select(self, timeout=None):
+        return super().select(0)
+
+
+werkzeug.serving.selectors = types.SimpleNamespace(DefaultSelector=_DrainWithoutWaiting, EVENT_READ=selectors.EVENT_READ)
 
 from moto.dynamodb.comparisons import get_filter_expression  # noqa: E402
 from moto.dynamodb.exceptions import (  # noqa: E402
