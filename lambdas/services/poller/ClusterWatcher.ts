@@ -27,7 +27,9 @@ export interface WatcherOptions {
   readonly maxBacklog?: number;
   /**
    * How long a poll waits for its changes to be recorded before it returns and leaves the recording to go on in
-   * the background: a healthy store answers in milliseconds, a hung one must not stop the observing. @default 2000
+   * the background: a healthy store answers in milliseconds, a hung one must not stop the observing. Never past
+   * the next poll's start either (`pollOnce`'s `recordBy`): polled every second, a 2 s wait for a store busy with
+   * a fleet's commits made every cluster's next poll, the one that sees the new leader, late by as much. @default 2000
    */
   readonly recordWaitMs?: number;
   /**
@@ -64,6 +66,8 @@ interface Kept {
   readonly observation: Observation;
   /** It changed the state when it was seen (else it only refines times, or is a heartbeat). */
   readonly changed: boolean;
+  /** By the watcher's clock: how long the store has had it. */
+  readonly keptAt: number;
 }
 
 /**
@@ -123,7 +127,11 @@ export class ClusterWatcher {
     return this.deps.clock() - this.settingsReadAt >= (this.options.settingsEveryMs ?? 30_000);
   }
 
-  async pollOnce(): Promise<PollOutcome> {
+  /**
+   * One poll. It waits for its changes to be recorded for `recordWaitMs` at most, and not past `recordBy` (epoch ms:
+   * the poll loop passes when this cluster's next poll is due, so a slow store never delays the next observation).
+   */
+  async pollOnce(recordBy = Number.POSITIVE_INFINITY): Promise<PollOutcome> {
     if (!this.loaded) {
       // Without the recorded state nothing can be compared: the first load must succeed before anything is kept.
       const failure = await this.reload().then(
@@ -141,12 +149,13 @@ export class ClusterWatcher {
       this.recorded = detection.state;
       return this.report(observation.observedAt);
     }
-    this.keep({ observation, changed: detection.stateChanged });
+    this.keep({ observation, changed: detection.stateChanged, keptAt: this.deps.clock() });
     this.recording ??= this.recordBacklog().finally(() => {
       this.recording = null;
     });
-    await this.settle(this.recordWaitMs);
-    return this.report(observation.observedAt);
+    const waitMs = Math.min(this.recordWaitMs, recordBy - this.deps.clock());
+    const recordedInTime = await this.settle(Math.max(0, waitMs));
+    return this.report(observation.observedAt, !recordedInTime && waitMs >= this.recordWaitMs);
   }
 
   /** Waits at most `ms` for the recording under way (the end of a poll loop, a shutdown); true when nothing is left. */
@@ -241,14 +250,20 @@ export class ClusterWatcher {
     }
   }
 
-  /** What was recorded since the last outcome, and whether anything still waits for the store. */
-  private report(observedAt: number): PollOutcome {
+  /**
+   * What was recorded since the last outcome, and whether anything still waits for the store: an error once a
+   * store call failed or the store has had `recordWaitMs` (`waitedInVain`: this poll waited all of it), not when
+   * the poll only stopped waiting because the next one is due.
+   */
+  private report(observedAt: number, waitedInVain = false): PollOutcome {
     const events = this.unreported;
     const wrote = this.wroteSinceReport;
     this.unreported = [];
     this.wroteSinceReport = false;
     const waiting = this.backlog.length;
     if (waiting === 0) return { events, wrote, observedAt, backlog: 0 };
+    const stalled = waitedInVain || this.deps.clock() - this.backlog[0]!.keptAt >= this.recordWaitMs;
+    if (this.lastError === null && !stalled) return { events, wrote, observedAt, backlog: waiting };
     const error = this.lastError ?? `the store has not answered within ${this.recordWaitMs} ms`;
     this.deps.log.error('poll not recorded yet; kept for the next poll', { cluster: this.target.name, error, backlog: waiting });
     return { events, wrote, observedAt, error, backlog: waiting };

@@ -116,23 +116,31 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   const pause = async (ms: number) => {
     if (ms > 0) await sleep(ms, undefined, { signal: options.signal }).catch(() => undefined);
   };
+  const report = (watcher: ClusterWatcher, events: readonly ClusterEvent[]) => {
+    totals.events += events.length;
+    if (events.length > 0) options.onRecorded?.(watcher.target.name, events);
+  };
   const count = (outcome: PollOutcome) => {
     totals.polls++;
     if (outcome.wrote) totals.writes++;
     if (outcome.error) totals.failedPolls++;
-    totals.events += outcome.events.length;
   };
   await Promise.all(
     watchers.map(async (watcher, index) => {
       await pause(pollPhaseMs(index, watchers.length, options.intervalMs));
       while (!options.signal?.aborted && options.deadline - clock() > options.pollBudgetMs) {
         const started = clock();
-        const outcome = await watcher.pollOnce();
+        const nextPollAt = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs);
+        const outcome = await watcher.pollOnce(nextPollAt);
         count(outcome);
         overruns.record(watcher.target.name, clock() - started);
-        if (outcome.events.length > 0) options.onRecorded?.(watcher.target.name, outcome.events);
-        const wait = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs) - clock();
-        await pause(wait);
+        report(watcher, outcome.events);
+        // A recording still under way when the poll returned is reported as soon as it lands, not at the next poll.
+        if (outcome.backlog) {
+          await watcher.settle(nextPollAt - clock());
+          report(watcher, watcher.takeRecorded());
+        }
+        await pause(nextPollAt - clock());
       }
     }),
   );
@@ -141,9 +149,7 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   const unrecorded = await Promise.all(
     watchers.map(async (watcher) => {
       await watcher.settle(settleMs);
-      const late = watcher.takeRecorded();
-      totals.events += late.length;
-      if (late.length > 0) options.onRecorded?.(watcher.target.name, late);
+      report(watcher, watcher.takeRecorded());
       return watcher.unrecorded;
     }),
   );

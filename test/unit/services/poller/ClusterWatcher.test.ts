@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../../../lambdas/domain/clusterState.js';
 import { StateConflictError, StoreError } from '../../../../lambdas/domain/errors.js';
@@ -174,6 +175,30 @@ describe('Class: ClusterWatcher', () => {
       expect(hung[0]!.error).toContain('has not answered within 20 ms');
       expect(after.events.find((e) => e.type === 'leader_changed')).toMatchObject({ observedAt: 1_000 });
       expect(store.events.filter((e) => e.type === 'leader_changed')).toHaveLength(1);
+    });
+
+    it('stops waiting for a slow store when the next poll is due, and calls it an error only once the store has had recordWaitMs', async () => {
+      // Prepare: after the baseline, every commit takes 150 ms; polls observe at the real time.
+      const store = new MemoryStore();
+      const at = () => Date.now();
+      const polls = [healthy(at(), 'pg_node1', 3), failover(at()), failover(at()), failover(at())];
+      const watcher = new ClusterWatcher(target, {}, { observer: observer(polls), store, clock: at, log: silent }, { recordWaitMs: 100 });
+      await watcher.pollOnce();
+      const commit = store.commit.bind(store);
+      store.commit = async (...args) => {
+        await sleep(150);
+        return commit(...args);
+      };
+      // Act: the first poll's next one is due in 10 ms; the second comes once the store has had 100 ms.
+      const dueSoon = await watcher.pollOnce(at() + 10);
+      await sleep(100);
+      const storeHadItsTime = await watcher.pollOnce(at() + 10);
+      await watcher.settle(1_000);
+      // Assess: the first returned with the change still under way and no error; the second said why.
+      expect(dueSoon).toMatchObject({ backlog: 1, events: [] });
+      expect(dueSoon.error).toBeUndefined();
+      expect(storeHadItsTime.error).toContain('has not answered within 100 ms');
+      expect(watcher.takeRecorded().filter((e) => e.type === 'leader_changed')).toHaveLength(1);
     });
 
     it('keeps at most maxBacklog observations, dropping the oldest and saying so', async () => {

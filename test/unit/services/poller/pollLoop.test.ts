@@ -1,7 +1,38 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { ClusterWatcher, PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
+import type { ClusterState } from '../../../../lambdas/domain/clusterState.js';
+import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
+import type { EventStore } from '../../../../lambdas/domain/ports.js';
+import { ClusterWatcher, type PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
 import { type OverrunReport, overrunMessage, pollPhaseMs, runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
+import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
+
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const failoverAt = (at: number) =>
+  observation(at, [failed('pg_node1'), primary('pg_node2', 4), replica('pg_node3', 4)], view('pg_node2', 4));
+
+/** A store whose commits of a leader change take `commitMs`, telling `onCommitted` when one has landed. */
+class SlowStore implements EventStore {
+  private state: ClusterState | null = null;
+  constructor(
+    private readonly commitMs: number,
+    private readonly onCommitted: () => void,
+  ) {}
+  async loadState() {
+    return this.state;
+  }
+  async commit(_previousVersion: number, state: ClusterState, events: readonly ClusterEvent[]) {
+    if (events.some((e) => e.type === 'leader_changed')) await sleep(this.commitMs);
+    this.state = state;
+    this.onCommitted();
+  }
+  async listEvents() {
+    return { events: [] };
+  }
+  async listAllEvents() {
+    return [];
+  }
+}
 
 /** A watcher whose polls take `pollMs` each, counting them. */
 function fakeWatcher(name: string, pollMs: number): ClusterWatcher & { polls: number[] } {
@@ -46,6 +77,37 @@ describe('Function: runPollLoop', () => {
     for (const [i, first] of firsts.entries()) expect(first).toBeGreaterThanOrEqual(pollPhaseMs(i, 4, 400) - 2);
     expect([...firsts].sort((x, y) => x - y)).toEqual(firsts);
     for (const watcher of watchers) expect(watcher.polls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps polling at the interval while the store is slower than it, and reports each change as soon as it is recorded', async () => {
+    // Prepare: a real watcher polled every 100 ms; the leader fails on the second poll, and its store takes 1 s to
+    // commit that change.
+    const trace: string[] = [];
+    let polls = 0;
+    const observer = {
+      observe: async () => {
+        trace.push('observed');
+        polls++;
+        return polls === 1 ? healthy(Date.now(), 'pg_node1', 3) : failoverAt(Date.now());
+      },
+      close: async () => undefined,
+    };
+    const store = new SlowStore(1_000, () => trace.push('committed'));
+    const watcher = new ClusterWatcher({ name: 'denemek', members: [] }, {}, { observer, store, clock: Date.now, log: silent });
+    // Act
+    await runPollLoop([watcher], {
+      intervalMs: 100,
+      deadline: Date.now() + 1_500,
+      pollBudgetMs: 0,
+      onRecorded: (_cluster, events) => trace.push(...events.map((e) => `recorded ${e.type}`)),
+    });
+    // Assess: counts and order, not times. Waiting for the commit, the loop would have observed about six times;
+    // the change was reported before the next observation after its commit.
+    expect(trace.filter((step) => step === 'observed').length).toBeGreaterThanOrEqual(12);
+    const landed = trace.indexOf('committed', trace.indexOf('committed') + 1);
+    const nextObserved = trace.indexOf('observed', landed);
+    expect(trace.slice(landed + 1, nextObserved)).toContain('recorded leader_changed');
+    expect(trace.filter((step) => step === 'recorded leader_changed')).toHaveLength(1);
   });
 
   it('starts no poll that would not finish before the deadline', async () => {
