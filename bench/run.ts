@@ -1,154 +1,24 @@
 // `npm run bench`: poll scale against simulated Patroni members, detector throughput and steady-state store
 // writes, each next to a baseline measured in the same run. Writes bench/results/latest.json and
 // docs/benchmarks.md. Not part of `npm test`: these machines are shared and noisy, so figures are ratios.
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Agent, type Dispatcher, request } from 'undici';
-import { ClientPerMember } from '../lambdas/adapters/patroni/clientPerMember.js';
 import { PatroniClient } from '../lambdas/adapters/patroni/PatroniClient.js';
 import type { ClusterState } from '../lambdas/domain/clusterState.js';
 import { detect } from '../lambdas/domain/detector.js';
-import type { ClusterTarget, EventStore } from '../lambdas/domain/ports.js';
+import type { EventStore } from '../lambdas/domain/ports.js';
 import { ClusterWatcher } from '../lambdas/services/poller/ClusterWatcher.js';
 import { type AwsPathRow, awsPathMarkdown, awsPathRuns } from './awsPath.js';
 import { type EndToEndRow, endToEnd } from './endToEnd.js';
 import { failoverObservation, steadyObservation } from './observations.js';
+import { pollScaleInItsOwnProcess, type ScaleResult, targets } from './pollRound.js';
 import { type ReportReads, reportReads, reportReadsMarkdown } from './reports.js';
-import { LATENCY_MS, memberAddress, startMembers, stopMembers } from './simulatedPatroni.js';
+import { LATENCY_MS, startMembers, stopMembers } from './simulatedPatroni.js';
 import { type StormRow, stormInItsOwnProcess, stormMarkdown } from './storm.js';
 
 const ROOT = join(import.meta.dirname, '..');
-
-interface ScaleResult {
-  clusters: number;
-  requests: number;
-  oursMs: number;
-  baselineMs: number;
-  speedup: number;
-  requestsPerSecond: number;
-  cpuMs: number;
-  /** CPU the simulated members spent serving our round: the other core's share of the machine. */
-  simulatorCpuMs: number;
-  peakRssMb: number;
-  /** The same requests all at once with bare undici and with node:http (a new connection each): the transport's floor. */
-  bareUndiciMs: number;
-  /** Bare undici again through its default Agent, which our client used before it kept one Client per member. */
-  undiciAgentMs: number;
-  nodeHttpMs: number;
-}
-
-/** CPU time the simulated members' process has used so far, in ms. */
-function simulatorCpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    child.once('message', (message: { cpu: NodeJS.CpuUsage }) => resolve((message.cpu.user + message.cpu.system) / 1000));
-    child.send('cpu');
-  });
-}
-
-function roundUrls(list: readonly ClusterTarget[]): string[] {
-  return list.flatMap((t) => [...t.members.map((m) => `${m}/patroni`), `${t.members[0]}/cluster`]);
-}
-
-/** Every request of a round at once, bare undici (no parsing, no timeouts, no checks): what our client adds to. */
-async function bareUndiciRound(list: readonly ClusterTarget[], dispatcher: Dispatcher): Promise<void> {
-  await Promise.all(roundUrls(list).map(async (url) => (await request(url, { dispatcher })).body.text().catch(() => '')));
-}
-
-/** Every request of a round at once with node:http and no agent: the other HTTP client Node ships. */
-async function nodeHttpRound(list: readonly ClusterTarget[]): Promise<void> {
-  await Promise.all(roundUrls(list).map((url) => fetchWithNodeHttp(url)));
-}
-
-function fetchWithNodeHttp(url: string): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const req = get(url, { agent: false, timeout: 3_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
-    req.on('error', () => resolve());
-    req.on('timeout', () => req.destroy());
-  });
-}
-
-/** A bare undici round through `dispatcher`, after a warm-up round as ours had. */
-async function warmThenTimed(list: readonly ClusterTarget[], dispatcher: Dispatcher): Promise<number> {
-  await bareUndiciRound(list, dispatcher);
-  const ms = await timed(() => bareUndiciRound(list, dispatcher));
-  await dispatcher.close();
-  return ms;
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
-
-function targets(clusters: number): ClusterTarget[] {
-  return Array.from({ length: clusters }, (_, c) => ({
-    name: `c${c}`,
-    members: [0, 1, 2].map((m) => `http://${memberAddress(c, m)}:8008`),
-  }));
-}
-
-/** Samples RSS while `work` runs: the peak, in MB. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  try {
-    const value = await work();
-    return { value, peakMb: Math.max(peak, process.memoryUsage().rss) / 1024 / 1024 };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** The naive poller: members one after another, a new connection for each request. */
-async function naiveRound(list: readonly ClusterTarget[]): Promise<void> {
-  for (const url of roundUrls(list)) await fetchWithNodeHttp(url);
-}
-
-async function pollScale(clusters: number): Promise<ScaleResult> {
-  const child = await startMembers(clusters);
-  try {
-    const list = targets(clusters);
-    const client = new PatroniClient(Date.now, { timeoutMs: 3_000 });
-    await Promise.all(list.map((t) => client.observe(t, null))); // warm-up
-    const cpuBefore = process.cpuUsage();
-    const simulatorBefore = await simulatorCpu(child);
-    const started = performance.now();
-    const { peakMb } = await withPeakRss(() => Promise.all(list.map((t) => client.observe(t, null))));
-    const oursMs = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    const simulatorCpuMs = (await simulatorCpu(child)) - simulatorBefore;
-    await client.close();
-    const baselineMs = await timed(() => naiveRound(list));
-    const bareUndiciMs = await warmThenTimed(list, new ClientPerMember({}));
-    const undiciAgentMs = await warmThenTimed(list, new Agent());
-    const nodeHttpMs = await timed(() => nodeHttpRound(list));
-    const requests = clusters * 4;
-    return {
-      clusters,
-      requests,
-      oursMs,
-      baselineMs,
-      speedup: baselineMs / oursMs,
-      requestsPerSecond: requests / (oursMs / 1000),
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      simulatorCpuMs,
-      peakRssMb: peakMb,
-      bareUndiciMs,
-      undiciAgentMs,
-      nodeHttpMs,
-    };
-  } finally {
-    await stopMembers(child);
-  }
-}
 
 /** One of 100 clusters has a member that never answers: the round should end at the 3 s timeout, no later. */
 async function silentMember(): Promise<{ roundMs: number; timeoutMs: number; healthyClusterMs: number }> {
@@ -323,7 +193,9 @@ ratios, which are measured against a baseline in the same run, more than the abs
 Each cluster has three simulated Patroni members on their own loopback addresses, answering with bodies recorded from
 real Patroni 3.0.2 and 4.1.5 labs after ${LATENCY_MS} ms and closing the connection (as Patroni's HTTP/1.0 server does). One
 round reads \`/patroni\` of every member and \`/cluster\` once per cluster. Ours: \`PatroniClient\`, every cluster at once.
-Baseline: members one after another, a new connection each time.
+Baseline: members one after another, a new connection each time. Each row runs in a process of its own that loads what
+a poller loads (its composition, the DynamoDB store and the SDK), so the peak is a poller's; the 1-cluster row shows
+that process at rest.
 
 | clusters | requests | ours (ms) | baseline (ms) | speed-up | requests/s | CPU (ms) | simulator CPU (ms) | peak RSS (MB) |
 |---|---|---|---|---|---|---|---|---|
@@ -348,10 +220,10 @@ the 1,000-cluster round went from a median of 891-991 ms to 725-783 ms and its p
 In the floor table, at 1,000 clusters our client took ${thousandOverBare} times bare undici's time for the same requests
 (the checks, parsing and timeouts are not what limits it), and bare undici took ${bareOverNodeHttp} times the time of
 node:http without an agent. What is left of undici's cost is mostly one error object per request:
-undici ends each closed connection with an \`InformationalError\`, Node's stream \`destroy\` reads its \`stack\`, and
-with source maps on (tsx here, \`--enable-source-maps\` on Lambda) formatting it is about 8 % of the round's CPU
-(\`Error.stackTraceLimit = 0\` made a round 23 % faster by hand). Left alone: it would strip every stack trace in
-the poller's logs. At the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`) the round took
+undici ends each closed connection with an \`InformationalError\`, and Node's stream \`destroy\` reads its \`stack\`.
+By hand, in the round's own process: 742 ms as measured, 570 ms with \`--stack-trace-limit=0\` (18.2× the baseline),
+679 ms with a limit of 3, and 729 ms with source maps turned off: the cost is capturing the stack, not source maps.
+Left alone: a limit for the whole process would strip the stack traces from the poller's logs. At the 100 clusters a poller serves on AWS (\`aws.clustersPerPoller\`) the round took
 ${hundredMs} ms, so 1,000 clusters are ten functions well inside the target. The simulated members use the other core (the
 simulator CPU column), so spreading our round over worker threads could at best share out the same CPU between two busy
 cores on this machine: not built. node:http's bare round (nothing but the requests) was ${nodeHttpSpeedup} times the
@@ -359,7 +231,9 @@ baseline in this run: the 20× target is at the transport's floor on these 2 cor
 (undici \`pipelining: 0\`, no change), bounding requests in flight (1,024 or 256 at once: 20-25 % slower, about 2 %
 less memory). The peak memory is mostly garbage that V8 collects lazily in a CPU-bound round: after a full GC
 the live heap was 18 MB. A heap cap trades it for time: by hand, \`--max-old-space-size=128\` gave a 216 MB peak and
-an 821 ms round (with the \`Agent\` the same cap ran out of memory).
+an 821 ms round in the benchmark's process, but in the round's own process, with the poller's modules loaded, the
+same cap had not finished the round after two minutes. A smaller young generation helped little: by hand,
+\`--max-semi-space-size=2\` peaked at 267 MB against 288-291 MB.
 
 One member of 100 clusters never answers: the round took ${results.silent.roundMs.toFixed(0)} ms with a ${results.silent.timeoutMs} ms timeout,
 and a healthy cluster's observation was ready after ${results.silent.healthyClusterMs.toFixed(0)} ms: each cluster runs its own
@@ -378,7 +252,7 @@ async function main(): Promise<void> {
   const scale: ScaleResult[] = [];
   for (const clusters of [1, 10, 100, 1000]) {
     process.stderr.write(`poll scale: ${clusters} clusters\n`);
-    scale.push(await pollScale(clusters));
+    scale.push(await pollScaleInItsOwnProcess(clusters));
   }
   process.stderr.write('one silent member\n');
   const silent = await silentMember();

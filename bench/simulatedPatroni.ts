@@ -2,11 +2,11 @@
 // loopback address (127.0.x.y:8008, as real members have their own hosts), serving bodies recorded from real
 // Patroni 3.0.2 and 4.1.5 labs. Runs in its own process so that its CPU is not counted as the poller's.
 
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { firstMessageOf, runsAsItsOwnProcess } from './ownProcess.js';
 
 interface Options {
   readonly clusters: number;
@@ -106,6 +106,8 @@ async function main(): Promise<void> {
     }
   }
   process.send?.({ ready: servers.length });
+  // Its parent gone (killed, or its limit reached), nobody will send 'stop': the members go with it.
+  process.once('disconnect', () => process.exit(0));
   process.on('message', (message) => {
     if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
     if (message === 'failover') {
@@ -121,18 +123,9 @@ async function main(): Promise<void> {
 
 /** Forks the simulated members of `clusters` clusters and waits until they all listen. */
 export async function startMembers(clusters: number, silentMembers = 0): Promise<ChildProcess> {
-  const child = fork(fileURLToPath(import.meta.url), [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('simulated members did not start within 120 s')), 120_000);
-    child.once('message', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`simulated members exited with ${code}`)));
-  });
+  const args = [JSON.stringify({ clusters, latencyMs: LATENCY_MS, silentMembers })];
+  const { child, message } = firstMessageOf(import.meta.url, args, 'the simulated members', 120_000);
+  await message;
   return child;
 }
 
@@ -144,4 +137,4 @@ export function stopMembers(child: ChildProcess): Promise<void> {
 }
 
 // Imported by the benchmark for `memberAddress` and the helpers above; serves only when forked as a process of its own.
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (runsAsItsOwnProcess(import.meta.url)) await main();
