@@ -19,6 +19,12 @@ function parent(): MessagePort {
   return parentPort;
 }
 
+// No stack trace ever leaves this thread: a log line's fields cross as JSON (an error in them as its message) and a
+// failure as its message. Capturing them is not free: undici ends every connection Patroni closes with an error
+// object, and Node's stream reads its stack; by hand, a 1,000-cluster round took 570 ms without stacks against 742 ms.
+// The limit is this thread's own (a worker has its own isolate): the main thread's errors keep their stacks.
+Error.stackTraceLimit = 0;
+
 const port = parent();
 const send = (message: FromPoller) => port.postMessage(message);
 
