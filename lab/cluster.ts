@@ -137,19 +137,22 @@ export async function waitWritable(options: LabOptions, timeoutMs: number): Prom
 /**
  * HAProxy marks a server down only after `fall` failed checks (and starts with every server up): until then it
  * still sends some connections to a read-only node. The lab returns once HAProxy routes to the leader alone.
+ * A server failing its checks reads "UP 1/3", "UP 2/3" meanwhile, and still gets connections: counted as up, or
+ * a switchover's demoted leader got the next client (seen in CI: "in recovery", and a TLS handshake cut off).
  */
 export async function waitRoutedTo(options: LabOptions, leader: string): Promise<void> {
-  let up: string[] = [];
+  let servers = new Map<string, string>();
+  const routed = () => [...servers].filter(([, status]) => status.startsWith('UP')).map(([name]) => name);
   await waitFor(
     `HAProxy to route to ${leader} alone`,
     30_000,
     250,
     async () => {
-      const servers = await haproxyServers(options);
-      up = [...servers].filter(([, status]) => status === 'UP').map(([name]) => name);
-      return up.length === 1 && up[0] === leader ? true : undefined;
+      servers = await haproxyServers(options);
+      const names = routed();
+      return names.length === 1 && names[0] === leader && servers.get(leader) === 'UP' ? true : undefined;
     },
-    () => `servers up: ${up.join(', ') || 'none'}`,
+    () => `servers: ${[...servers].map(([name, status]) => `${name} ${status}`).join(', ') || 'none'}`,
   );
 }
 
