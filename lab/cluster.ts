@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { parseStatsCsv, receivesConnections } from '../lambdas/adapters/haproxy/statsCsv.js';
 import { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { parseClusterView, parseHistory } from '../lambdas/adapters/patroni/parse.js';
 import type { ClusterView, ClusterViewMember, HistoryEntry } from '../lambdas/domain/model.js';
@@ -142,7 +143,7 @@ export async function waitWritable(options: LabOptions, timeoutMs: number): Prom
  */
 export async function waitRoutedTo(options: LabOptions, leader: string): Promise<void> {
   let servers = new Map<string, string>();
-  const routed = () => [...servers].filter(([, status]) => status.startsWith('UP')).map(([name]) => name);
+  const routed = () => [...servers].filter(([, status]) => receivesConnections(status)).map(([name]) => name);
   await waitFor(
     `HAProxy to route to ${leader} alone`,
     30_000,
@@ -168,12 +169,9 @@ export async function haproxyServers(options: LabOptions): Promise<Map<string, s
     const response = await request(`http://${LAB_HOST}:${options.ports.haproxyStats}/;csv`, {
       signal: AbortSignal.timeout(2_000),
     });
-    const lines = (await response.body.text()).split('\n');
-    const header = (lines[0] ?? '').replace(/^# /, '').split(',');
-    const [px, sv, st] = ['pxname', 'svname', 'status'].map((c) => header.indexOf(c));
-    for (const line of lines.slice(1)) {
-      const cols = line.split(',');
-      if (cols[px!] === 'postgres' && MEMBER_NAMES.includes(cols[sv!] as never)) servers.set(cols[sv!]!, cols[st!] ?? '?');
+    const parsed = parseStatsCsv(await response.body.text());
+    for (const server of parsed.ok ? parsed.value : []) {
+      if (server.proxy === 'postgres' && MEMBER_NAMES.includes(server.name as never)) servers.set(server.name, server.status);
     }
   } catch {
     // HAProxy down: every server shows as "unknown", which is the truth.

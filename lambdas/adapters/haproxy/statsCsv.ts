@@ -52,6 +52,11 @@ export function parseStatsCsv(text: string): Observed<StatsServer[]> {
   return { ok: true, value: servers };
 }
 
+/** HAProxy sends a server connections while its status is `UP`, and still while it fails checks (`UP 1/3`). */
+export function receivesConnections(status: string): boolean {
+  return status.startsWith('UP');
+}
+
 /**
  * When HAProxy marked the leader's server UP: the server is matched by its address (`addr`) or, where the
  * version has no address column, by the member's name (Patroni's sample names servers after members).
@@ -61,7 +66,7 @@ export function routingFromStats(servers: readonly StatsServer[], leader: Member
   const server = servers.find((s) => s.address === address) ?? servers.find((s) => s.address === null && s.name === leader.member);
   if (!server) return { ok: false, note: `HAProxy has no server for ${leader.member} (${address})` };
   const name = neutralise(server.name).slice(0, 64);
-  if (!server.status.startsWith('UP'))
+  if (!receivesConnections(server.status))
     return { ok: false, note: `HAProxy server ${name} is ${neutralise(server.status).slice(0, 16)}, not UP` };
   if (server.lastChangeSeconds === null) return { ok: false, note: `HAProxy server ${name} has no lastchg` };
   return { ok: true, value: { upAt: fetchedAt - server.lastChangeSeconds * 1000, server: name } };
