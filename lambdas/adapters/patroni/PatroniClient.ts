@@ -50,12 +50,17 @@ export class PatroniClient implements ClusterObserver, ClusterSettingsReader, Le
       readView(http, target.members[0]!),
       known?.readSettings ? readHaSettings(http, target.members[0]!) : undefined,
     ]);
-    const view = firstView.view ? firstView : await fallbackView(http, members, target.members[0]!, firstView);
-    const haSettings = settings === null ? await fallbackSettings(http, members, target.members[0]!) : settings;
+    // A failover poll would otherwise be three round trips one after another: `/history` starts as soon as the
+    // members' own reports show the new timeline, alongside asking the others for the `/cluster` the first one lost.
+    const reported = highestTimeline(null, members);
+    const earlyHistory = timelineMoved(known, reported) ? readHistory(http, members, target.members) : null;
+    const [view, haSettings] = await Promise.all([
+      firstView.view ? firstView : fallbackView(http, members, target.members[0]!, firstView),
+      settings === null ? fallbackSettings(http, members, target.members[0]!) : settings,
+    ]);
     const named = nameMembers(members, view.view);
     const timeline = highestTimeline(view.view, named);
-    const history =
-      known?.timeline != null && timeline !== null && timeline > known.timeline ? await readHistory(http, named, target.members) : null;
+    const history = timelineMoved(known, timeline) ? await (earlyHistory ?? readHistory(http, named, target.members)) : null;
     return {
       cluster: target.name,
       observedAt: this.clock(),
@@ -143,6 +148,10 @@ async function fallbackView(
   const others = members.filter((m) => m.status === 'ok' && m.url !== first);
   const views = await Promise.all(others.map((m) => readView(http, m.url)));
   return views.find((v) => v.view) ?? firstView;
+}
+
+function timelineMoved(known: KnownPosition | null, timeline: number | null): boolean {
+  return known?.timeline != null && timeline !== null && timeline > known.timeline;
 }
 
 function endpoint(base: string, path: string): string {

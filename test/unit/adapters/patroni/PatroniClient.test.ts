@@ -172,6 +172,44 @@ describe('Class: PatroniClient', () => {
     expect(observation.history).toBeNull();
   });
 
+  it('asks for /history alongside the fallback /cluster when the members report a new timeline and the first is gone', async () => {
+    // Prepare: the old leader refuses; pg_node2 reports itself primary on timeline 3, its /cluster takes 50 ms.
+    const calls: string[] = [];
+    const logging = new (class extends PatroniHttp {
+      override async getJson(url: string) {
+        calls.push(`start ${url}`);
+        const reply = await super.getJson(url);
+        calls.push(`end ${url}`);
+        return reply;
+      }
+    })({ timeoutMs: 200 }, agent);
+    const refused = Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+    agent.get(members[0]!).intercept({ path: '/patroni' }).replyWithError(refused);
+    agent.get(members[0]!).intercept({ path: '/cluster' }).replyWithError(refused);
+    const promoted = { ...v3.patroni_master_running, timeline: 3 };
+    agent.get(members[1]!).intercept({ path: '/patroni' }).reply(200, JSON.stringify(promoted));
+    agent.get(members[1]!).intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster)).delay(50);
+    agent
+      .get(members[1]!)
+      .intercept({ path: '/history' })
+      .reply(200, JSON.stringify([[2, 100, 'no recovery target specified', '2026-11-26T00:00:00+00:00', 'pg_node2']]));
+    agent
+      .get(members[2]!)
+      .intercept({ path: '/patroni' })
+      .reply(200, JSON.stringify({ ...v3.patroni_replica_running, timeline: 3 }));
+    agent.get(members[2]!).intercept({ path: '/cluster' }).reply(200, JSON.stringify(cluster)).delay(50);
+    // Act
+    const observation = await new PatroniClient(
+      () => 42,
+      {},
+      () => logging,
+    ).observe({ name: 'c', members }, { timeline: 2 });
+    // Assess: the same observation as one read after the other, with /history asked before the fallback view came back.
+    expect(observation.view?.members).toHaveLength(3);
+    expect(observation.history?.map((h) => h.newLeader)).toEqual(['pg_node2']);
+    expect(calls.indexOf(`start ${members[1]}/history`)).toBeLessThan(calls.indexOf(`end ${members[1]}/cluster`));
+  });
+
   it('asks no other member for /cluster when the first answers /patroni but not /cluster (its DCS is down, theirs too)', async () => {
     agent.get('http://10.0.0.4:8008').intercept({ path: '/patroni' }).reply(200, JSON.stringify(v3.patroni_master_running));
     agent.get('http://10.0.0.4:8008').intercept({ path: '/cluster' }).reply(200, '{}').delay(1_000);
