@@ -100,6 +100,23 @@ describe('Module: local AWS emulator (moto)', () => {
     expect(record).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb' });
   });
 
+  it('refuses an item past the size limit and streams only the new image of a changed one (local/moto_server_serial.py)', async () => {
+    // Prepare: the limit is checked once per item there, and a record renders only what the table's view keeps.
+    const dynamo = new DynamoDBClient(awsClientConfig(aws));
+    const streamArn = await createStreamTable(dynamo, 'emulator-size-stream');
+    const withNote = (sk: string, bytes: number) => ({ pk: { S: 'c' }, sk: { S: sk }, note: { M: { text: { S: 'x'.repeat(bytes) } } } });
+    // Act
+    await dynamo.send(new PutItemCommand({ TableName: 'emulator-size-stream', Item: withNote('STATE', 10) }));
+    await dynamo.send(new PutItemCommand({ TableName: 'emulator-size-stream', Item: withNote('STATE', 390_000) }));
+    const tooLarge = dynamo.send(new PutItemCommand({ TableName: 'emulator-size-stream', Item: withNote('LARGE', 410_000) }));
+    // Assess
+    await expect(tooLarge).rejects.toMatchObject({ message: expect.stringContaining('maximum allowed size') });
+    const records = (await readStream(streamArn)).Records!;
+    expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY']);
+    expect(records[1]!.dynamodb!.NewImage!.note!.M!.text!.S).toHaveLength(390_000);
+    expect(records[1]!.dynamodb!.OldImage).toBeUndefined();
+  });
+
   it('keeps a stream readable across a failed TransactWriteItems, without the failed writes (local/moto_server_serial.py)', async () => {
     // Prepare: an iterator taken before the failed transaction, as a running stream reader holds one.
     const dynamo = new DynamoDBClient(awsClientConfig(aws));
