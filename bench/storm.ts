@@ -47,6 +47,8 @@ export interface StormRow {
    * reach within its timeout (member_unreachable, then member_reachable).
    */
   readonly alertsByType: Readonly<Record<string, number>>;
+  /** What "nothing doubled" counts: alerts handed to the channels again for the same event, and clusters with a second change. */
+  readonly doubled: { readonly alertsSentAgain: number; readonly clustersChangedTwice: number };
 }
 
 /**
@@ -93,6 +95,8 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
   const calls = new Map<string, number>();
   const alertTypes = new Map<string, number>();
   const changesPaged = new Set<string>();
+  const sendsByEvent = new Map<string, number>();
+  const changesByCluster = new Map<string, Set<string>>();
   let counting = false;
   let watched = 0;
   const peak = { pipeline: 0, emulator: 0, members: 0 };
@@ -113,7 +117,9 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
     });
     const onRecorded = (event: ClusterEvent) => {
       if (event.type === 'watch_started') watched++;
-      if (event.type !== 'leader_changed' || recordedAt.has(event.cluster)) return;
+      if (event.type !== 'leader_changed') return;
+      changesByCluster.set(event.cluster, (changesByCluster.get(event.cluster) ?? new Set()).add(event.id));
+      if (recordedAt.has(event.cluster)) return;
       recordedAt.set(event.cluster, Date.now());
       seenAt.set(event.cluster, event.observedAt);
     };
@@ -126,6 +132,7 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
         alertTimes.push(Date.now());
         if (!counting) return;
         alertTypes.set(alert.type, (alertTypes.get(alert.type) ?? 0) + 1);
+        sendsByEvent.set(alert.eventId, (sendsByEvent.get(alert.eventId) ?? 0) + 1);
         if (alert.type === 'leader_changed') changesPaged.add(alert.cluster);
       },
       onOverrun: () => undefined,
@@ -174,6 +181,10 @@ export async function stormBench(size: number, intervalSeconds = 1, limitSeconds
       limitSeconds,
       watchedBeforeFailover,
       alertsByType: Object.fromEntries([...alertTypes].sort((a, b) => b[1] - a[1])),
+      doubled: {
+        alertsSentAgain: [...sendsByEvent.values()].reduce((sum, n) => sum + n - 1, 0),
+        clustersChangedTwice: [...changesByCluster.values()].filter((ids) => ids.size > 1).length,
+      },
     };
   } finally {
     clearInterval(sampler);
@@ -243,7 +254,7 @@ Alerts by type, per run: ${rows
           Object.entries(r.alertsByType)
             .map(([type, n]) => `${type} ${n}`)
             .join(', ') || 'none'
-        }`,
+        } (sent again for the same event: ${r.doubled.alertsSentAgain}; clusters with a second leader_changed: ${r.doubled.clustersChangedTwice})`,
     )
     .join('; ')}.
 Beyond each failover's two alerts, the rest are members that an overloaded pipeline could not reach within the

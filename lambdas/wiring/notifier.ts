@@ -40,7 +40,7 @@ export interface NotifierPipeline {
 
 /** The notifier of the stream-triggered Lambda and of local mode: SNS, Slack, idempotency, probe launcher. */
 export function composeNotifier(config: PipelineConfig, deps: NotifierDeps): NotifierPipeline {
-  const idempotency = dynamoIdempotency(deps.tableName, deps.clients.dynamo);
+  const idempotency = dynamoIdempotency(deps.tableName, deps.clients.dynamo, deps.log);
   const channels: AlertChannels = {
     sns: new SnsAlerts(deps.topicArn, config.notify.snsFormat, deps.clients.sns),
     slack: deps.slack ? new SlackAlerts(deps.slack) : undefined,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -101,7 +102,7 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
   }
 
   function notifierWith(table: string, publish: SnsAlerts['publish']) {
-    const idempotency = dynamoIdempotency(table, dynamo);
+    const idempotency = dynamoIdempotency(table, dynamo, log);
     return new Notifier({
       store,
       channels: { sns: { publish, publishStorm: NO_STORMS } },
@@ -156,6 +157,65 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       'a:member_unreachable',
       'b:leader_changed',
       'b:member_unreachable',
+    ]);
+  });
+
+  /** Idempotency over a client whose UpdateItem (the completion of a record) fails while `failing` says so. */
+  function idempotencyWithFailingCompletions(table: string, failing: (attempt: number) => boolean) {
+    const flaky = new DynamoDBClient(awsClientConfig(aws));
+    const completions = { attempts: 0 };
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand' && failing(completions.attempts++)) throw new Error('the store has not answered');
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const warnings: string[] = [];
+    const idempotency = dynamoIdempotency(table, flaky, { ...log, warn: (message) => warnings.push(message) });
+    // A short in-progress window, so that a redelivery could claim an uncompleted record again within the test.
+    idempotency.registerContext({ getRemainingTimeInMillis: () => 200 });
+    const notifier = new Notifier({
+      store,
+      channels: { sns: { publish: (alert, key) => new SnsAlerts(topicArn, 'json', sns).publish(alert, key), publishStorm: NO_STORMS } },
+      idempotent: idempotency.run,
+      probes: null,
+      clock: Date.now,
+      log,
+    });
+    return { notifier, warnings, completions };
+  }
+
+  it('sends an alert once when its idempotency record fails to complete after the publish, even redelivered past the in-progress window', async () => {
+    // Prepare: the first completion fails, as an emulator queue or a throttled table can fail one.
+    const table = await freshSetup();
+    const { notifier, warnings, completions } = idempotencyWithFailingCompletions(table, (attempt) => attempt === 0);
+    const records = failoverEvents('d').map(streamRecord);
+    // Act: the batch, then the same batch again once the in-progress window has passed.
+    const first = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    await sleep(400);
+    const second = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    // Assess: the completion was tried again, so the redelivery found the record complete.
+    expect(completions.attempts).toBeGreaterThan(2);
+    expect(first.batchItemFailures).toEqual([]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await pagerMessages()).map((m) => m.type).sort()).toEqual(['leader_changed', 'member_unreachable']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('keeps a sent alert sent when its idempotency record never completes, and warns', async () => {
+    // Prepare: every completion fails.
+    const table = await freshSetup();
+    const { notifier, warnings } = idempotencyWithFailingCompletions(table, () => true);
+    const records = failoverEvents('e').map(streamRecord);
+    // Act
+    const result = await processStreamBatch(records, (e) => notifier.handle(e), log);
+    // Assess: not failed back for a retry that would send the alerts again.
+    expect(result.batchItemFailures).toEqual([]);
+    expect((await pagerMessages()).map((m) => m.type).sort()).toEqual(['leader_changed', 'member_unreachable']);
+    expect(warnings).toEqual([
+      expect.stringContaining('idempotency record could not be completed'),
+      expect.stringContaining('idempotency record'),
     ]);
   });
 
@@ -216,7 +276,7 @@ describe('Notifier faults (moto SNS/SQS/DynamoDB, real Powertools idempotency)',
       const notifier = new Notifier({
         store,
         channels: { sns: { publish: (alert, key) => real.publish(alert, key), publishStorm: NO_STORMS } },
-        idempotent: dynamoIdempotency(table, dynamo).run,
+        idempotent: dynamoIdempotency(table, dynamo, log).run,
         probes: { launch: async (trigger) => void launched.push(trigger.type) },
         clock: Date.now,
         log,
