@@ -72,7 +72,7 @@ describe('CLI: failover watch refuses what it cannot do, in one line', () => {
       // Once a minute at most: one warning in a five-second run.
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(
-        /^warning: 1 of 1 clusters had polls longer than the 1\.0 s interval \(1 of 1 polls, the slowest 1\.\d s\)/,
+        /^warning: 1 of 1 clusters were not polled every 1\.0 s \(1 of 1 polls took longer, the slowest 1\.\d s\)/,
       );
       expect(warnings[0]).toContain('aws.clustersPerPoller');
     });

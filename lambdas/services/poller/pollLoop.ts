@@ -18,8 +18,9 @@ export interface PollLoopOptions {
   /** At the end, how long to wait for recordings still under way. @default 5000 */
   readonly settleMs?: number;
   /**
-   * Polls took longer than the interval (the round does not fit it): called at the first and then at most once
-   * per `overrunReportMs`, with the figures since the last report.
+   * Polls took longer than the interval or started late (the round does not fit it, or the process is too busy to
+   * start polls on time): called at the first and then at most once per `overrunReportMs`, with the figures since
+   * the last report.
    */
   readonly onOverrun?: (report: OverrunReport) => void;
   /** @default 60000 */
@@ -29,20 +30,36 @@ export interface PollLoopOptions {
 /** Polls that did not fit the interval since the last report. */
 export interface OverrunReport {
   readonly intervalMs: number;
-  /** Clusters with at least one poll longer than the interval. */
+  /** Clusters with at least one poll longer than the interval or started late. */
   readonly clustersOverrunning: number;
   readonly clusters: number;
+  /** Polls longer than the interval. */
   readonly overrunPolls: number;
   readonly polls: number;
   readonly slowestPollMs: number;
+  /** Polls that started later than they were due by more than `lateToleranceMs(intervalMs)`. */
+  readonly latePolls: number;
+  readonly latestStartMs: number;
+}
+
+/**
+ * How late a poll may start before it counts: timers fire a little late on any busy machine, and only a delay that
+ * is a real part of the interval leaves a change unseen for longer than the interval promises.
+ */
+export function lateToleranceMs(intervalMs: number): number {
+  return Math.max(intervalMs / 10, 100);
 }
 
 /** One line for a person: the figures, and what to do about them. */
 export function overrunMessage(report: OverrunReport): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const figures = [
+    report.overrunPolls > 0 && `${report.overrunPolls} of ${report.polls} polls took longer, the slowest ${seconds(report.slowestPollMs)}`,
+    report.latePolls > 0 && `${report.latePolls} of ${report.polls} started late, the latest by ${seconds(report.latestStartMs)}`,
+  ].filter(Boolean);
   return (
-    `${report.clustersOverrunning} of ${report.clusters} clusters had polls longer than the ${seconds(report.intervalMs)} interval ` +
-    `(${report.overrunPolls} of ${report.polls} polls, the slowest ${seconds(report.slowestPollMs)}): changes are seen late. ` +
+    `${report.clustersOverrunning} of ${report.clusters} clusters were not polled every ${seconds(report.intervalMs)} ` +
+    `(${figures.join('; ')}): changes are seen late. ` +
     'Shard the fleet (aws.clustersPerPoller on AWS, fewer clusters per `failover watch` locally), ' +
     'lower poll.timeoutMs if members time out, or raise poll.intervalSeconds.'
   );
@@ -51,7 +68,7 @@ export function overrunMessage(report: OverrunReport): string {
 /** Counts polls that overran the interval and reports them at most once per period. */
 class OverrunWatch {
   private lastReportAt = Number.NEGATIVE_INFINITY;
-  private window = { polls: 0, overrunPolls: 0, slowestPollMs: 0, clusters: new Set<string>() };
+  private window = OverrunWatch.emptyWindow();
 
   constructor(
     private readonly options: PollLoopOptions,
@@ -59,12 +76,25 @@ class OverrunWatch {
     private readonly clock: () => number,
   ) {}
 
-  record(cluster: string, pollMs: number): void {
+  private static emptyWindow() {
+    return { polls: 0, overrunPolls: 0, slowestPollMs: 0, latePolls: 0, latestStartMs: 0, clusters: new Set<string>() };
+  }
+
+  /** One poll: how long it took, and how much later than it was due it started. */
+  record(cluster: string, poll: { durationMs: number; lateMs: number }): void {
     const w = this.window;
     w.polls++;
-    if (pollMs <= this.options.intervalMs) return;
-    w.overrunPolls++;
-    w.slowestPollMs = Math.max(w.slowestPollMs, pollMs);
+    const overran = poll.durationMs > this.options.intervalMs;
+    const late = poll.lateMs > lateToleranceMs(this.options.intervalMs);
+    if (!overran && !late) return;
+    if (overran) {
+      w.overrunPolls++;
+      w.slowestPollMs = Math.max(w.slowestPollMs, poll.durationMs);
+    }
+    if (late) {
+      w.latePolls++;
+      w.latestStartMs = Math.max(w.latestStartMs, poll.lateMs);
+    }
     w.clusters.add(cluster);
     const now = this.clock();
     if (!this.options.onOverrun || now - this.lastReportAt < (this.options.overrunReportMs ?? 60_000)) return;
@@ -76,8 +106,10 @@ class OverrunWatch {
       overrunPolls: w.overrunPolls,
       polls: w.polls,
       slowestPollMs: w.slowestPollMs,
+      latePolls: w.latePolls,
+      latestStartMs: w.latestStartMs,
     });
-    this.window = { polls: 0, overrunPolls: 0, slowestPollMs: 0, clusters: new Set() };
+    this.window = OverrunWatch.emptyWindow();
   }
 }
 
@@ -128,18 +160,22 @@ export async function runPollLoop(watchers: readonly ClusterWatcher[], options: 
   await Promise.all(
     watchers.map(async (watcher, index) => {
       await pause(pollPhaseMs(index, watchers.length, options.intervalMs));
+      // When this cluster's next poll should start: a busy event loop starts it late even when every poll is quick.
+      let dueAt: number | null = null;
       while (!options.signal?.aborted && options.deadline - clock() > options.pollBudgetMs) {
         const started = clock();
         const nextPollAt = Math.min(started + options.intervalMs, options.deadline - options.pollBudgetMs);
         const outcome = await watcher.pollOnce(nextPollAt);
         count(outcome);
-        overruns.record(watcher.target.name, clock() - started);
+        overruns.record(watcher.target.name, { durationMs: clock() - started, lateMs: dueAt === null ? 0 : started - dueAt });
         report(watcher, outcome.events);
         // A recording still under way when the poll returned is reported as soon as it lands, not at the next poll.
         if (outcome.backlog) {
           await watcher.settle(nextPollAt - clock());
           report(watcher, watcher.takeRecorded());
         }
+        // A poll that took longer than the interval makes the next one start at once: counted as slow, not as late.
+        dueAt = Math.max(nextPollAt, clock());
         await pause(nextPollAt - clock());
       }
     }),

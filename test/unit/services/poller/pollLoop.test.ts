@@ -4,7 +4,13 @@ import type { ClusterState } from '../../../../lambdas/domain/clusterState.js';
 import type { ClusterEvent } from '../../../../lambdas/domain/events.js';
 import type { EventStore } from '../../../../lambdas/domain/ports.js';
 import { ClusterWatcher, type PollOutcome } from '../../../../lambdas/services/poller/ClusterWatcher.js';
-import { type OverrunReport, overrunMessage, pollPhaseMs, runPollLoop } from '../../../../lambdas/services/poller/pollLoop.js';
+import {
+  lateToleranceMs,
+  type OverrunReport,
+  overrunMessage,
+  pollPhaseMs,
+  runPollLoop,
+} from '../../../../lambdas/services/poller/pollLoop.js';
 import { failed, healthy, observation, primary, replica, view } from '../../../support/factories.js';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -140,9 +146,37 @@ describe('Function: runPollLoop', () => {
     });
     // Assess: one report in the period, naming the one cluster that overran.
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toMatchObject({ intervalMs: 50, clustersOverrunning: 1, clusters: 2, overrunPolls: 1 });
+    expect(reports[0]).toMatchObject({ intervalMs: 50, clustersOverrunning: 1, clusters: 2, overrunPolls: 1, latePolls: 0 });
     expect(overrunMessage(reports[0]!)).toMatch(
-      /^1 of 2 clusters had polls longer than the 0\.1 s interval .*aws\.clustersPerPoller.*poll\.intervalSeconds/,
+      /^1 of 2 clusters were not polled every 0\.1 s \(1 of \d+ polls took longer, the slowest 0\.1 s\): .*aws\.clustersPerPoller.*poll\.intervalSeconds/,
+    );
+  });
+
+  it('says so when quick polls start late because the event loop is busy', async () => {
+    // Prepare: polls of 1 ms every 50 ms, and something else on the event loop holding it for 300 ms at a time.
+    const watcher = fakeWatcher('c', 1);
+    const reports: OverrunReport[] = [];
+    const hog = setInterval(() => {
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+    }, 350);
+    // Act
+    try {
+      await runPollLoop([watcher], {
+        intervalMs: 50,
+        deadline: Date.now() + 1_500,
+        pollBudgetMs: 0,
+        onOverrun: (report) => reports.push(report),
+      });
+    } finally {
+      clearInterval(hog);
+    }
+    // Assess: no poll took longer than the interval, yet the cluster was not polled every 50 ms.
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ clustersOverrunning: 1, overrunPolls: 0, latePolls: 1 });
+    expect(reports[0]!.latestStartMs).toBeGreaterThan(lateToleranceMs(50));
+    expect(overrunMessage(reports[0]!)).toMatch(
+      /^1 of 1 clusters were not polled every 0\.1 s \(1 of \d+ started late, the latest by 0\.\d s\)/,
     );
   });
 
