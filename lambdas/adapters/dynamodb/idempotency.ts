@@ -90,7 +90,7 @@ async function completeOrWarn(key: string, result: unknown, deps: SettledDeps, f
       failure = error;
     }
   }
-  deps.log.warn('sent, but its idempotency record could not be completed: a redelivery after its in-progress window could send it again', {
+  deps.log.warn('done, but its idempotency record could not be completed: a redelivery after its in-progress window could do it again', {
     key,
     error: messageOf(failure),
   });
