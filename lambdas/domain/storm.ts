@@ -157,6 +157,36 @@ export function settleStorm(fleet: FleetState, at: number, settings: StormSettin
   return { fleet: { ...fleet, storm: null, previous: resolved }, resolved };
 }
 
+/**
+ * A storm's clusters. Its members are incidents: a cluster that failed over twice within the window has two, and
+ * is still one cluster, resolved once both are.
+ */
+export interface StormCluster {
+  readonly cluster: string;
+  readonly status: StormMember['status'];
+  /** What opened its incidents, each kind once. */
+  readonly kinds: readonly string[];
+}
+
+export function stormClusters(storm: Storm): StormCluster[] {
+  const byCluster = new Map<string, StormMember[]>();
+  for (const member of storm.members) {
+    const incidents = byCluster.get(member.cluster);
+    if (incidents) incidents.push(member);
+    else byCluster.set(member.cluster, [member]);
+  }
+  return [...byCluster].map(([cluster, incidents]) => ({
+    cluster,
+    status: clusterStatus(incidents),
+    kinds: [...new Set(incidents.map((m) => m.kind))],
+  }));
+}
+
+function clusterStatus(incidents: readonly StormMember[]): StormMember['status'] {
+  if (incidents.every((m) => m.status === 'resolved')) return 'resolved';
+  return incidents.some((m) => m.status === 'escalated') ? 'escalated' : 'open';
+}
+
 /** What the members share: a tag value (an availability zone) and the kind of failure, each with how many have it. */
 export interface CommonCause {
   readonly tags: readonly { readonly key: string; readonly value: string; readonly clusters: number }[];
@@ -164,14 +194,14 @@ export interface CommonCause {
 }
 
 /**
- * The common cause of a storm: for each tag key, its most common value among the members when at least half of
- * them have it (most shared first); the failure kinds by count.
+ * The common cause of a storm: for each tag key, its most common value among the clusters when at least half of
+ * them have it (most shared first); the failure kinds by the clusters they opened incidents on.
  */
 export function commonCause(storm: Storm, tagsOf: (cluster: string) => Readonly<Record<string, string>>): CommonCause {
-  const size = storm.members.length;
+  const clusters = stormClusters(storm);
   const byKey = new Map<string, Map<string, number>>();
-  for (const member of storm.members) {
-    for (const [key, value] of Object.entries(tagsOf(member.cluster))) {
+  for (const { cluster } of clusters) {
+    for (const [key, value] of Object.entries(tagsOf(cluster))) {
       const values = byKey.get(key) ?? new Map<string, number>();
       values.set(value, (values.get(value) ?? 0) + 1);
       byKey.set(key, values);
@@ -179,24 +209,24 @@ export function commonCause(storm: Storm, tagsOf: (cluster: string) => Readonly<
   }
   const tags = [...byKey]
     .map(([key, values]) => {
-      const [value, clusters] = [...values].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
-      return { key, value, clusters };
+      const [value, count] = [...values].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
+      return { key, value, clusters: count };
     })
-    .filter((tag) => tag.clusters * 2 >= size)
+    .filter((tag) => tag.clusters * 2 >= clusters.length)
     .sort((a, b) => b.clusters - a.clusters || a.key.localeCompare(b.key));
   const kinds = new Map<string, number>();
-  for (const member of storm.members) kinds.set(member.kind, (kinds.get(member.kind) ?? 0) + 1);
+  for (const cluster of clusters) for (const kind of cluster.kinds) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   return {
     tags,
     kinds: [...kinds]
-      .map(([kind, clusters]) => ({ kind, clusters }))
+      .map(([kind, count]) => ({ kind, clusters: count }))
       .sort((a, b) => b.clusters - a.clusters || a.kind.localeCompare(b.kind)),
   };
 }
 
 /** `all 50 in az=eu-west-1a; leader_changed failover 41, no_leader 9`: the cause in one line. */
 export function causeLine(storm: Storm, cause: CommonCause): string {
-  const size = storm.members.length;
+  const size = stormClusters(storm).length;
   const share = (n: number) => (n === size ? `all ${n}` : `${n} of ${size}`);
   const tags = cause.tags.map((t) => `${share(t.clusters)} in ${t.key}=${t.value}`);
   const kinds = cause.kinds.map((k) => `${k.kind} ${k.clusters}`).join(', ');

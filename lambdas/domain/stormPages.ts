@@ -1,6 +1,6 @@
 import type { PagerDutyRequest } from './pagerduty.js';
 import type { SlackMessage } from './slackIncident.js';
-import { type CommonCause, causeLine, type Storm } from './storm.js';
+import { type CommonCause, causeLine, type Storm, stormClusters } from './storm.js';
 import { neutralise, slackEscape } from './text.js';
 
 /** What a fleet page is for: the storm recognised (or grown), or every member resolved. */
@@ -19,16 +19,19 @@ const NAMES_SHOWN = 30;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Clusters, not incidents: a cluster that failed over twice within the storm is counted once. */
 function counts(storm: Storm) {
-  const resolved = storm.members.filter((m) => m.status === 'resolved').length;
-  const escalated = storm.members.filter((m) => m.status === 'escalated').length;
-  return { total: storm.members.length, resolved, escalated, open: storm.members.length - resolved };
+  const clusters = stormClusters(storm);
+  const resolved = clusters.filter((c) => c.status === 'resolved').length;
+  const escalated = clusters.filter((c) => c.status === 'escalated').length;
+  return { total: clusters.length, resolved, escalated, open: clusters.length - resolved };
 }
 
 /** `orders-db, billing-db, ... and 38 more`, with each name neutralised (they come from the configuration). */
 function memberList(storm: Storm, escapeName: (text: string) => string): string {
-  const names = storm.members.slice(0, NAMES_SHOWN).map((m) => escapeName(m.cluster) + (m.status === 'resolved' ? ' (resolved)' : ''));
-  const more = storm.members.length - NAMES_SHOWN;
+  const clusters = stormClusters(storm);
+  const names = clusters.slice(0, NAMES_SHOWN).map((c) => escapeName(c.cluster) + (c.status === 'resolved' ? ' (resolved)' : ''));
+  const more = clusters.length - NAMES_SHOWN;
   return more > 0 ? `${names.join(', ')} and ${more} more` : names.join(', ');
 }
 
@@ -96,7 +99,7 @@ export function stormEmail(page: StormPage): string {
     `Runbook:      ${page.runbook}`,
     `Incidents:    failover incidents --all-clusters --since ${iso(storm.openedAt - 60_000)}`,
     '',
-    'Members (cluster, status, what opened its incident, incident key):',
+    'Incidents (cluster, status, what opened it, incident key):',
     ...storm.members.slice(0, EMAIL_MEMBERS_MAX).map((m) => `  ${m.cluster}  ${m.status}  ${m.kind}  ${m.incidentKey}`),
     ...(storm.members.length > EMAIL_MEMBERS_MAX
       ? [`  ... and ${storm.members.length - EMAIL_MEMBERS_MAX} more (the audit trail has them all)`]
@@ -108,7 +111,10 @@ export function stormEmail(page: StormPage): string {
 /** Members in the machine form: with the email beside it, the message stays far below SNS's 256 KB. */
 const JSON_MEMBERS_MAX = 400;
 
-/** The machine form: the storm itself (its first members; `members` counts them all), for SQS, Lambda and HTTPS. */
+/**
+ * The machine form: the storm itself (its first members; `members` counts them all, `clusters` the clusters they
+ * are on), for SQS, Lambda and HTTPS.
+ */
 export function stormJson(page: StormPage): string {
   const { storm } = page;
   const listed = { ...storm, members: storm.members.slice(0, JSON_MEMBERS_MAX) };
@@ -117,6 +123,7 @@ export function stormJson(page: StormPage): string {
     action: page.action,
     storm: listed,
     members: storm.members.length,
+    clusters: stormClusters(storm).length,
     cause: page.cause,
     runbook: page.runbook,
   });
@@ -143,7 +150,12 @@ export function stormPagerDuty(page: StormPage): PagerDutyRequest | null {
         component: 'postgresql-ha',
         group: storm.key,
         class: 'storm',
-        custom_details: { storm: { ...storm, members: storm.members.slice(0, 200) }, cause: page.cause, members: storm.members.length },
+        custom_details: {
+          storm: { ...storm, members: storm.members.slice(0, 200) },
+          cause: page.cause,
+          members: storm.members.length,
+          clusters: stormClusters(storm).length,
+        },
       },
       ...(/^https?:\/\//.test(page.runbook) ? { links: [{ href: page.runbook, text: 'Runbook: storm' }] } : {}),
       client: 'patroni-failover-pipeline',

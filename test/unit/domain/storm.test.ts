@@ -9,6 +9,7 @@ import {
   registerOpening,
   roleOf,
   settleStorm,
+  stormClusters,
 } from '../../../lambdas/domain/storm.js';
 
 const settings = { clusters: 3, windowMs: 60_000 };
@@ -134,5 +135,27 @@ describe('Function: commonCause', () => {
       { kind: 'no_leader', clusters: 1 },
     ]);
     expect(causeLine(fleet.storm!, cause)).toBe('3 of 4 in az=eu-west-1a; leader_changed failover 3, no_leader 1');
+  });
+
+  it('counts clusters, not incidents: a cluster that fails over twice within the storm is one cluster', () => {
+    const { fleet } = register([
+      opening(1, 0),
+      opening(2, 1_000),
+      opening(3, 2_000),
+      { ...opening(1, 30_000, 'no_leader'), incidentKey: 'db-1:2' },
+    ]);
+    expect(fleet.storm!.members).toHaveLength(4);
+    const cause = commonCause(fleet.storm!, (c) => (c === 'db-3' ? { az: 'eu-west-1b' } : { az: 'eu-west-1a' }));
+    expect(cause.tags).toEqual([{ key: 'az', value: 'eu-west-1a', clusters: 2 }]);
+    expect(causeLine(fleet.storm!, cause)).toBe('2 of 3 in az=eu-west-1a; leader_changed failover 3, no_leader 1');
+    // The cluster is resolved once both its incidents are.
+    const first = registerMemberStatus(fleet, { incidentKey: 'db-1:1', status: 'resolved', at: 31_000 }, settings).fleet;
+    expect(stormClusters(first.storm!).find((c) => c.cluster === 'db-1')).toEqual({
+      cluster: 'db-1',
+      status: 'open',
+      kinds: ['leader_changed failover', 'no_leader'],
+    });
+    const both = registerMemberStatus(first, { incidentKey: 'db-1:2', status: 'resolved', at: 32_000 }, settings).fleet;
+    expect(stormClusters(both.storm!).find((c) => c.cluster === 'db-1')?.status).toBe('resolved');
   });
 });

@@ -34,6 +34,22 @@ describe('Storm pages', () => {
     expect(fields!.fields![2]!.text).toMatch(/and 20 more$/);
   });
 
+  it('a cluster with a second incident in the storm is counted once, and resolved once both are', () => {
+    const { storm, cause, runbook } = page(6);
+    const again = registerOpening(
+      { ...EMPTY_FLEET_STATE, storm },
+      { cluster: 'orders-db-2', incidentKey: 'orders-db-2:8', at: 2_000, kind: 'no_leader' },
+      { clusters: 5, windowMs: 60_000 },
+    ).storm as Storm;
+    const members = again.members.map((m) => (m.incidentKey === 'orders-db-2:7' ? { ...m, status: 'resolved' as const } : m));
+    const message = stormSlackMessage({ storm: { ...again, members }, cause, action: 'update', runbook });
+    const [header, , fields] = message.blocks as { text?: { text: string }; fields?: { text: string }[] }[];
+    expect(header!.text!.text).toBe('STORM 6 clusters failing over (6 open)');
+    expect(fields!.fields![0]!.text).toBe('*Clusters*\n6: 0 resolved, 0 escalated');
+    expect(fields!.fields![2]!.text).not.toContain('(resolved)');
+    expect(stormEmail({ storm: again, cause, action: 'update', runbook })).toContain('orders-db-2  open  no_leader  orders-db-2:8');
+  });
+
   it('the email lists every member with its state and incident key', () => {
     const email = stormEmail(page(12));
     for (let i = 0; i < 12; i++) expect(email).toContain(`orders-db-${i}  open  leader_changed failover  orders-db-${i}:7`);
