@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { PatroniHttp } from '../lambdas/adapters/patroni/http.js';
 import { messageOf } from '../lambdas/domain/errors.js';
 import {
@@ -10,8 +11,8 @@ import {
   waitRoutedTo,
   waitWritable,
 } from './cluster.js';
-import { memberIndex, postgresProcesses, restUrl, startEtcd, startPatroni } from './daemons.js';
-import { LabError } from './errors.js';
+import { memberIndex, memberPaths, postgresProcesses, restUrl, startEtcd, startPatroni } from './daemons.js';
+import { LabError, LabTimeoutError } from './errors.js';
 import { isAlive, processTree, type Reporter, signal, silent, terminate, waitFor } from './processes.js';
 import { type LabState, readLabState, writeLabState } from './state.js';
 import { MEMBER_NAMES } from './topology.js';
@@ -80,7 +81,10 @@ export async function labFailover(
         return startTime !== null && startTime !== startTimeBefore ? next : undefined;
       },
       `; see the members' patroni.log in ${dir}`,
-    );
+    ).catch((error: unknown) => {
+      // Patroni's own account of why the leader did not move, in the error itself: CI keeps no lab directory.
+      throw error instanceof LabTimeoutError ? new LabError(`${error.message}\n${memberLogTails(dir)}`, { cause: error }) : error;
+    });
     await waitWritable(options, 120_000);
     const writeRestoredAfterSeconds = (Date.now() - injectedAt) / 1000;
     await waitRoutedTo(options, after.name);
@@ -236,4 +240,16 @@ export async function labStartEtcd(haproxyPort: number): Promise<void> {
   } finally {
     await http.close();
   }
+}
+
+/** Lines of each member's patroni.log shown when a failover times out. */
+const LOG_TAIL_LINES = 15;
+
+/** The last lines of each member's patroni.log, under its name. */
+export function memberLogTails(dir: string): string {
+  return MEMBER_NAMES.map((name) => {
+    const file = memberPaths(dir, name).logFile;
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES) : ['(no log file)'];
+    return [`${name}, the end of ${file}:`, ...lines.map((line) => `  ${line}`)].join('\n');
+  }).join('\n');
 }
