@@ -93,9 +93,9 @@ function percentiles(values: number[]): Percentiles | null {
 
 /**
  * The emulator's floor under a storm's recording: `size` failover commits (a cluster's state and the events of the
- * poll that saw its new leader, as the poller commits them), one after another on the poller's lane. The emulator
- * serves one call at a time, so however the pipeline sends them, the last of a storm's commits is recorded no
- * sooner than this after the first.
+ * poll that saw its new leader, as the poller commits them), one after another on the poller's lane: the emulator
+ * serves one call at a time, so a storm's commits queue behind each other in it, and this is how long they take in
+ * a row (its work, and a round trip on loopback each).
  */
 async function commitFloorMs(aws: LocalAws, tableName: string, size: number): Promise<number> {
   const target = emulatorTarget(aws, 'bench emulator');
