@@ -13,7 +13,7 @@ import { FakeCluster } from '../support/fakeCluster.js';
 import { capturedLog } from '../support/logCapture.js';
 import { PagerQueue } from '../support/pager.js';
 import { TEST_SECRETS } from '../support/secrets.js';
-import { PagerDutyStandIn, SlackStandIn } from '../support/standIns.js';
+import { incidentOfParent, PagerDutyStandIn, SlackStandIn } from '../support/standIns.js';
 
 const CLUSTERS = 50;
 /** Openings this close make one storm; it ends at the first member event this long after the last joined. */
@@ -163,10 +163,3 @@ describe('A storm: 50 clusters fail over within 10 s (issue 15, item 6)', () => 
     expect(new Set(alertIds).size).toBe(alertIds.length);
   }, 420_000);
 });
-
-/** The incident a Slack parent stands for, from its context line (`incident <key> · runbook`). */
-function incidentOfParent(body: Record<string, unknown>): string | undefined {
-  const blocks = (body.blocks ?? []) as { type: string; elements?: { text: string }[] }[];
-  const context = blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? '';
-  return /^incident (\S+) ·/.exec(context)?.[1];
-}

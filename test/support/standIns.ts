@@ -51,9 +51,7 @@ export class SlackStandIn {
   /** The event id each event message carries in its context block (parents and edits carry the incident's key instead). */
   eventIds(): string[] {
     return this.requests.flatMap((r) => {
-      const blocks = r.body.blocks as { type: string; elements?: { text: string }[] }[];
-      const context = blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? '';
-      const id = /^event `([^`]+)`/.exec(context)?.[1];
+      const id = /^event `([^`]+)`/.exec(contextOf(r.body))?.[1];
       return id ? [id] : [];
     });
   }
@@ -72,6 +70,17 @@ export class SlackStandIn {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** The text of a Slack message's context block: its event id, or an incident parent's key. */
+function contextOf(body: Record<string, unknown>): string {
+  const blocks = (body.blocks ?? []) as { type: string; elements?: { text: string }[] }[];
+  return blocks.find((b) => b.type === 'context')?.elements?.[0]?.text ?? '';
+}
+
+/** The incident a Slack parent stands for, from its context line (`incident <key> · runbook`). */
+export function incidentOfParent(body: Record<string, unknown>): string | undefined {
+  return /^incident (\S+) ·/.exec(contextOf(body))?.[1];
 }
 
 /** One request the PagerDuty stand-in accepted. */
